@@ -1,0 +1,209 @@
+"""NetworkConfig: one experiment, every setting and the seed, validated on construction.
+
+One declarative table (``FIELD_SPECS``, built from the dataclass fields' metadata) gives each
+field's kind, range or choices and default. Validation, the query-string codec and the app's
+controls all read that table, so a field added here is validated, shareable and shown at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from dataclasses import dataclass, field
+from typing import Any
+
+from .activations import ACTIVATION_NAMES
+from .inits import INIT_NAMES
+
+#: Multiply-adds one simulation may cost (forward + backward + BatchNorm warm-up passes + QR).
+#: ≈ 0.5 s on a 2-core machine; 50 layers × 512 units × 1024 samples costs 4.0e10.
+MAX_MULTIPLY_ADDS = 6.4e10
+#: Bytes the arrays kept for the backward pass may take (≈ 5 arrays of batch × width per layer).
+MAX_MEMORY_BYTES = 1.5 * 2**30
+
+
+class ConfigError(ValueError):
+    """A config value is invalid; ``fields`` names the field(s) at fault."""
+
+    def __init__(self, message: str, fields: tuple[str, ...]):
+        super().__init__(message)
+        self.fields = fields
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """How one config field is typed, bounded and written in a URL."""
+
+    name: str
+    kind: str  # "int", "float", "choice", "bool" or "ints"
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+    def describe(self) -> str:
+        """The valid values, for error messages: 'an integer from 1 to 200', 'one of …'."""
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "int":
+            return f"an integer from {self.low:g} to {self.high:g}"
+        if self.kind == "ints":
+            return (f"a comma-separated list of 2 to {MAX_DEPTH + 1} integers, "
+                    f"each from {self.low:g} to {self.high:g}")
+        return f"a number from {self.low:g} to {self.high:g}"
+
+    def check(self, value: Any) -> Any:
+        """Return the value in canonical type, or raise ConfigError naming field and range."""
+        def bad(reason: str = "") -> ConfigError:
+            shown = repr(value) if not isinstance(value, str) else repr(value[:60])
+            return ConfigError(f"{self.name}={shown} is invalid{reason}: {self.name} must be "
+                               f"{self.describe()}.", (self.name,))
+
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise bad()
+            return value
+        if self.kind == "bool":
+            if not isinstance(value, bool):
+                raise bad()
+            return value
+        if self.kind == "ints":
+            try:
+                items = tuple(value)
+            except TypeError:
+                raise bad() from None
+            if items and not (2 <= len(items) <= MAX_DEPTH + 1):
+                raise bad(f" ({len(items)} widths)")
+            for item in items:
+                if isinstance(item, bool) or not isinstance(item, numbers.Integral) or not (
+                        self.low <= item <= self.high):
+                    raise bad()
+            return tuple(int(i) for i in items)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise bad()
+        if self.kind == "int":
+            if not math.isfinite(value) or value != int(value):
+                raise bad()
+            value = int(value)
+        else:
+            value = float(value)
+            if not math.isfinite(value):
+                raise bad()
+        if not (self.low <= value <= self.high):
+            raise bad(" (out of range)")
+        return value
+
+
+MAX_DEPTH = 200
+MAX_WIDTH = 4096
+
+
+def _spec(kind: str, default: Any, low: float | None = None, high: float | None = None,
+          choices: tuple[str, ...] = (), help: str = "") -> Any:
+    meta = {"kind": kind, "low": low, "high": high, "choices": choices, "help": help}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """A deep MLP at initialisation, the data pushed through it and the loss that sends the
+    gradient back. Layer l computes (norm position "before"):
+
+        y = h^{l-1} W^l + b^l,  z = Norm(y),  a = φ(z),  out^l = skip(h^{l-1}) + s·Drop(a)
+
+    with skip only when ``residual`` (a fixed semi-orthogonal projection where widths differ) and
+    Norm moved after φ when ``norm_position`` is "after". Every layer, the last included, has the
+    same block; the loss is applied to the last layer's output.
+    """
+
+    depth: int = _spec("int", 10, 1, MAX_DEPTH, help="number of weight layers")
+    width: int = _spec("int", 256, 1, MAX_WIDTH, help="units per layer (input included)")
+    widths: tuple[int, ...] = _spec(
+        "ints", (), 1, MAX_WIDTH,
+        help="all widths from input to output (784,256,256,10 is 3 layers); overrides depth, width")
+    batch_size: int = _spec("int", 512, 2, 16384, help="samples pushed through together")
+    seed: int = _spec("int", 0, 0, 2**32 - 1, help="random seed of weights, data and masks")
+    dtype: str = _spec("choice", "float32", choices=("float32", "float64"))
+    activation: str = _spec("choice", "tanh", choices=ACTIVATION_NAMES)
+    leaky_slope: float = _spec("float", 0.01, 0.0, 1.0, help="a in leaky_relu: φ(z) = a·z, z < 0")
+    init: str = _spec("choice", "xavier_normal", choices=INIT_NAMES)
+    init_std: float = _spec("float", 0.01, 0.0, 100.0, help="σ of normal / truncated_normal")
+    init_bound: float = _spec("float", 0.05, 0.0, 100.0, help="b of uniform U(−b, b)")
+    init_value: float = _spec("float", 0.1, -10.0, 10.0, help="c of constant init")
+    init_mode: str = _spec("choice", "fan_in", choices=("fan_in", "fan_out"))
+    init_gain: float = _spec("float", 1.0, 0.0, 10.0, help="extra gain on top of the scheme's")
+    bias_init: str = _spec("choice", "zeros", choices=("zeros", "constant", "normal"))
+    bias_value: float = _spec("float", 0.1, -10.0, 10.0, help="b of constant bias")
+    bias_std: float = _spec("float", 0.1, 0.0, 10.0, help="σ_b of normal bias")
+    norm: str = _spec("choice", "none", choices=("none", "batchnorm", "layernorm"))
+    norm_position: str = _spec("choice", "before", choices=("before", "after"))
+    bn_mode: str = _spec("choice", "train", choices=("train", "eval"))
+    bn_momentum: float = _spec("float", 0.1, 0.001, 1.0,
+                               help="PyTorch convention: running = (1−m)·running + m·batch")
+    bn_passes: int = _spec("int", 10, 1, 50, help="warm-up passes that fill the running stats")
+    residual: bool = _spec("bool", False)
+    residual_scale: float = _spec("float", 1.0, 0.0, 10.0, help="s in out = h + s·branch")
+    dropout: float = _spec("float", 0.0, 0.0, 0.95, help="inverted dropout rate p")
+    input_dist: str = _spec("choice", "normal", choices=("normal", "uniform", "raw"))
+    input_preprocess: str = _spec("choice", "none", choices=("none", "zscore", "minmax"))
+    loss: str = _spec("choice", "random_projection",
+                      choices=("random_projection", "mse", "cross_entropy"))
+
+    def __post_init__(self) -> None:
+        for spec in FIELD_SPECS.values():
+            checked = spec.check(getattr(self, spec.name))
+            object.__setattr__(self, spec.name, checked)
+        if self.widths:
+            # widths is the whole truth: depth follows from it, width is unused.
+            object.__setattr__(self, "depth", len(self.widths) - 1)
+        work, memory = self.estimated_work(), self.estimated_memory()
+        size_fields = ("depth", "width", "widths", "batch_size", "bn_passes")
+        if work > MAX_MULTIPLY_ADDS:
+            raise ConfigError(
+                f"This network is too large to simulate here: depth × batch × width² needs about "
+                f"{work:.2g} multiply-adds, the limit is {MAX_MULTIPLY_ADDS:.2g} "
+                f"(e.g. 50 layers × 512 units × 1024 samples). Reduce depth, width or batch_size.",
+                size_fields)
+        if memory > MAX_MEMORY_BYTES:
+            raise ConfigError(
+                f"This network needs about {memory / 2**20:.0f} MiB for its activations, the "
+                f"limit is {MAX_MEMORY_BYTES / 2**20:.0f} MiB. Reduce depth, width or batch_size.",
+                size_fields)
+
+    @property
+    def layer_widths(self) -> tuple[int, ...]:
+        """n_0 (input) … n_L (output)."""
+        return self.widths if self.widths else (self.width,) * (self.depth + 1)
+
+    def estimated_work(self) -> float:
+        """Multiply-adds: 3 matrix products a layer (forward, ∂W, ∂h), the BatchNorm warm-up
+        forward passes in eval mode, and the QR of orthogonal inits (≈ 2·m·n² each)."""
+        n = self.layer_widths
+        products = sum(a * b for a, b in zip(n[:-1], n[1:]))
+        passes = 3 + (self.bn_passes if self.norm == "batchnorm" and self.bn_mode == "eval" else 0)
+        work = float(self.batch_size) * products * passes
+        if self.init in ("orthogonal", "lsuv") or self.residual:
+            work += sum(2.0 * max(a, b) * min(a, b) ** 2 for a, b in zip(n[:-1], n[1:]))
+        return work
+
+    def estimated_memory(self) -> float:
+        """Bytes of the arrays kept for the backward pass (≈ 5 batch × width arrays a layer)."""
+        itemsize = 8 if self.dtype == "float64" else 4
+        n = self.layer_widths
+        kept = 5.0 * self.batch_size * sum(n) * itemsize
+        weights = 2.0 * sum(a * b for a, b in zip(n[:-1], n[1:])) * itemsize
+        return kept + weights
+
+    def replace(self, **changes: Any) -> "NetworkConfig":
+        """A copy with some fields changed (validated like a new config)."""
+        return dataclasses.replace(self, **changes)
+
+
+FIELD_SPECS: dict[str, FieldSpec] = {
+    f.name: FieldSpec(name=f.name, default=f.default, **f.metadata)
+    for f in dataclasses.fields(NetworkConfig)
+}

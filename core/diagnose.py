@@ -1,0 +1,136 @@
+"""diagnose(result): what went wrong (or right), as structured findings.
+
+Each finding is a code, a severity, the first layer concerned and numbers; the UI turns codes
+into sentences in any language. All thresholds are measured against the result, never assumed
+from the config: zero init is reported as symmetry because every unit measured identical.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .simulate import SimulationResult
+
+#: A signal that shrinks or grows by more than this factor from layer 1 to the last is
+#: vanishing or exploding.
+RATIO_LIMIT = 100.0
+SATURATION_LIMIT = 0.5
+DEAD_UNIT_LIMIT = 0.1
+#: Units are 'identical' when their spread across a sample is below this fraction of E[a²].
+SYMMETRY_TOLERANCE = 1e-10
+
+CODES = ("forward_overflow", "backward_overflow", "forward_vanishing", "forward_exploding",
+         "backward_vanishing", "backward_exploding", "saturation", "dead_units", "symmetry",
+         "healthy")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One diagnosis. ``layer``: first layer concerned. ``ratio``: the total factor (last/first
+    for forward, first/last for backward). ``per_layer``: its geometric mean per layer."""
+
+    code: str
+    severity: str  # "problem", "warning" or "ok"
+    layer: int | None = None
+    ratio: float | None = None
+    per_layer: float | None = None
+    fraction: float | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _first_layer(mask: pd.Series) -> int | None:
+    hits = mask.index[mask.fillna(False).astype(bool)]
+    return int(hits[0]) if len(hits) else None
+
+
+def _ratio(end: float, start: float) -> float:
+    if not (math.isfinite(end) and math.isfinite(start)) or start <= 0:
+        return float("nan")
+    return end / start if end > 0 else 0.0
+
+
+def _per_layer(ratio: float, steps: int) -> float:
+    if steps <= 0 or not math.isfinite(ratio):
+        return float("nan")
+    return ratio ** (1.0 / steps) if ratio > 0 else 0.0
+
+
+def forward_ratio(stats: pd.DataFrame) -> float:
+    """out_var of the last layer over out_var of layer 1 (NaN once non-finite)."""
+    layers = stats[stats["layer"] >= 1]
+    return _ratio(float(layers["out_var"].iloc[-1]), float(layers["out_var"].iloc[0]))
+
+
+def backward_ratio(stats: pd.DataFrame) -> float:
+    """grad_out_var at layer 1 over grad_out_var at the last layer: >1 grows going back."""
+    layers = stats[stats["layer"] >= 1]
+    return _ratio(float(layers["grad_out_var"].iloc[0]), float(layers["grad_out_var"].iloc[-1]))
+
+
+def diagnose(result: SimulationResult) -> list[Finding]:
+    """Findings in order of importance; ``healthy`` alone when nothing is wrong."""
+    stats = result.layer_stats.set_index("layer")
+    layers = stats.loc[1:]
+    depth = len(layers)
+    findings: list[Finding] = []
+
+    if result.first_nonfinite_layer is not None:
+        findings.append(Finding("forward_overflow", "problem", result.first_nonfinite_layer))
+    if result.first_nonfinite_grad_layer is not None:
+        findings.append(Finding("backward_overflow", "problem", result.first_nonfinite_grad_layer))
+
+    first_out = float(layers["out_var"].iloc[0])
+    if depth > 1 and result.first_nonfinite_layer is None and first_out > 0:
+        ratio = forward_ratio(result.layer_stats)
+        relative = layers["out_var"] / first_out
+        if ratio < 1.0 / RATIO_LIMIT:
+            findings.append(Finding("forward_vanishing", "problem",
+                                    _first_layer(relative < 1.0 / RATIO_LIMIT), ratio,
+                                    _per_layer(ratio, depth - 1)))
+        elif ratio > RATIO_LIMIT:
+            findings.append(Finding("forward_exploding", "problem",
+                                    _first_layer(relative > RATIO_LIMIT), ratio,
+                                    _per_layer(ratio, depth - 1)))
+
+    last_grad = float(layers["grad_out_var"].iloc[-1])
+    if depth > 1 and result.first_nonfinite_grad_layer is None and last_grad > 0:
+        ratio = backward_ratio(result.layer_stats)
+        relative = layers["grad_out_var"] / last_grad
+        # Going backwards: the first layer concerned is the highest index past the limit.
+        if ratio < 1.0 / RATIO_LIMIT:
+            hits = relative.index[(relative < 1.0 / RATIO_LIMIT).to_numpy()]
+            findings.append(Finding("backward_vanishing", "problem",
+                                    int(hits[-1]) if len(hits) else None, ratio,
+                                    _per_layer(ratio, depth - 1)))
+        elif ratio > RATIO_LIMIT:
+            hits = relative.index[(relative > RATIO_LIMIT).to_numpy()]
+            findings.append(Finding("backward_exploding", "problem",
+                                    int(hits[-1]) if len(hits) else None, ratio,
+                                    _per_layer(ratio, depth - 1)))
+
+    saturated = layers["act_saturated_frac"]
+    if saturated.notna().any() and float(saturated.max()) > SATURATION_LIMIT:
+        findings.append(Finding("saturation", "warning", _first_layer(saturated > SATURATION_LIMIT),
+                                fraction=float(saturated.max())))
+
+    dead = layers["dead_unit_frac"]
+    if dead.notna().any() and float(dead.max()) > DEAD_UNIT_LIMIT:
+        findings.append(Finding("dead_units", "warning", _first_layer(dead > DEAD_UNIT_LIMIT),
+                                fraction=float(dead.max())))
+
+    across = layers["act_across_units_var"]
+    scale = layers["act_mean_square"]
+    identical = (across <= SYMMETRY_TOLERANCE * scale) & (layers["fan_out"] > 1) & np.isfinite(
+        across)
+    if bool(identical.any()):
+        findings.append(Finding("symmetry", "problem", _first_layer(identical),
+                                fraction=float(identical.mean())))
+
+    if not findings:
+        findings.append(Finding("healthy", "ok", ratio=forward_ratio(result.layer_stats),
+                                extra={"backward_ratio": backward_ratio(result.layer_stats)}))
+    return findings

@@ -1,0 +1,414 @@
+"""simulate(config): one forward and one backward pass through a deep MLP at initialisation,
+with statistics of every layer.
+
+Random streams: every draw comes from ``SeedSequence(seed, spawn_key=(stream, layer))``, so a
+layer's weights depend only on the seed, the layer and its shape. Two set-ups that differ only
+in, say, the init scale see the same Gaussian draws and the same input batch, and a deeper
+network starts with the same first layers as a shallower one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import ops
+from .activations import ACTIVATIONS, Activation
+from .config import NetworkConfig
+from .inits import INITS, InitParams, kaiming_gain, orthogonal
+from .stats import (HISTOGRAM_SAMPLE, HistogramSet, count_where_abs_above, dead_unit_count,
+                    histogram_rows, moments, sample_entries, shared_range, std_ranges, zero_count)
+
+Array = np.ndarray
+
+# Stream ids of the spawn keys.
+_WEIGHTS, _BIASES, _PROJECTIONS, _DROPOUT, _INPUT, _LOSS, _FEATURES = range(7)
+
+#: The histogrammed quantities: pre-activation, activation, ∂L/∂(layer output), ∂L/∂preact.
+HISTOGRAM_QUANTITIES = ("preact", "act", "grad_out", "grad_preact")
+
+#: The columns of layer_stats, in order.
+COLUMNS = (
+    "layer", "fan_in", "fan_out", "weight_var", "preact_mean", "preact_var", "preact_unit_var",
+    "act_mean", "act_var", "act_unit_var", "out_var", "act_saturated_frac", "act_zero_frac",
+    "dead_unit_frac", "grad_preact_var", "grad_out_var", "grad_weight_var", "grad_weight_norm",
+    "grad_to_weight_ratio", "nonfinite_frac", "grad_nonfinite_frac", "out_mean",
+    "act_mean_square", "preact_mean_square", "grad_out_mean_square", "act_across_units_var",
+)
+
+
+def stream(seed: int, *key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+@dataclass
+class Network:
+    """The parameters at initialisation. ``weights[l]`` is (n_l, n_{l+1}) for layer l + 1."""
+
+    weights: list[Array]
+    biases: list[Array | None]
+    projections: list[Array | None]
+    running: list[tuple[Array, Array] | None] = field(default_factory=list)
+    feature_scale: Array | None = None
+    feature_shift: Array | None = None
+
+
+def _np_dtype(config: NetworkConfig):
+    return np.float64 if config.dtype == "float64" else np.float32
+
+
+def build_network(config: NetworkConfig) -> Network:
+    """Draw weights, biases and residual projections from the config's seeded streams."""
+    dtype = _np_dtype(config)
+    init = INITS[config.init]
+    params = InitParams(std=config.init_std, bound=config.init_bound, value=config.init_value,
+                        mode=config.init_mode, dtype=dtype)
+    gain = config.init_gain
+    if config.init.startswith("kaiming"):
+        gain *= kaiming_gain(config.activation, config.leaky_slope)
+    widths = config.layer_widths
+    weights, biases, projections = [], [], []
+    for layer, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:]), start=1):
+        weights.append(init.fn(fan_in, fan_out, gain, stream(config.seed, _WEIGHTS, layer), params))
+        biases.append(_bias(config, fan_in, fan_out, stream(config.seed, _BIASES, layer), dtype))
+        projections.append(_projection(config, fan_in, fan_out, layer, dtype))
+    network = Network(weights, biases, projections)
+    if config.input_dist == "raw":
+        rng = stream(config.seed, _FEATURES)
+        scale = 10.0 ** rng.uniform(-1.0, 3.0, size=widths[0])
+        network.feature_scale = scale.astype(dtype)
+        network.feature_shift = (scale * rng.uniform(0.0, 5.0, size=widths[0])).astype(dtype)
+    return network
+
+
+def _bias(config: NetworkConfig, fan_in: int, fan_out: int, rng: np.random.Generator,
+          dtype) -> Array | None:
+    """None for zero biases (skips a pass). torch_default draws U(±1/√fan_in) as nn.Linear."""
+    if config.init == "torch_default":
+        bound = 1.0 / math.sqrt(fan_in)
+        return rng.uniform(-bound, bound, size=fan_out).astype(dtype)
+    if config.bias_init == "constant" and config.bias_value != 0.0:
+        return np.full(fan_out, config.bias_value, dtype=dtype)
+    if config.bias_init == "normal" and config.bias_std > 0.0:
+        return (rng.standard_normal(fan_out) * config.bias_std).astype(dtype)
+    return None
+
+
+def _projection(config: NetworkConfig, fan_in: int, fan_out: int, layer: int,
+                dtype) -> Array | None:
+    """The residual skip where widths differ: a fixed semi-orthogonal (fan_in, fan_out) matrix
+    scaled by √(max(1, fan_out/fan_in)), so each output unit keeps the input's variance."""
+    if not config.residual or fan_in == fan_out:
+        return None
+    gain = math.sqrt(max(1.0, fan_out / fan_in))
+    return orthogonal(fan_in, fan_out, gain, stream(config.seed, _PROJECTIONS, layer),
+                      InitParams(dtype=dtype))
+
+
+def make_input(config: NetworkConfig, network: Network, rng: np.random.Generator) -> Array:
+    """A batch of inputs, then the chosen preprocessing (per feature, over the batch).
+
+    normal: N(0, 1). uniform: U(−√3, √3) (variance 1). raw: feature j ~ N(μ_j, s_j²) with
+    s_j = 10^U(−1, 3) and μ_j = s_j·U(0, 5): unscaled features, like prices next to ratios.
+    zscore: (x − mean)/std per feature. minmax: (x − min)/(max − min) per feature, into [0, 1].
+    """
+    dtype = _np_dtype(config)
+    shape = (config.batch_size, config.layer_widths[0])
+    if config.input_dist == "uniform":
+        x = rng.uniform(-math.sqrt(3.0), math.sqrt(3.0), size=shape).astype(dtype)
+    else:
+        x = rng.standard_normal(shape, dtype=np.float32).astype(dtype, copy=False)
+        if config.input_dist == "raw":
+            x = x * network.feature_scale + network.feature_shift
+    if config.input_preprocess == "zscore":
+        std = x.std(axis=0)
+        x = (x - x.mean(axis=0)) / np.where(std > 0, std, 1).astype(dtype)
+    elif config.input_preprocess == "minmax":
+        low, high = x.min(axis=0), x.max(axis=0)
+        x = (x - low) / np.where(high > low, high - low, 1).astype(dtype)
+    return np.ascontiguousarray(x, dtype=dtype)
+
+
+@dataclass
+class _Layer:
+    """What the backward pass of one layer needs."""
+
+    h: Array
+    z: Array | None
+    a: Array
+    norm_cache: ops.NormCache | None
+    mask: Array | None
+
+
+@dataclass(frozen=True)
+class Histograms:
+    """Histograms of each quantity in HISTOGRAM_QUANTITIES at two scales: ``std`` (each layer over
+    its own mean ± 4 std, so a collapsed and an exploded layer are both readable) and ``shared``
+    (one range for all layers). Row 0 is the input (activations only)."""
+
+    sets: dict[tuple[str, str], HistogramSet]
+    sample_size: int
+
+    def get(self, quantity: str, scale: str = "std") -> HistogramSet:
+        return self.sets[(quantity, scale)]
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    config: NetworkConfig
+    layer_stats: pd.DataFrame
+    histograms: Histograms
+    loss: float
+    first_nonfinite_layer: int | None
+    first_nonfinite_grad_layer: int | None
+
+
+class _Recorder:
+    """Collects statistics row by row, and the histogram samples."""
+
+    def __init__(self, depth: int):
+        self.rows = [dict.fromkeys(COLUMNS, float("nan")) for _ in range(depth + 1)]
+        for layer, row in enumerate(self.rows):
+            row["layer"] = layer
+        self.samples = {q: np.full((depth + 1, HISTOGRAM_SAMPLE), np.nan)
+                        for q in HISTOGRAM_QUANTITIES}
+
+    def put_moments(self, layer: int, prefix: str, x: Array) -> None:
+        m = moments(x)
+        row = self.rows[layer]
+        if prefix == "out":
+            row["out_var"], row["out_mean"], row["nonfinite_frac"] = m.var, m.mean, m.nonfinite_frac
+            return
+        row[f"{prefix}_mean"], row[f"{prefix}_var"] = m.mean, m.var
+        row[f"{prefix}_unit_var"], row[f"{prefix}_mean_square"] = m.unit_var, m.mean_square
+        if prefix == "act":
+            row["act_across_units_var"] = m.across_units_var
+
+    def sample(self, layer: int, quantity: str, x: Array) -> None:
+        self.samples[quantity][layer] = sample_entries(x)
+
+
+def _activation_stats(row: dict, a: Array, act: Activation) -> None:
+    size = a.size
+    zeros = zero_count(a)
+    row["act_zero_frac"] = zeros / size
+    row["dead_unit_frac"] = dead_unit_count(a) / a.shape[1] if zeros else 0.0
+    threshold = act.saturation_threshold()
+    if threshold is not None:
+        row["act_saturated_frac"] = count_where_abs_above(a, *threshold) / size
+
+
+def _forward(config: NetworkConfig, network: Network, x: Array, *, dropout_rngs, bn: str,
+             record: _Recorder | None, calibrate: bool) -> tuple[Array, list[_Layer]]:
+    """One forward pass. ``bn``: "train" (batch statistics), "eval" (running statistics) or
+    "warmup" (batch statistics, and the running ones updated with PyTorch's convention
+    running = (1 − m)·running + m·batch, unbiased batch variance)."""
+    act = ACTIVATIONS[config.activation]
+    slope = config.leaky_slope
+    dtype = x.dtype.type
+    keep_z = act.derivative_from_output is None
+    layers: list[_Layer] = []
+    h = x
+    norm_axis = {"batchnorm": 0, "layernorm": 1}.get(config.norm)
+    for index, (w, b) in enumerate(zip(network.weights, network.biases)):
+        layer = index + 1
+        y = ops.linear_forward(h, w, b)
+        if calibrate:
+            y = _lsuv_rescale(y, w, b)
+        norm_cache = None
+
+        def normalise(v: Array) -> Array:
+            nonlocal norm_cache
+            if norm_axis == 0 and bn == "eval":
+                mean, var = network.running[index]
+                v, norm_cache = ops.norm_forward_fixed(v, mean, var)
+                return v
+            v, norm_cache, mean, var = ops.norm_forward(v, norm_axis)
+            if norm_axis == 0 and bn == "warmup":
+                _update_running(network, index, mean, var, v.shape[0], config.bn_momentum)
+            return v
+
+        z = normalise(y) if norm_axis is not None and config.norm_position == "before" else y
+        a = act.fn(z, slope)
+        branch = normalise(a) if norm_axis is not None and config.norm_position == "after" else a
+        mask = None
+        if config.dropout > 0.0:
+            mask = ops.dropout_mask(branch.shape, config.dropout, dropout_rngs[index], branch.dtype)
+            branch = ops.dropout_forward(branch, mask)
+        if config.residual:
+            skip = h if network.projections[index] is None else h @ network.projections[index]
+            out = skip + dtype(config.residual_scale) * branch
+        else:
+            out = branch
+        if record is not None:
+            record.put_moments(layer, "preact", z)
+            record.put_moments(layer, "act", a)
+            record.put_moments(layer, "out", out)
+            _activation_stats(record.rows[layer], a, act)
+            record.sample(layer, "preact", z)
+            record.sample(layer, "act", a)
+            layers.append(_Layer(h=h, z=z if keep_z else None, a=a, norm_cache=norm_cache,
+                                 mask=mask))
+        h = out
+    return h, layers
+
+
+def _lsuv_rescale(y: Array, w: Array, b: Array | None, tolerance: float = 1e-3) -> Array:
+    """LSUV: scale W (in place, for every later pass) until Var(h W + b) = 1 on this batch."""
+    for _ in range(10):
+        var = float(y.var())
+        if not math.isfinite(var) or var == 0.0 or abs(var - 1.0) < tolerance:
+            break
+        factor = y.dtype.type(1.0 / math.sqrt(var))
+        w *= factor
+        if b is None:
+            y *= factor
+        else:
+            y -= b
+            y *= factor
+            y += b
+    return y
+
+
+def _update_running(network: Network, index: int, mean: Array, var: Array, batch: int,
+                    momentum: float) -> None:
+    running_mean, running_var = network.running[index]
+    unbiased = var.reshape(-1).astype(np.float64) * batch / max(batch - 1, 1)
+    running_mean *= 1.0 - momentum
+    running_mean += momentum * mean.reshape(-1)
+    running_var *= 1.0 - momentum
+    running_var += momentum * unbiased
+
+
+def _backward(config: NetworkConfig, network: Network, layers: list[_Layer], g: Array,
+              record: _Recorder) -> None:
+    """Back-propagate ∂L/∂out from the last layer to the first; record the gradient stats."""
+    act = ACTIVATIONS[config.activation]
+    slope = config.leaky_slope
+    dtype = g.dtype.type
+    norm_on = config.norm != "none"
+    grad_weight = None
+    for index in range(len(layers) - 1, -1, -1):
+        layer, cache = index + 1, layers[index]
+        row = record.rows[layer]
+        grad_moments = moments(g)
+        row["grad_out_var"], row["grad_out_mean_square"] = grad_moments.var, grad_moments.mean_square
+        row["grad_nonfinite_frac"] = grad_moments.nonfinite_frac
+        record.sample(layer, "grad_out", g)
+        skip_grad = None
+        if config.residual:
+            projection = network.projections[index]
+            skip_grad = g if projection is None else g @ projection.T
+            g = g * dtype(config.residual_scale)
+        if cache.mask is not None:
+            g = ops.dropout_backward(g, cache.mask)
+        if norm_on and config.norm_position == "after":
+            g = ops.norm_backward(g, cache.norm_cache)
+        if act.derivative_from_output is not None:
+            g *= act.derivative_from_output(cache.a, slope)
+        else:
+            g *= act.derivative(cache.z, slope)
+        row["grad_preact_var"] = moments(g).var
+        record.sample(layer, "grad_preact", g)
+        if norm_on and config.norm_position == "before":
+            g = ops.norm_backward(g, cache.norm_cache)
+        w = network.weights[index]
+        if grad_weight is None or grad_weight.shape != w.shape:
+            grad_weight = np.empty_like(w)
+        ops.linear_backward_weight(cache.h, g, out=grad_weight)
+        _weight_stats(row, w, grad_weight)
+        if index > 0:
+            g_in = ops.linear_backward_input(g, w)
+            if skip_grad is not None:
+                g_in += skip_grad
+            g = g_in
+
+
+def _weight_stats(row: dict, w: Array, grad_weight: Array) -> None:
+    gm = moments(grad_weight)
+    row["grad_weight_var"] = gm.var
+    row["grad_weight_norm"] = math.sqrt(gm.mean_square * grad_weight.size) \
+        if math.isfinite(gm.mean_square) else float("nan")
+    weight_var = row["weight_var"]
+    row["grad_to_weight_ratio"] = (math.sqrt(gm.var / weight_var)
+                                   if weight_var > 0 and math.isfinite(gm.var) else float("nan"))
+
+
+def simulate(config: NetworkConfig, network: Network | None = None) -> SimulationResult:
+    """Forward a random batch through the network, back-propagate the loss, measure each layer.
+
+    Overflow is a result, not an error: exploded layers get NaN statistics, a positive
+    ``nonfinite_frac``, and ``first_nonfinite_layer`` names the first of them.
+    """
+    if network is None:
+        network = build_network(config)
+    depth = config.depth
+    widths = config.layer_widths
+    record = _Recorder(depth)
+    for layer, w in enumerate(network.weights, start=1):
+        row = record.rows[layer]
+        row["fan_in"], row["fan_out"] = widths[layer - 1], widths[layer]
+        row["weight_var"] = float(w.var(dtype=np.float64))
+    dropout_rngs = [stream(config.seed, _DROPOUT, layer) for layer in range(1, depth + 1)]
+    input_rng = stream(config.seed, _INPUT)
+    calibrate = config.init == "lsuv"
+    with np.errstate(all="ignore"):
+        bn = "train"
+        if config.norm == "batchnorm" and config.bn_mode == "eval":
+            network.running = [(np.zeros(n), np.ones(n)) for n in widths[1:]]
+            for _ in range(config.bn_passes):
+                _forward(config, network, make_input(config, network, input_rng),
+                         dropout_rngs=dropout_rngs, bn="warmup", record=None, calibrate=calibrate)
+                calibrate = False
+            bn = "eval"
+        x = make_input(config, network, input_rng)
+        record.put_moments(0, "act", x)
+        record.put_moments(0, "out", x)
+        record.sample(0, "act", x)
+        out, layers = _forward(config, network, x, dropout_rngs=dropout_rngs, bn=bn,
+                               record=record, calibrate=calibrate)
+        if calibrate:  # LSUV changed the weights during the pass.
+            for layer, w in enumerate(network.weights, start=1):
+                record.rows[layer]["weight_var"] = float(w.var(dtype=np.float64))
+        loss, g = ops.loss_gradient(config.loss, out, stream(config.seed, _LOSS))
+        _backward(config, network, layers, g, record)
+        histograms = _histograms(record, config)
+    stats = pd.DataFrame(record.rows, columns=list(COLUMNS))
+    stats["layer"] = stats["layer"].astype(int)
+    return SimulationResult(
+        config=config, layer_stats=stats, histograms=histograms, loss=loss,
+        first_nonfinite_layer=_first_positive(stats["nonfinite_frac"]),
+        first_nonfinite_grad_layer=_last_positive(stats["grad_nonfinite_frac"]),
+    )
+
+
+def _first_positive(column: pd.Series) -> int | None:
+    hits = column.index[column.fillna(0) > 0]
+    return int(hits[0]) if len(hits) else None
+
+
+def _last_positive(column: pd.Series) -> int | None:
+    """The backward pass runs from the last layer down, so its 'first' is the highest index."""
+    hits = column.index[column.fillna(0) > 0]
+    return int(hits[-1]) if len(hits) else None
+
+
+def _histograms(record: _Recorder, config: NetworkConfig) -> Histograms:
+    bounds = ACTIVATIONS[config.activation].bounds
+    sets = {}
+    for quantity, samples in record.samples.items():
+        low, high = std_ranges(samples)
+        sets[(quantity, "std")] = histogram_rows(samples, low, high)
+        shared = shared_range(samples, bounds if quantity == "act" else None)
+        if quantity == "act" and bounds is not None:
+            # The input (row 0) is not bounded by φ; widen the shared range to hold it too.
+            in_low, in_high = std_ranges(samples[:1])
+            if np.isfinite(in_low[0]):
+                shared = (min(shared[0], float(in_low[0])), max(shared[1], float(in_high[0])))
+        n = samples.shape[0]
+        sets[(quantity, "shared")] = histogram_rows(samples, np.full(n, shared[0]),
+                                                    np.full(n, shared[1]))
+    return Histograms(sets=sets, sample_size=HISTOGRAM_SAMPLE)

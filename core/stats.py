@@ -1,0 +1,177 @@
+"""Per-layer statistics of a (B, n) batch, and layer-by-value histograms.
+
+Two variances, two lessons:
+
+- *pooled*: the variance of all B·n entries together, Var = E[x²] − E[x]² over the whole
+  matrix. This is what the mean-field recursion Var[z^l] = n·Var[W]·E[(a^{l−1})²] speaks of.
+- *per-unit*: the mean over units j of each unit's variance across the batch,
+  (1/n)·Σ_j Var_b[x_bj]. This is what BatchNorm sets to 1. It is smaller than the pooled one by
+  the spread of the units' means, Var_j(E_b[x_bj]): large for ReLU, sigmoid, or any bias.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+Array = np.ndarray
+
+#: Entries per layer kept for the histograms: the first rows of the batch (i.i.d. samples).
+HISTOGRAM_SAMPLE = 4096
+#: Bins per histogram; "std" histograms span mean ± 4 standard deviations of their layer.
+HISTOGRAM_BINS = 40
+STD_SPAN = 4.0
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Mean, pooled and per-unit variance, and the fraction of non-finite entries.
+
+    With any non-finite entry, mean and variances are NaN: the layer has overflowed and a
+    variance of the finite remainder would mislead.
+    """
+
+    mean: float
+    var: float
+    unit_var: float
+    nonfinite_frac: float
+    mean_square: float
+    across_units_var: float  # mean over samples of the variance across units (0: all identical)
+
+
+def moments(x: Array) -> Moments:
+    """Pooled and per-unit moments of a (B, n) array in one or two passes.
+
+    E[x²] comes from one BLAS dot product and the unit means from one matrix-vector product;
+    Var_unit = E[x²] − mean_j(μ_j²), Var_pooled = Var_unit + Var_j(μ_j). Where that subtraction
+    would lose more than three digits (|mean| ≫ std), it is done again on centred data.
+    """
+    rows, cols = x.shape
+    count = x.size
+    sum_sq = float(np.vdot(x, x))
+    col_means = (np.ones(rows, dtype=x.dtype) @ x).astype(np.float64) / rows
+    if not (math.isfinite(sum_sq) and np.isfinite(col_means).all()):
+        bad = count - int(np.count_nonzero(np.isfinite(x)))
+        if bad:
+            nan = float("nan")
+            return Moments(nan, nan, nan, bad / count, nan, nan)
+        # Finite entries whose squares overflow the dtype: redo in float64.
+        x64 = x.astype(np.float64)
+        sum_sq = float(np.vdot(x64, x64))
+        col_means = x64.mean(axis=0)
+        x = x64
+    mean_square = sum_sq / count
+    mean_of_col_means_sq = float(np.dot(col_means, col_means)) / cols
+    unit_var = mean_square - mean_of_col_means_sq
+    if unit_var < 1e-3 * mean_square:
+        centred = x - col_means.astype(x.dtype)
+        unit_var = float(np.vdot(centred, centred)) / count
+    mean = float(col_means.mean())
+    spread = float(col_means.var())
+    # E_b[Var_j(x_bj)] = E[x²] − E_b[m_b²], m_b the row means (one more matrix-vector product).
+    row_means = (x @ np.ones(cols, dtype=x.dtype)).astype(np.float64) / cols
+    across = max(mean_square - float(np.dot(row_means, row_means)) / rows, 0.0)
+    if across < 1e-3 * mean_square:
+        centred_rows = x - row_means[:, None].astype(x.dtype)
+        across = float(np.vdot(centred_rows, centred_rows)) / count
+    return Moments(mean, max(unit_var, 0.0) + spread, max(unit_var, 0.0), 0.0, mean_square,
+                   across)
+
+
+def count_where_abs_above(x: Array, centre: float, threshold: float) -> int:
+    """Number of entries with |x − centre| > threshold."""
+    shifted = np.abs(x - x.dtype.type(centre)) if centre else np.abs(x)
+    return int(np.count_nonzero(shifted > threshold))
+
+
+def zero_count(x: Array) -> int:
+    return x.size - int(np.count_nonzero(x))
+
+
+def dead_unit_count(x: Array) -> int:
+    """Units (columns) that are exactly zero on every sample."""
+    return int(np.count_nonzero(~x.any(axis=0)))
+
+
+def sample_entries(x: Array, size: int = HISTOGRAM_SAMPLE) -> Array:
+    """The first ``size`` entries in row order: whole samples, so an unbiased sample of units."""
+    flat = x.reshape(-1)[:size]
+    out = np.full(size, np.nan)
+    out[: flat.size] = flat
+    return out
+
+
+@dataclass(frozen=True)
+class HistogramSet:
+    """Counts of one quantity for every layer: row l counts layer l's sample.
+
+    Bin edges of layer l are ``np.linspace(low[l], high[l], bins + 1)``; ``below``/``above``
+    count the finite entries outside them. Rows of layers with no finite entry are all zero
+    with low = high = NaN.
+    """
+
+    low: Array
+    high: Array
+    counts: Array
+    below: Array
+    above: Array
+
+    def edges(self, layer: int) -> Array:
+        return np.linspace(self.low[layer], self.high[layer], self.counts.shape[1] + 1)
+
+    @property
+    def finite(self) -> Array:
+        return self.counts.sum(axis=1) + self.below + self.above
+
+
+def histogram_rows(samples: Array, low: Array, high: Array,
+                   bins: int = HISTOGRAM_BINS) -> HistogramSet:
+    """Histogram each row of ``samples`` (NaN = absent) over its own [low, high], vectorised."""
+    n_rows = samples.shape[0]
+    width = (high - low) / bins
+    ok_range = np.isfinite(low) & np.isfinite(high) & (width > 0)
+    safe_width = np.where(ok_range, width, 1.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        position = np.floor((samples - low[:, None]) / safe_width[:, None])
+    finite = np.isfinite(samples) & ok_range[:, None]
+    below = np.count_nonzero(finite & (position < 0), axis=1)
+    above = np.count_nonzero(finite & (position >= bins), axis=1)
+    # The top edge is inclusive, as in np.histogram.
+    at_top = finite & (samples == high[:, None])
+    inside = finite & (((position >= 0) & (position < bins)) | at_top)
+    index = np.where(at_top, bins - 1, position)
+    above -= np.count_nonzero(at_top, axis=1)
+    flat_index = (np.arange(n_rows)[:, None] * bins + index)[inside].astype(np.int64)
+    counts = np.bincount(flat_index, minlength=n_rows * bins).reshape(n_rows, bins)
+    # A collapsed layer (all entries equal) gets one centred bin rather than no histogram.
+    degenerate = np.isfinite(low) & (width == 0)
+    if degenerate.any():
+        counts[degenerate, bins // 2] = np.count_nonzero(np.isfinite(samples[degenerate]), axis=1)
+    return HistogramSet(low=low, high=high, counts=counts.astype(np.int32),
+                        below=below.astype(np.int32), above=above.astype(np.int32))
+
+
+def std_ranges(samples: Array) -> tuple[Array, Array]:
+    """Per layer mean ± 4·std of its own sample: readable at variance 1e-13 and at 1e30."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        finite = np.where(np.isfinite(samples), samples, np.nan)
+        has_any = np.isfinite(finite).any(axis=1)
+        centre = np.full(samples.shape[0], np.nan)
+        spread = np.full(samples.shape[0], np.nan)
+        if has_any.any():
+            centre[has_any] = np.nanmean(finite[has_any], axis=1)
+            spread[has_any] = np.nanstd(finite[has_any], axis=1)
+    return centre - STD_SPAN * spread, centre + STD_SPAN * spread
+
+
+def shared_range(samples: Array, bounds: tuple[float, float] | None = None) -> tuple[float, float]:
+    """One range for all layers: the activation's own range when bounded, else the widest
+    mean ± 4·std of any layer, so growth or collapse across depth shows as it is."""
+    if bounds is not None:
+        return bounds
+    low, high = std_ranges(samples)
+    if not np.isfinite(low).any():
+        return float("nan"), float("nan")
+    return float(np.nanmin(low)), float(np.nanmax(high))
