@@ -158,8 +158,10 @@ class NetworkConfig:
             checked = spec.check(getattr(self, spec.name))
             object.__setattr__(self, spec.name, checked)
         if self.widths:
-            # widths is the whole truth: depth follows from it, width is unused.
+            # widths is the whole truth: depth and width follow from it (canonical form, so
+            # that equal networks compare, hash and cache as equal).
             object.__setattr__(self, "depth", len(self.widths) - 1)
+            object.__setattr__(self, "width", self.widths[1])
         work, memory = self.estimated_work(), self.estimated_memory()
         size_fields = ("depth", "width", "widths", "batch_size", "bn_passes")
         if work > MAX_MULTIPLY_ADDS:

@@ -97,7 +97,10 @@ def diagnose(result: SimulationResult) -> list[Finding]:
                                     _per_layer(ratio, depth - 1)))
 
     last_grad = float(layers["grad_out_var"].iloc[-1])
-    if depth > 1 and result.first_nonfinite_grad_layer is None and last_grad > 0:
+    # Past a forward overflow the backward pass multiplies by undefined derivatives: no ratio.
+    backward_meaningful = (result.first_nonfinite_grad_layer is None
+                           and result.first_nonfinite_layer is None)
+    if depth > 1 and backward_meaningful and last_grad > 0:
         ratio = backward_ratio(result.layer_stats)
         relative = layers["grad_out_var"] / last_grad
         # Going backwards: the first layer concerned is the highest index past the limit.

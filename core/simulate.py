@@ -202,7 +202,8 @@ def _activation_stats(row: dict, a: Array, act: Activation) -> None:
 
 
 def _forward(config: NetworkConfig, network: Network, x: Array, *, dropout_rngs, bn: str,
-             record: _Recorder | None, calibrate: bool) -> tuple[Array, list[_Layer]]:
+             record: _Recorder | None, calibrate: bool,
+             keep: bool = True) -> tuple[Array, list[_Layer]]:
     """One forward pass. ``bn``: "train" (batch statistics), "eval" (running statistics) or
     "warmup" (batch statistics, and the running ones updated with PyTorch's convention
     running = (1 − m)·running + m·batch, unbiased batch variance)."""
@@ -250,6 +251,7 @@ def _forward(config: NetworkConfig, network: Network, x: Array, *, dropout_rngs,
             _activation_stats(record.rows[layer], a, act)
             record.sample(layer, "preact", z)
             record.sample(layer, "act", a)
+        if keep:
             layers.append(_Layer(h=h, z=z if keep_z else None, a=a, norm_cache=norm_cache,
                                  mask=mask))
         h = out
@@ -284,8 +286,12 @@ def _update_running(network: Network, index: int, mean: Array, var: Array, batch
 
 
 def _backward(config: NetworkConfig, network: Network, layers: list[_Layer], g: Array,
-              record: _Recorder) -> None:
-    """Back-propagate ∂L/∂out from the last layer to the first; record the gradient stats."""
+              record: _Recorder, grads: list[Array] | None = None) -> Array | None:
+    """Back-propagate ∂L/∂out from the last layer to the first; record the gradient stats.
+
+    With ``grads`` (a list), also collect ∂L/∂W of every layer (first layer first) and return
+    ∂L/∂input; otherwise the input gradient, which nothing needs, is not computed.
+    """
     act = ACTIVATIONS[config.activation]
     slope = config.leaky_slope
     dtype = g.dtype.type
@@ -320,11 +326,14 @@ def _backward(config: NetworkConfig, network: Network, layers: list[_Layer], g: 
             grad_weight = np.empty_like(w)
         ops.linear_backward_weight(cache.h, g, out=grad_weight)
         _weight_stats(row, w, grad_weight)
-        if index > 0:
+        if grads is not None:
+            grads.insert(0, grad_weight.copy())
+        if index > 0 or grads is not None:
             g_in = ops.linear_backward_input(g, w)
             if skip_grad is not None:
                 g_in += skip_grad
             g = g_in
+    return g if grads is not None else None
 
 
 def _weight_stats(row: dict, w: Array, grad_weight: Array) -> None:
@@ -361,7 +370,8 @@ def simulate(config: NetworkConfig, network: Network | None = None) -> Simulatio
             network.running = [(np.zeros(n), np.ones(n)) for n in widths[1:]]
             for _ in range(config.bn_passes):
                 _forward(config, network, make_input(config, network, input_rng),
-                         dropout_rngs=dropout_rngs, bn="warmup", record=None, calibrate=calibrate)
+                         dropout_rngs=dropout_rngs, bn="warmup", record=None, calibrate=calibrate,
+                         keep=False)
                 calibrate = False
             bn = "eval"
         x = make_input(config, network, input_rng)
@@ -412,3 +422,25 @@ def _histograms(record: _Recorder, config: NetworkConfig) -> Histograms:
         sets[(quantity, "shared")] = histogram_rows(samples, np.full(n, shared[0]),
                                                     np.full(n, shared[1]))
     return Histograms(sets=sets, sample_size=HISTOGRAM_SAMPLE)
+
+
+@dataclass(frozen=True)
+class Gradients:
+    """The exact gradients of L = Σ upstream ⊙ out(x), for checking the backward pass."""
+
+    out: Array
+    weights: list[Array]
+    input: Array
+
+
+def gradients(config: NetworkConfig, network: Network, x: Array, upstream: Array) -> Gradients:
+    """Forward x (BatchNorm with batch statistics, the config's dropout masks), then
+    back-propagate ``upstream`` = ∂L/∂out. Deterministic: masks come from the seeded streams."""
+    dropout_rngs = [stream(config.seed, _DROPOUT, layer) for layer in range(1, config.depth + 1)]
+    with np.errstate(all="ignore"):
+        out, layers = _forward(config, network, x, dropout_rngs=dropout_rngs, bn="train",
+                               record=None, calibrate=False)
+        grads: list[Array] = []
+        grad_input = _backward(config, network, layers, upstream.copy(), _Recorder(config.depth),
+                               grads)
+    return Gradients(out=out.copy(), weights=grads, input=grad_input)

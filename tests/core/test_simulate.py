@@ -1,0 +1,387 @@
+"""The simulator: exact gradients, the classic lessons, determinism, and overflow as a result."""
+
+import itertools
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import COLUMNS, ACTIVATION_NAMES, NetworkConfig, diagnose, simulate
+from core import ops
+from core.simulate import build_network, gradients, make_input, stream
+
+NORMS = [("none", "before"), ("batchnorm", "before"), ("batchnorm", "after"),
+         ("layernorm", "before")]
+
+
+def _loss(config, network, x, upstream):
+    return float(np.vdot(upstream, gradients(config, network, x, upstream).out))
+
+
+@pytest.mark.parametrize("activation,norm,residual", [
+    (a, n, r) for a, n, r in itertools.product(ACTIVATION_NAMES, NORMS, (False, True))])
+def test_gradients_match_finite_differences(activation, norm, residual):
+    """Directional derivatives of L = Σ r⊙out along random directions, r random, in float64."""
+    config = NetworkConfig(widths=(4, 6, 5, 3), batch_size=7, dtype="float64",
+                           activation=activation, leaky_slope=0.2, init="normal", init_std=0.6,
+                           bias_init="normal", bias_std=0.3, norm=norm[0], norm_position=norm[1],
+                           residual=residual, residual_scale=0.7, seed=11)
+    network = build_network(config)
+    rng = np.random.default_rng(5)
+    x = make_input(config, network, rng)
+    upstream = rng.standard_normal((7, 3))
+    exact = gradients(config, network, x, upstream)
+    eps = 1e-6
+    for layer, w in enumerate(network.weights):
+        direction = rng.standard_normal(w.shape)
+        original = w.copy()
+        w[...] = original + eps * direction
+        plus = _loss(config, network, x, upstream)
+        w[...] = original - eps * direction
+        minus = _loss(config, network, x, upstream)
+        w[...] = original
+        numeric = (plus - minus) / (2 * eps)
+        analytic = float(np.vdot(exact.weights[layer], direction))
+        assert analytic == pytest.approx(numeric, rel=1e-5, abs=1e-7), f"layer {layer + 1}"
+    direction = rng.standard_normal(x.shape)
+    numeric = (_loss(config, network, x + eps * direction, upstream)
+               - _loss(config, network, x - eps * direction, upstream)) / (2 * eps)
+    assert float(np.vdot(exact.input, direction)) == pytest.approx(numeric, rel=1e-5, abs=1e-7)
+
+
+def test_gradients_with_dropout_and_unequal_widths_match_finite_differences():
+    config = NetworkConfig(widths=(5, 8, 3, 6), batch_size=9, dtype="float64", activation="tanh",
+                           init="xavier_normal", dropout=0.3, residual=True, seed=2)
+    network = build_network(config)
+    rng = np.random.default_rng(0)
+    x = make_input(config, network, rng)
+    upstream = rng.standard_normal((9, 6))
+    exact = gradients(config, network, x, upstream)
+    eps = 1e-6
+    for layer, w in enumerate(network.weights):
+        for i, j in [(0, 0), (w.shape[0] - 1, w.shape[1] - 1), (1, 2)]:
+            w[i, j] += eps
+            plus = _loss(config, network, x, upstream)
+            w[i, j] -= 2 * eps
+            minus = _loss(config, network, x, upstream)
+            w[i, j] += eps
+            assert exact.weights[layer][i, j] == pytest.approx((plus - minus) / (2 * eps),
+                                                               rel=1e-5, abs=1e-8)
+
+
+def test_batchnorm_input_gradient_sums_to_zero_over_the_batch():
+    rng = np.random.default_rng(0)
+    x = rng.normal(3.0, 2.0, size=(16, 5))
+    _, cache, _, _ = ops.norm_forward(x, axis=0)
+    grad = ops.norm_backward(rng.standard_normal((16, 5)), cache)
+    np.testing.assert_allclose(grad.sum(axis=0), 0.0, atol=1e-12)
+    assert np.abs(grad).max() > 0.1
+
+
+def test_layernorm_input_gradient_sums_to_zero_over_features():
+    rng = np.random.default_rng(1)
+    _, cache, _, _ = ops.norm_forward(rng.normal(1.0, 3.0, size=(6, 9)), axis=1)
+    grad = ops.norm_backward(rng.standard_normal((6, 9)), cache)
+    np.testing.assert_allclose(grad.sum(axis=1), 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+def test_loss_gradients_match_finite_differences(loss):
+    out = np.random.default_rng(0).standard_normal((5, 4))
+    _, grad = ops.loss_gradient(loss, out, np.random.default_rng(1))
+    eps = 1e-6
+    for i, j in [(0, 0), (2, 3), (4, 1)]:
+        shifted = out.copy()
+        shifted[i, j] += eps
+        plus, _ = ops.loss_gradient(loss, shifted, np.random.default_rng(1))
+        shifted[i, j] -= 2 * eps
+        minus, _ = ops.loss_gradient(loss, shifted, np.random.default_rng(1))
+        assert grad[i, j] == pytest.approx((plus - minus) / (2 * eps), rel=1e-6)
+
+
+# The classic lessons, at width 512, batch 1024, depth 10 ----------------------------------------
+
+def lesson(**fields):
+    return simulate(NetworkConfig(depth=10, width=512, batch_size=1024, **fields)).layer_stats
+
+
+def per_layer_ratio(column):
+    """Geometric mean of column[l+1]/column[l] over layers 1..10."""
+    values = column.loc[1:].to_numpy()
+    return (values[-1] / values[0]) ** (1 / (len(values) - 1))
+
+
+def test_tanh_with_small_gaussian_collapses():
+    stats = lesson(activation="tanh", init="normal", init_std=0.01)
+    assert stats.loc[10, "act_var"] < 1e-12
+    assert stats.loc[1, "act_var"] > 1e-2
+
+
+def test_tanh_with_unit_gaussian_saturates():
+    stats = lesson(activation="tanh", init="normal", init_std=1.0)
+    assert stats.loc[10, "act_saturated_frac"] == pytest.approx(0.9, abs=0.03)
+
+
+def test_tanh_with_xavier_stays_stable():
+    """With gain 1 the variance shrinks like 1/l (tanh' < 1 away from 0), not exponentially:
+    by layer 10 each layer keeps > 85 % of it, against 5 % for N(0, 0.01²)."""
+    stats = lesson(activation="tanh", init="xavier_normal")
+    assert stats.loc[10, "preact_var"] / stats.loc[9, "preact_var"] > 0.85
+    assert stats.loc[10, "act_var"] > 0.03
+    assert stats.loc[10, "act_saturated_frac"] < 0.01
+
+
+def test_relu_with_xavier_halves_the_preactivation_variance():
+    stats = lesson(activation="relu", init="xavier_normal")
+    assert per_layer_ratio(stats["preact_var"]) == pytest.approx(0.5, abs=0.03)
+
+
+def test_relu_with_he_keeps_the_preactivation_variance():
+    stats = lesson(activation="relu", init="kaiming_normal")
+    assert per_layer_ratio(stats["preact_var"]) == pytest.approx(1.0, abs=0.03)
+
+
+def test_relu_theory_q_next_is_half_sigma_w_squared_q_plus_sigma_b_squared():
+    """Mean-field ReLU recursion on the pre-activation second moment, with a bias."""
+    # Mean field speaks of the ensemble: one network's q fluctuates around it by ≈ √(2/width)
+    # per layer, so average the one-step ratio over 8 seeds (≈ 1.6 % noise per layer).
+    ratios = []
+    for seed in range(8):
+        stats = simulate(NetworkConfig(depth=4, width=1024, batch_size=256, activation="relu",
+                                       init="normal", init_std=math.sqrt(1.6 / 1024),
+                                       bias_init="normal", bias_std=0.3, seed=seed)).layer_stats
+        q = stats["preact_mean_square"].to_numpy()
+        ratios.append(q[2:] / (1.6 * q[1:-1] / 2 + 0.09))
+    ratios = np.array(ratios)
+    np.testing.assert_allclose(ratios.mean(axis=0), 1.0, atol=0.05)
+    assert ratios.mean() == pytest.approx(1.0, abs=0.02)
+
+
+def test_selu_with_lecun_normal_self_normalises():
+    stats = lesson(activation="selu", init="lecun_normal")
+    assert abs(stats.loc[10, "act_mean"]) < 0.05
+    assert stats.loc[10, "act_var"] == pytest.approx(1.0, abs=0.1)
+
+
+def test_orthogonal_linear_network_preserves_norms():
+    stats = lesson(activation="identity", init="orthogonal", dtype="float64")
+    # ‖xW‖ = ‖x‖ row by row, so the second moment E[x²] is the same at every layer.
+    np.testing.assert_allclose(stats["act_mean_square"].loc[1:], stats.loc[0, "act_mean_square"],
+                               rtol=1e-9)
+    np.testing.assert_allclose(stats["grad_out_mean_square"].loc[1:],
+                               stats.loc[10, "grad_out_mean_square"], rtol=1e-9)
+
+
+@pytest.mark.parametrize("init", ["zeros", "constant"])
+def test_constant_init_keeps_every_unit_identical(init):
+    result = simulate(NetworkConfig(depth=5, width=64, batch_size=32, init=init,
+                                    init_value=0.05, activation="tanh"))
+    stats = result.layer_stats.loc[1:]
+    # Identical up to the rounding of BLAS's summation order.
+    assert (stats["act_across_units_var"] <= 1e-12 * stats["act_mean_square"]).all()
+    assert (stats["act_mean_square"] > 0).all() if init == "constant" else True
+    assert [f.code for f in diagnose(result)].count("symmetry") == 1
+
+
+@pytest.mark.parametrize("position", ["before", "after"])
+def test_batchnorm_restandardises(position):
+    stats = lesson(activation="tanh", init="normal", init_std=0.01, norm="batchnorm",
+                   norm_position=position)
+    column = "preact_unit_var" if position == "before" else "out_var"
+    np.testing.assert_allclose(stats[column].loc[1:], 1.0, rtol=1e-3)
+
+
+def test_layernorm_restandardises_each_sample():
+    result = simulate(NetworkConfig(depth=6, width=256, batch_size=64, init="normal",
+                                    init_std=0.01, norm="layernorm"))
+    stats = result.layer_stats.loc[1:]
+    # Every sample's pre-activations have mean 0 and variance v/(v + ε) ≈ 1 over the units
+    # (v ≈ 0.01 here, so ε = 1e-5 shows in the third digit).
+    np.testing.assert_allclose(stats["preact_mean_square"], 1.0, rtol=3e-3)
+
+
+def test_batch_size_two_makes_batchnorm_outputs_plus_minus_one():
+    result = simulate(NetworkConfig(depth=4, width=64, batch_size=2, norm="batchnorm",
+                                    activation="identity"))
+    # With two samples x̂ = ±(d/2)/√((d/2)² + ε), d = x1 − x2: ±1 for every unit, whatever
+    # the data; all a layer can say about a batch of two is its sign.
+    np.testing.assert_allclose(result.layer_stats["preact_mean_square"].loc[1:], 1.0, rtol=3e-3)
+
+
+def test_batchnorm_eval_uses_running_statistics_with_pytorch_momentum():
+    network_config = NetworkConfig(depth=2, width=8, batch_size=16, norm="batchnorm",
+                                   bn_mode="eval", bn_passes=1, bn_momentum=0.1)
+    from core.simulate import _update_running, Network
+    network = Network(weights=[], biases=[], projections=[],
+                      running=[(np.zeros(3), np.ones(3))])
+    batch = np.array([[1.0, 2.0, 3.0], [3.0, 6.0, 3.0]])
+    mean, var = batch.mean(axis=0), batch.var(axis=0)
+    _update_running(network, 0, mean, var, 2, 0.1)
+    running_mean, running_var = network.running[0]
+    np.testing.assert_allclose(running_mean, 0.1 * mean)
+    np.testing.assert_allclose(running_var, 0.9 + 0.1 * batch.var(axis=0, ddof=1))
+    stats = simulate(network_config).layer_stats
+    assert stats["preact_var"].loc[1:].notna().all()
+
+
+def test_batchnorm_eval_converges_to_train_statistics_with_many_passes():
+    common = dict(depth=3, width=128, batch_size=512, norm="batchnorm", activation="tanh")
+    train = simulate(NetworkConfig(**common)).layer_stats
+    evaluated = simulate(NetworkConfig(**common, bn_mode="eval", bn_passes=50,
+                                       bn_momentum=0.5)).layer_stats
+    np.testing.assert_allclose(evaluated["preact_unit_var"].loc[1:],
+                               train["preact_unit_var"].loc[1:], rtol=0.1)
+
+
+def test_residual_turns_products_into_sums():
+    """Each residual layer adds a branch: out variance grows by a sum, not a product."""
+    stats = simulate(NetworkConfig(depth=20, width=256, batch_size=512, activation="relu",
+                                   init="kaiming_normal", residual=True,
+                                   residual_scale=1 / math.sqrt(20))).layer_stats
+    growth = stats["out_var"].loc[20] / stats["out_var"].loc[0]
+    assert 1.5 < growth < 10  # a plain net with this gain would be ≈ 1; with scale 1 ≈ 2^20
+    plain = simulate(NetworkConfig(depth=20, width=256, batch_size=512, activation="relu",
+                                   init="kaiming_normal", residual=True)).layer_stats
+    assert plain["out_var"].loc[20] / plain["out_var"].loc[0] > 1e4
+
+
+def test_lsuv_gives_unit_variance_linear_outputs():
+    stats = simulate(NetworkConfig(depth=8, width=128, batch_size=256, activation="relu",
+                                   init="lsuv")).layer_stats
+    np.testing.assert_allclose(stats["preact_var"].loc[1:], 1.0, rtol=2e-3)
+
+
+def test_inverted_dropout_divides_by_keep_probability():
+    base = dict(depth=1, width=512, batch_size=1024, activation="identity",
+                init="orthogonal", dtype="float64")
+    plain = simulate(NetworkConfig(**base)).layer_stats
+    dropped = simulate(NetworkConfig(**base, dropout=0.5)).layer_stats
+    ratio = dropped.loc[1, "out_var"] / plain.loc[1, "out_var"]
+    assert ratio == pytest.approx(2.0, rel=0.02)
+
+
+def test_zscore_fixes_unscaled_features():
+    raw = simulate(NetworkConfig(input_dist="raw", depth=3)).layer_stats
+    scaled = simulate(NetworkConfig(input_dist="raw", input_preprocess="zscore",
+                                    depth=3)).layer_stats
+    assert raw.loc[1, "preact_var"] > 1e3
+    assert scaled.loc[1, "preact_var"] == pytest.approx(1.0, rel=0.1)
+    assert raw.loc[1, "act_saturated_frac"] > 0.5 > scaled.loc[1, "act_saturated_frac"]
+
+
+# Statistics, structure, determinism, overflow --------------------------------------------------
+
+def test_layer_stats_has_the_contract_columns_and_one_row_per_layer():
+    result = simulate(NetworkConfig(widths=(784, 256, 256, 10), batch_size=64))
+    stats = result.layer_stats
+    required = ["layer", "fan_in", "fan_out", "weight_var", "preact_mean", "preact_var",
+                "preact_unit_var", "act_mean", "act_var", "act_unit_var", "out_var",
+                "act_saturated_frac", "act_zero_frac", "dead_unit_frac", "grad_preact_var",
+                "grad_out_var", "grad_weight_var", "grad_weight_norm", "grad_to_weight_ratio",
+                "nonfinite_frac"]
+    assert list(stats.columns[:len(required)]) == required
+    assert list(stats.columns) == list(COLUMNS)
+    assert stats["layer"].tolist() == [0, 1, 2, 3]
+    assert stats["fan_in"].loc[1:].tolist() == [784, 256, 256]
+    assert stats["fan_out"].loc[1:].tolist() == [256, 256, 10]
+
+
+def test_pooled_and_per_unit_variance_differ_for_relu():
+    stats = lesson(activation="relu", init="kaiming_normal")
+    # ReLU units have different means: the pooled variance counts that spread, per-unit does not.
+    assert (stats["act_var"].loc[2:] > 1.05 * stats["act_unit_var"].loc[2:]).all()
+
+
+def test_unit_and_pooled_definitions_on_a_small_case():
+    config = NetworkConfig(depth=2, width=16, batch_size=32, dtype="float64", activation="relu",
+                           init="kaiming_normal", bias_init="normal", bias_std=0.5)
+    network = build_network(config)
+    stats = simulate(config, network).layer_stats
+    # Recompute layer 1 from the weights and the same input stream.
+    x = make_input(config, network, stream(config.seed, 4))
+    z = x @ network.weights[0] + network.biases[0]
+    a = np.maximum(z, 0)
+    assert stats.loc[1, "preact_var"] == pytest.approx(z.var())
+    assert stats.loc[1, "preact_unit_var"] == pytest.approx(z.var(axis=0).mean())
+    assert stats.loc[1, "act_var"] == pytest.approx(a.var())
+    assert stats.loc[1, "act_unit_var"] == pytest.approx(a.var(axis=0).mean())
+    assert stats.loc[1, "act_zero_frac"] == pytest.approx((a == 0).mean())
+    assert stats.loc[1, "dead_unit_frac"] == pytest.approx((a == 0).all(axis=0).mean())
+
+
+def test_same_seed_same_result_and_other_seed_other_result():
+    config = NetworkConfig(depth=5, width=64, batch_size=128, dropout=0.2, seed=42)
+    first, second = simulate(config), simulate(config)
+    pd.testing.assert_frame_equal(first.layer_stats, second.layer_stats)
+    for key, hist in first.histograms.sets.items():
+        np.testing.assert_array_equal(hist.counts, second.histograms.sets[key].counts)
+    other = simulate(config.replace(seed=43))
+    assert not np.allclose(first.layer_stats["act_var"].loc[1:], other.layer_stats["act_var"].loc[1:])
+
+
+def test_deeper_network_starts_with_the_same_layers():
+    shallow = simulate(NetworkConfig(depth=3, width=64, batch_size=64)).layer_stats
+    deep = simulate(NetworkConfig(depth=6, width=64, batch_size=64)).layer_stats
+    pd.testing.assert_series_equal(shallow["act_var"].loc[:3], deep["act_var"].loc[:3])
+
+
+def test_overflow_is_reported_not_raised():
+    config = NetworkConfig(depth=100, width=256, batch_size=128, activation="relu",
+                           init="normal", init_std=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = simulate(config)
+    layer = result.first_nonfinite_layer
+    assert layer is not None and 10 < layer < 60
+    stats = result.layer_stats
+    assert stats.loc[layer, "nonfinite_frac"] > 0
+    assert stats.loc[layer - 1, "nonfinite_frac"] == 0
+    assert np.isfinite(stats.loc[layer - 1, "out_var"])
+    assert np.isnan(stats.loc[layer, "out_var"])
+
+
+def test_histograms_count_every_finite_sample_and_read_collapsed_layers():
+    result = simulate(NetworkConfig(depth=10, width=256, batch_size=128, activation="tanh",
+                                    init="normal", init_std=0.01))
+    act = result.histograms.get("act", "std")
+    assert act.counts.shape == (11, 40)
+    assert (act.finite == 4096).all()
+    # Layer 10 has variance ≈ 1e-13, yet its own-std histogram spreads over many bins.
+    assert np.count_nonzero(act.counts[10]) > 15
+    shared = result.histograms.get("act", "shared")
+    assert shared.low[10] <= -1 and shared.high[10] >= 1
+    assert (shared.low == shared.low[0]).all() and (shared.high == shared.high[0]).all()
+    # On the shared range the collapsed layer is one spike at 0.
+    assert np.count_nonzero(shared.counts[10]) <= 2
+
+
+def test_histogram_rows_agree_with_numpy_histogram():
+    from core.stats import histogram_rows
+    rng = np.random.default_rng(0)
+    samples = rng.standard_normal((3, 500))
+    samples[1, :100] = np.nan
+    low, high = np.array([-2.0, -1.0, 0.0]), np.array([2.0, 1.5, 3.0])
+    hist = histogram_rows(samples, low, high, bins=10)
+    for row in range(3):
+        finite = samples[row][np.isfinite(samples[row])]
+        expected, _ = np.histogram(finite, bins=10, range=(low[row], high[row]))
+        np.testing.assert_array_equal(hist.counts[row], expected)
+        assert hist.below[row] == np.count_nonzero(finite < low[row])
+        assert hist.above[row] == np.count_nonzero(finite > high[row])
+
+
+def test_moments_survive_a_large_mean_with_a_tiny_spread():
+    from core.stats import moments
+    x = (0.5 + 1e-5 * np.random.default_rng(0).standard_normal((256, 64))).astype(np.float32)
+    m = moments(x)
+    assert m.var == pytest.approx(float(x.astype(np.float64).var()), rel=1e-3)
+    assert m.unit_var == pytest.approx(float(x.astype(np.float64).var(axis=0).mean()), rel=1e-3)
+
+
+def test_histogram_payload_is_small_for_200_layers():
+    result = simulate(NetworkConfig(depth=200, width=32, batch_size=64))
+    total = sum(h.counts.nbytes + h.low.nbytes + h.high.nbytes + h.below.nbytes + h.above.nbytes
+                for h in result.histograms.sets.values())
+    assert total < 400_000
