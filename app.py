@@ -1,0 +1,39 @@
+"""Variance Lab: the entry point. It owns what every page shares — the sidebar with the whole
+NetworkConfig, the language, the presets and the share link — then runs the chosen page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import sidebar, url_state
+from ui.i18n import t
+
+st.set_page_config(page_title="Variance Lab", page_icon="📉", layout="wide")
+
+url_state.load_once()
+sidebar.render_language()
+
+pages = [
+    st.Page("views/explorer.py", title=t("nav.explorer"), icon="🔬", url_path="explorer",
+            default=True),
+]
+navigation = st.navigation(pages, position="top")
+
+sidebar.render_presets()
+sidebar.render_controls()
+config, size_error = url_state.session_config()
+sidebar.clear_stale_preset(config)
+st.session_state["config"] = config
+
+for problem in url_state.problems():
+    st.warning(t("url.problem", message=problem.message))
+if size_error is not None:
+    st.error(t("sidebar.size_error", message=str(size_error)))
+
+navigation.run()
+
+url_state.sync(config)
+with st.sidebar:
+    st.subheader(t("sidebar.share"))
+    st.code(url_state.share_link(config), language=None, wrap_lines=True)
+    st.caption(t("sidebar.share_help"))

@@ -1,0 +1,19 @@
+"""The core behind Streamlit's process-wide cache: 60 students on one link compute once.
+
+Results (arrays and a small DataFrame), not figures, are cached: rebuilding a figure costs less
+than unpickling a cached one.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import NetworkConfig, SimulationResult, simulate
+
+#: ≈ 100–400 KB a result: a few tens of MB at most.
+MAX_ENTRIES = 256
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+def simulation(config: NetworkConfig) -> SimulationResult:
+    return simulate(config)

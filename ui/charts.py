@@ -1,0 +1,169 @@
+"""Chart builders: statistics in, ``plotly.graph_objects.Figure`` out. No Streamlit here.
+
+Every builder takes ``tr``, a function from a catalogue key to the text to show, so the same
+figure is drawn in any language and tests can pass a stub.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from core.stats import HistogramSet
+
+Translate = Callable[..., str]
+
+#: The seed notes' healthy band for gradient variances.
+HEALTHY_BAND = (1e-6, 1e3)
+#: Colours by quantity, fixed so a reader learns them once.
+COLOURS = {"preact": "#1f77b4", "act": "#ff7f0e", "grad_out": "#2ca02c", "grad_preact": "#9467bd",
+           "theory": "#555555", "saturated": "#d62728", "dead": "#7f7f7f", "zero": "#bcbd22"}
+#: Distinct colours for set-ups compared side by side.
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+           "#17becf")
+
+# (column, quantity colour, dashed per-unit variant?, catalogue key)
+VARIANCE_SERIES = (
+    ("preact_var", "preact", "solid", "chart.series.preact_var"),
+    ("preact_unit_var", "preact", "dot", "chart.series.preact_unit_var"),
+    ("act_var", "act", "solid", "chart.series.act_var"),
+    ("act_unit_var", "act", "dot", "chart.series.act_unit_var"),
+    ("grad_out_var", "grad_out", "solid", "chart.series.grad_out_var"),
+    ("grad_preact_var", "grad_preact", "solid", "chart.series.grad_preact_var"),
+)
+
+
+def positive(values: Iterable[float]) -> list[float | None]:
+    """Values a log axis can show; zero, negative and non-finite become gaps."""
+    return [float(v) if np.isfinite(v) and v > 0 else None for v in values]
+
+
+def _base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, **more) -> go.Figure:
+    layout = dict(title=dict(text=title, x=0.0, xanchor="left"), height=420,
+                  margin=dict(l=10, r=10, t=60, b=10), legend=dict(orientation="h", y=-0.18),
+                  hovermode="x unified")
+    fig.update_layout(**{**layout, **more})
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title)
+    return fig
+
+
+def mark_nonfinite(fig: go.Figure, first_layer: int | None, last_layer: int, tr: Translate,
+                   colour: str = "rgba(214,39,40,0.12)") -> None:
+    """Shade the layers from the first non-finite one to the end, with a label."""
+    if first_layer is None:
+        return
+    fig.add_vrect(x0=first_layer - 0.5, x1=last_layer + 0.5, fillcolor=colour, line_width=0,
+                  annotation_text=tr("chart.nonfinite_from", layer=first_layer),
+                  annotation_position="top left")
+
+
+def shade_healthy_band(fig: go.Figure, tr: Translate) -> None:
+    fig.add_hrect(y0=HEALTHY_BAND[0], y1=HEALTHY_BAND[1], fillcolor="rgba(44,160,44,0.07)",
+                  line_width=0, annotation_text=tr("chart.healthy_band"),
+                  annotation_position="bottom right")
+
+
+def variance_vs_depth(stats: pd.DataFrame, tr: Translate, *, first_nonfinite: int | None = None,
+                      theory: pd.DataFrame | None = None,
+                      series: Sequence[str] | None = None) -> go.Figure:
+    """Forward and backward variances per layer on a log axis; per-unit variants dotted;
+    optional dashed theory lines (columns pred_<column> of ``theory``, indexed by layer)."""
+    layers = stats[stats["layer"] >= 1]
+    fig = go.Figure()
+    shade_healthy_band(fig, tr)
+    for column, quantity, dash, key in VARIANCE_SERIES:
+        if series is not None and column not in series:
+            continue
+        fig.add_trace(go.Scatter(
+            x=layers["layer"], y=positive(layers[column]), name=tr(key), mode="lines+markers",
+            line=dict(color=COLOURS[quantity], dash=dash, width=2 if dash == "solid" else 1.5),
+            marker=dict(size=4), hovertemplate="%{y:.3e}"))
+    if theory is not None:
+        for column in theory.columns:
+            base = column.removeprefix("pred_")
+            quantity = next((q for c, q, _, _ in VARIANCE_SERIES if c == base), None)
+            if quantity is None:
+                continue
+            fig.add_trace(go.Scatter(
+                x=theory.index, y=positive(theory[column]), mode="lines",
+                name=tr("chart.series.theory", series=tr(f"chart.series.{base}")),
+                line=dict(color=COLOURS[quantity], dash="dash", width=1.5),
+                hovertemplate="%{y:.3e}"))
+    mark_nonfinite(fig, first_nonfinite, int(layers["layer"].max()), tr)
+    _base_layout(fig, tr("chart.variance.title"), tr("chart.layer"), tr("chart.variance.y"))
+    fig.update_yaxes(type="log", exponentformat="power")
+    return fig
+
+
+def bin_centres(hist: HistogramSet, scale: str, layer: int = 0) -> np.ndarray:
+    """Std scale: bins in units of each layer's std around its mean (−4 … 4); shared: values."""
+    bins = hist.counts.shape[1]
+    if scale == "std":
+        edges = np.linspace(-4.0, 4.0, bins + 1)
+    else:
+        edges = hist.edges(layer)
+    return (edges[:-1] + edges[1:]) / 2
+
+
+def distribution_heatmap(hist: HistogramSet, scale: str, tr: Translate, title: str,
+                         first_layer: int = 0) -> go.Figure:
+    """All layers at once: a layer × value map of the fraction of entries in each bin."""
+    counts = hist.counts[first_layer:].astype(float)
+    totals = counts.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fraction = np.where(totals > 0, counts / totals, np.nan)
+    layers = np.arange(first_layer, first_layer + counts.shape[0])
+    x = bin_centres(hist, scale, layer=first_layer)
+    x_title = tr("chart.heatmap.x_std") if scale == "std" else tr("chart.heatmap.x_shared")
+    fig = go.Figure(go.Heatmap(
+        z=fraction, x=x, y=layers, colorscale="Viridis", zmin=0, colorbar=dict(title=dict(
+            text=tr("chart.heatmap.fraction"))),
+        hovertemplate=tr("chart.layer") + " %{y}<br>%{x:.3g}<br>%{z:.1%}<extra></extra>"))
+    _base_layout(fig, title, x_title, tr("chart.layer"), height=380, hovermode="closest")
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def layer_histograms(hist: HistogramSet, layers: Sequence[int], tr: Translate,
+                     title: str) -> go.Figure:
+    """Detailed histograms of chosen layers, each on its own value axis (exact values)."""
+    layers = list(layers) or [0]
+    fig = make_subplots(rows=1, cols=len(layers), subplot_titles=[
+        tr("chart.layer_n", layer=layer) for layer in layers], horizontal_spacing=0.06)
+    for col, layer in enumerate(layers, start=1):
+        edges = hist.edges(layer)
+        if not np.isfinite(edges).all():
+            fig.add_annotation(text=tr("chart.no_finite_values"), showarrow=False,
+                               xref=f"x{col} domain" if col > 1 else "x domain",
+                               yref=f"y{col} domain" if col > 1 else "y domain", x=0.5, y=0.5)
+            continue
+        centres = (edges[:-1] + edges[1:]) / 2
+        fig.add_trace(go.Bar(x=centres, y=hist.counts[layer], width=np.diff(edges),
+                             marker_color=COLOURS["act"], showlegend=False,
+                             hovertemplate="%{x:.3g}: %{y}<extra></extra>"), row=1, col=col)
+    _base_layout(fig, title, "", "", height=300, hovermode="closest", bargap=0)
+    fig.update_xaxes(exponentformat="e", nticks=5)
+    return fig
+
+
+def saturation_chart(stats: pd.DataFrame, tr: Translate) -> go.Figure:
+    """Per-layer % of saturated activations, of zero activations and of dead units."""
+    layers = stats[stats["layer"] >= 1]
+    fig = go.Figure()
+    for column, colour, key in (("act_saturated_frac", "saturated", "chart.series.saturated"),
+                                ("act_zero_frac", "zero", "chart.series.zero"),
+                                ("dead_unit_frac", "dead", "chart.series.dead")):
+        values = layers[column]
+        if values.isna().all():
+            continue
+        fig.add_trace(go.Scatter(x=layers["layer"], y=100 * values, name=tr(key),
+                                 mode="lines+markers", line=dict(color=COLOURS[colour]),
+                                 hovertemplate="%{y:.1f}%"))
+    _base_layout(fig, tr("chart.saturation.title"), tr("chart.layer"), "%", height=320)
+    fig.update_yaxes(range=[-2, 102])
+    return fig

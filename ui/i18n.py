@@ -1,0 +1,51 @@
+"""One translation helper for every visible string.
+
+Catalogues are JSON files ``ui/locales/<section>.<lang>.json``; all sections of a language are
+merged into one flat dict of dotted keys. ``translate`` is pure (tests and chart builders use
+it); ``t`` reads the current language from the session.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+LANGUAGES = {"en": "English", "zh": "简体中文"}
+DEFAULT_LANGUAGE = "en"
+LOCALES = Path(__file__).with_name("locales")
+LANGUAGE_KEY = "ui.lang"
+
+
+@lru_cache(maxsize=None)
+def catalogue(lang: str) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for path in sorted(LOCALES.glob(f"*.{lang}.json")):
+        merged.update(json.loads(path.read_text(encoding="utf-8")))
+    return merged
+
+
+def translate(lang: str, key: str, **values: object) -> str:
+    """The string for ``key`` in ``lang`` (English, then the key itself, if missing)."""
+    text = catalogue(lang).get(key)
+    if text is None:
+        text = catalogue(DEFAULT_LANGUAGE).get(key, key)
+    return text.format(**values) if values else text
+
+
+def language_from_locale(locale: str | None) -> str:
+    """'zh-CN', 'zh-Hans-TW', 'zh' → 'zh'; anything else → 'en'."""
+    if locale and locale.lower().startswith("zh"):
+        return "zh"
+    return DEFAULT_LANGUAGE
+
+
+def current_language() -> str:
+    import streamlit as st
+
+    lang = st.session_state.get(LANGUAGE_KEY, DEFAULT_LANGUAGE)
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def t(key: str, **values: object) -> str:
+    return translate(current_language(), key, **values)

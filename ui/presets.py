@@ -1,0 +1,36 @@
+"""The lessons, one click away: each preset is a set of config fields (the rest at defaults)
+and, in the catalogues, a name (``preset.<id>.name``) and what to notice (``preset.<id>.notice``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from core import NetworkConfig
+
+PRESETS: dict[str, dict] = {
+    "zero_init": dict(activation="tanh", init="zeros"),
+    "tanh_small": dict(activation="tanh", init="normal", init_std=0.01),
+    "tanh_large": dict(activation="tanh", init="normal", init_std=1.0),
+    "tanh_xavier": dict(activation="tanh", init="xavier_normal"),
+    "relu_xavier": dict(activation="relu", init="xavier_normal"),
+    "relu_he": dict(activation="relu", init="kaiming_normal"),
+    "relu_overflow": dict(activation="relu", init="normal", init_std=1.0, depth=100),
+    "sigmoid": dict(activation="sigmoid", init="xavier_normal"),
+    "scaled_sigmoid": dict(activation="scaled_sigmoid", init="xavier_normal"),
+    "orthogonal_linear": dict(activation="identity", init="orthogonal", depth=50),
+    "bn_rescue": dict(activation="tanh", init="normal", init_std=0.01, norm="batchnorm"),
+    "bn_batch2": dict(activation="tanh", init="xavier_normal", norm="batchnorm", batch_size=2),
+    "layernorm": dict(activation="tanh", init="normal", init_std=0.01, norm="layernorm"),
+    "residual_relu": dict(activation="relu", init="kaiming_normal", depth=50, residual=True,
+                          residual_scale=round(1 / math.sqrt(50), 3)),
+    "selu_lecun": dict(activation="selu", init="lecun_normal", depth=50),
+    "raw_features": dict(activation="tanh", init="xavier_normal", input_dist="raw"),
+    "raw_zscore": dict(activation="tanh", init="xavier_normal", input_dist="raw",
+                       input_preprocess="zscore"),
+}
+
+
+def preset_config(preset_id: str, seed: int = 0) -> NetworkConfig:
+    """The preset's config; the seed is kept so a class can share one draw."""
+    return NetworkConfig(seed=seed, **PRESETS[preset_id])

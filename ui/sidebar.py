@@ -1,0 +1,232 @@
+"""The sidebar: a control for every NetworkConfig field, grouped, the lesson presets, the
+language, and the share link. Values live in ``st.session_state`` under ui.url_state's keys;
+controls that do not apply to the current choices are hidden but keep their values."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import streamlit as st
+
+from core import FIELD_SPECS, INITS, NetworkConfig
+from ui import url_state
+from ui.i18n import LANGUAGE_KEY, LANGUAGES, t
+from ui.presets import PRESETS, preset_config
+from ui.url_state import config_key
+
+WIDTH_OPTIONS = (2, 4, 8, 16, 32, 64, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096)
+BATCH_OPTIONS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)
+LOG_STEPS = tuple(float(f"{v:.3g}") for v in np.logspace(-4, 1, 26))  # 1e-4 … 10, 5 per decade
+PRESET_KEY = "ui.preset"
+#: Hidden controls keep their values across reruns and page switches.
+KEEP = {"persist_state": "session"}
+
+
+def _with(options: tuple, value) -> list:
+    """Options plus the current value (a shared link may hold any valid value)."""
+    return sorted(set(options) | {value})
+
+
+@dataclass(frozen=True)
+class Control:
+    """How one field is shown: the widget and when it applies (a predicate on the session)."""
+
+    draw: Callable[[str, str, str], object]
+    applies: Callable[[Callable[[str], object]], bool] = lambda get: True
+
+
+def _label(field: str) -> str:
+    return t(f"field.{field}.label")
+
+
+def _help(field: str) -> str:
+    return t(f"field.{field}.help")
+
+
+def _choice_label(field: str) -> Callable[[str], str]:
+    return lambda value: t(f"choice.{field}.{value}")
+
+
+def _select(field: str, key: str, container) -> object:
+    spec = FIELD_SPECS[field]
+    return container.selectbox(_label(field), spec.choices, key=key, help=_help(field),
+                               format_func=_choice_label(field), **KEEP)
+
+
+def _select_slider(options: tuple) -> Callable:
+    def draw(field: str, key: str, container) -> object:
+        value = st.session_state[key]
+        return container.select_slider(_label(field), _with(options, value), key=key,
+                                       help=_help(field), disabled=_size_locked(field), **KEEP)
+    return draw
+
+
+def _log_slider(field: str, key: str, container) -> object:
+    value = st.session_state[key]
+    return container.select_slider(_label(field), _with(LOG_STEPS + (0.0,), value), key=key,
+                                   help=_help(field), format_func=lambda v: f"{v:g}", **KEEP)
+
+
+def _int_slider(field: str, key: str, container) -> object:
+    spec = FIELD_SPECS[field]
+    return container.slider(_label(field), int(spec.low), int(spec.high), key=key,
+                            help=_help(field), disabled=_size_locked(field), **KEEP)
+
+
+def _float_slider(step: float) -> Callable:
+    def draw(field: str, key: str, container) -> object:
+        spec = FIELD_SPECS[field]
+        return container.slider(_label(field), float(spec.low), float(spec.high), step=step,
+                                key=key, help=_help(field), **KEEP)
+    return draw
+
+
+def _number(step: float) -> Callable:
+    def draw(field: str, key: str, container) -> object:
+        spec = FIELD_SPECS[field]
+        return container.number_input(_label(field), float(spec.low), float(spec.high),
+                                      step=step, key=key, help=_help(field), format="%.4g",
+                                      **KEEP)
+    return draw
+
+
+def _toggle(field: str, key: str, container) -> object:
+    return container.toggle(_label(field), key=key, help=_help(field), **KEEP)
+
+
+def _size_locked(field: str) -> bool:
+    """depth and width follow from widths when widths is set."""
+    return field in ("depth", "width") and bool(st.session_state.get(config_key("widths")))
+
+
+def _widths_text(field: str, key: str, container) -> None:
+    """A text box for widths; parsed into the tuple the config wants, errors shown inline."""
+    text_key = "ui.widths_text"
+    if text_key not in st.session_state:
+        st.session_state[text_key] = ",".join(map(str, st.session_state[key]))
+
+    def parse() -> None:
+        text = st.session_state[text_key].replace(" ", "")
+        try:
+            value = tuple(int(p) for p in text.split(",")) if text else ()
+            FIELD_SPECS["widths"].check(value)
+        except (ValueError, TypeError) as error:
+            st.session_state["ui.widths_error"] = str(error) if "widths" in str(error) else \
+                t("sidebar.widths_error")
+            return
+        st.session_state.pop("ui.widths_error", None)
+        st.session_state[key] = value
+
+    container.text_input(_label(field), key=text_key, help=_help(field), on_change=parse,
+                         placeholder="784,256,256,10")
+    if st.session_state.get("ui.widths_error"):
+        container.error(st.session_state["ui.widths_error"])
+
+
+def _init_uses(param: str) -> Callable:
+    return lambda get: param in INITS[get("init")].params
+
+
+CONTROLS: dict[str, Control] = {
+    "depth": Control(_int_slider),
+    "width": Control(_select_slider(WIDTH_OPTIONS)),
+    "activation": Control(_select),
+    "leaky_slope": Control(_float_slider(0.01), lambda get: get("activation") == "leaky_relu"),
+    "widths": Control(_widths_text),
+    "dtype": Control(_select),
+    "init": Control(_select),
+    "init_std": Control(_log_slider, _init_uses("init_std")),
+    "init_bound": Control(_log_slider, _init_uses("init_bound")),
+    "init_value": Control(_number(0.01), _init_uses("init_value")),
+    "init_mode": Control(_select, _init_uses("init_mode")),
+    "init_gain": Control(_float_slider(0.05), _init_uses("init_gain")),
+    "bias_init": Control(_select, lambda get: get("init") != "torch_default"),
+    "bias_value": Control(_number(0.01), lambda get: get("bias_init") == "constant"
+                          and get("init") != "torch_default"),
+    "bias_std": Control(_log_slider, lambda get: get("bias_init") == "normal"
+                        and get("init") != "torch_default"),
+    "norm": Control(_select),
+    "norm_position": Control(_select, lambda get: get("norm") != "none"),
+    "residual": Control(_toggle),
+    "residual_scale": Control(_float_slider(0.01), lambda get: bool(get("residual"))),
+    "dropout": Control(_float_slider(0.05)),
+    "bn_mode": Control(_select, lambda get: get("norm") == "batchnorm"),
+    "bn_momentum": Control(_float_slider(0.01), lambda get: get("norm") == "batchnorm"
+                           and get("bn_mode") == "eval"),
+    "bn_passes": Control(_int_slider, lambda get: get("norm") == "batchnorm"
+                         and get("bn_mode") == "eval"),
+    "batch_size": Control(_select_slider(BATCH_OPTIONS)),
+    "seed": Control(lambda f, k, c: c.number_input(_label(f), 0, 2**32 - 1, step=1, key=k,
+                                                   help=_help(f), **KEEP)),
+    "input_dist": Control(_select),
+    "input_preprocess": Control(_select),
+    "loss": Control(_select),
+}
+
+#: (group title key, fields shown, fields folded under "advanced").
+GROUPS = (
+    ("sidebar.group.network", ("depth", "width", "activation", "leaky_slope"),
+     ("widths", "dtype")),
+    ("sidebar.group.init", ("init", "init_std", "init_bound", "init_value", "init_mode",
+                            "init_gain"), ("bias_init", "bias_value", "bias_std")),
+    ("sidebar.group.norm", ("norm", "norm_position", "residual", "residual_scale", "dropout"),
+     ("bn_mode", "bn_momentum", "bn_passes")),
+    ("sidebar.group.data", ("batch_size", "seed", "input_dist", "input_preprocess"), ("loss",)),
+)
+
+assert {f for _, shown, folded in GROUPS for f in shown + folded} == set(FIELD_SPECS) == set(
+    CONTROLS), "every config field has exactly one control"
+
+
+def _apply_preset() -> None:
+    preset_id = st.session_state[PRESET_KEY]
+    if preset_id:
+        seed = st.session_state.get(config_key("seed"), 0)
+        url_state.set_config(preset_config(preset_id, seed=seed))
+        st.session_state.pop("ui.widths_text", None)
+
+
+def _new_seed() -> None:
+    st.session_state[config_key("seed")] = random.SystemRandom().randrange(2**32)
+
+
+def render_language() -> None:
+    st.sidebar.selectbox("Language / 语言", tuple(LANGUAGES), key=LANGUAGE_KEY,
+                         format_func=LANGUAGES.get)
+
+
+def render_presets() -> None:
+    options = ("",) + tuple(PRESETS)
+    st.sidebar.selectbox(t("sidebar.preset"), options, key=PRESET_KEY, on_change=_apply_preset,
+                         format_func=lambda p: t(f"preset.{p}.name") if p else "—",
+                         help=t("sidebar.preset_help"))
+
+
+def render_controls() -> None:
+    def get(field: str):
+        return st.session_state.get(config_key(field), FIELD_SPECS[field].default)
+
+    for title, shown, folded in GROUPS:
+        st.sidebar.subheader(t(title))
+        for field in shown:
+            control = CONTROLS[field]
+            if control.applies(get):
+                control.draw(field, config_key(field), st.sidebar)
+            if field == "seed":
+                st.sidebar.button(t("sidebar.new_seed"), on_click=_new_seed,
+                                  help=t("sidebar.new_seed_help"))
+        expander = st.sidebar.expander(t("sidebar.advanced"))
+        for field in folded:
+            control = CONTROLS[field]
+            if control.applies(get):
+                control.draw(field, config_key(field), expander)
+
+
+def clear_stale_preset(config: NetworkConfig) -> None:
+    """A preset stays selected only while the controls still match it."""
+    preset_id = st.session_state.get(PRESET_KEY, "")
+    if preset_id and preset_config(preset_id, seed=config.seed) != config:
+        st.session_state[PRESET_KEY] = ""

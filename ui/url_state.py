@@ -1,0 +1,150 @@
+"""The share link: the only module that reads or writes ``st.query_params``.
+
+One declarative table drives it (as tensorflow/playground's state.ts does): every
+``NetworkConfig`` field (through core's codec) plus the ``EXTRAS`` below. On the first run of a
+session the URL is decoded into ``st.session_state`` (the widgets' keys), with a problem noted for
+every bad value; on every run the URL is rewritten from the session, defaults omitted, so the
+address bar always holds the whole experiment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import streamlit as st
+
+from core import FIELD_SPECS, ConfigError, NetworkConfig, QueryProblem, config_from_params
+from core.query import config_to_params, format_value
+from ui import compare_state
+from ui.i18n import LANGUAGE_KEY, LANGUAGES, language_from_locale
+from ui.presets import PRESETS
+
+CONFIG_PREFIX = "cfg."
+PROBLEMS_KEY = "url.problems"
+LOADED_KEY = "url.loaded"
+LAST_GOOD_KEY = "url.last_good_config"
+
+
+def config_key(field: str) -> str:
+    """The session-state (and widget) key of a config field."""
+    return CONFIG_PREFIX + field
+
+
+def _choice(valid: Callable[[], tuple[str, ...]] | tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        choices = valid() if callable(valid) else valid
+        if text not in choices:
+            raise ValueError("one of " + ", ".join(choices))
+        return text
+    return parse
+
+
+def _flag(text: str) -> bool:
+    if text not in ("0", "1"):
+        raise ValueError("0 or 1")
+    return text == "1"
+
+
+@dataclass(frozen=True)
+class Extra:
+    """A URL parameter that is not a config field: its session key, default and parser (which
+    raises ValueError naming the valid values)."""
+
+    session_key: str
+    default: object
+    parse: Callable[[str], object]
+    format: Callable[[object], str] = str
+
+
+EXTRAS: dict[str, Extra] = {
+    "lang": Extra(LANGUAGE_KEY, None, _choice(tuple(LANGUAGES))),
+    "preset": Extra("ui.preset", "", _choice(lambda: ("",) + tuple(PRESETS))),
+    "theory": Extra("ui.theory", True, _flag, lambda v: "1" if v else "0"),
+    "hist_scale": Extra("ui.hist_scale", "std", _choice(("std", "shared"))),
+    **{name: Extra(key, default, parse, fmt)
+       for name, (key, default, parse, fmt) in compare_state.URL_PARAMS.items()},
+}
+
+
+def load_once() -> None:
+    """Decode the URL into the session on the session's first run; later runs keep the session."""
+    if st.session_state.get(LOADED_KEY):
+        return
+    params = st.query_params.to_dict()
+    config, problems = config_from_params(params)
+    problems = list(problems)
+    for name, spec in FIELD_SPECS.items():
+        st.session_state[config_key(name)] = getattr(config, name)
+    for name, extra in EXTRAS.items():
+        value = extra.default
+        if name in params:
+            try:
+                value = extra.parse(params[name])
+            except ValueError as error:
+                problems.append(QueryProblem(name, params[name][:60],
+                                             f"{name}={params[name][:60]!r} is invalid: "
+                                             f"{name} must be {error}."))
+        if name == "lang" and value is None:
+            value = language_from_locale(st.context.locale)
+        st.session_state[extra.session_key] = value
+    st.session_state[PROBLEMS_KEY] = problems
+    st.session_state[LAST_GOOD_KEY] = config
+    st.session_state[LOADED_KEY] = True
+
+
+def problems() -> list[QueryProblem]:
+    return st.session_state.get(PROBLEMS_KEY, [])
+
+
+def dismiss_problems() -> None:
+    st.session_state[PROBLEMS_KEY] = []
+
+
+def session_config() -> tuple[NetworkConfig, ConfigError | None]:
+    """The config the controls describe; if they combine into an invalid one (over the size
+    budget), the last valid config and the error, so nothing over budget ever starts."""
+    values = {name: st.session_state.get(config_key(name), spec.default)
+              for name, spec in FIELD_SPECS.items()}
+    if values["widths"]:
+        values.pop("depth")
+        values.pop("width")
+    try:
+        config = NetworkConfig(**values)
+    except ConfigError as error:
+        return st.session_state.get(LAST_GOOD_KEY, NetworkConfig()), error
+    st.session_state[LAST_GOOD_KEY] = config
+    return config, None
+
+
+def set_config(config: NetworkConfig) -> None:
+    """Put a config into the controls (takes effect on the next run's widgets)."""
+    for name in FIELD_SPECS:
+        st.session_state[config_key(name)] = getattr(config, name)
+
+
+def share_params(config: NetworkConfig) -> dict[str, str]:
+    params = config_to_params(config)
+    for name, extra in EXTRAS.items():
+        value = st.session_state.get(extra.session_key, extra.default)
+        if name == "lang" or value != extra.default:
+            params[name] = extra.format(value)
+    return params
+
+
+def sync(config: NetworkConfig) -> None:
+    """Rewrite the address bar from the session when it differs."""
+    wanted = share_params(config)
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def share_link(config: NetworkConfig) -> str:
+    from urllib.parse import urlencode
+
+    base = st.context.url or ""
+    return f"{base}?{urlencode(share_params(config), safe=',')}"
+
+
+__all__ = ["EXTRAS", "config_key", "format_value", "load_once", "problems", "session_config",
+           "set_config", "share_link", "sync"]
