@@ -1,0 +1,224 @@
+#!/usr/bin/env python
+"""Real-browser latency: keypress on the depth slider -> every Plotly chart re-rendered.
+
+Starts the real app.py with the test harness (Streamlit on 127.0.0.1, Debian Chromium through
+Playwright), then N times (default 15) presses ArrowRight / ArrowLeft alternately on the sidebar
+slider labelled "Depth" (or "深度"; falling back to the first sidebar slider, then the first
+slider anywhere) and measures, in page time (performance.now()):
+
+    latency = time of the last DOM mutation inside any [data-testid='stPlotlyChart']
+              - time of the keydown event
+
+A MutationObserver installed before each keypress records chart mutations; a sample ends once
+at least one chart mutated after the keypress, the app is idle (script notRunning, no
+skeleton) and no chart has mutated for --quiet-ms (default 300 ms).
+
+Usage (from the repo root):
+    python bench/browser_latency.py [-n 15] [--query "depth=20&act=tanh"] [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from tests.browser import harness  # noqa: E402
+
+DEPTH_LABEL = re.compile(r"Depth|深度", re.IGNORECASE)
+
+INSTALL_OBSERVER_JS = """
+() => {
+    if (window.__benchObserver) window.__benchObserver.disconnect();
+    window.__benchKeyT = null;
+    window.__benchLastMut = null;
+    window.__benchMutCount = 0;
+    window.__benchMutated = new Set();
+    if (!window.__benchKeyListener) {
+        window.__benchKeyListener = (e) => {
+            if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+                if (window.__benchKeyT === null) window.__benchKeyT = performance.now();
+            }
+        };
+        window.addEventListener('keydown', window.__benchKeyListener, {capture: true});
+    }
+    const sel = "[data-testid='stPlotlyChart']";
+    const obs = new MutationObserver((records) => {
+        const now = performance.now();
+        for (const r of records) {
+            const node = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+            const chart = node && node.closest(sel);
+            if (chart) {
+                window.__benchLastMut = now;
+                window.__benchMutCount += 1;
+                window.__benchMutated.add(chart);
+            }
+        }
+    });
+    obs.observe(document.body, {subtree: true, childList: true, attributes: true,
+                                characterData: true});
+    window.__benchObserver = obs;
+}
+"""
+
+DONE_JS = """
+([quietMs, connected, idle, skeleton]) => {
+    const k = window.__benchKeyT, m = window.__benchLastMut;
+    if (k === null || m === null || m < k) return false;
+    if (!document.querySelector(connected) || !document.querySelector(idle)) return false;
+    if (document.querySelector(skeleton)) return false;
+    return performance.now() - m >= quietMs;
+}
+"""
+
+RESULT_JS = """
+() => ({keyT: window.__benchKeyT, lastMut: window.__benchLastMut,
+        mutations: window.__benchMutCount,
+        mutatedCharts: [...window.__benchMutated].filter(c => c.isConnected).length,
+        charts: document.querySelectorAll("[data-testid='stPlotlyChart']").length})
+"""
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear-interpolated percentile, q in [0, 100]."""
+    s = sorted(values)
+    if len(s) == 1:
+        return s[0]
+    pos = (len(s) - 1) * q / 100.0
+    lo = int(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def slider_value(handle) -> str:
+    """Displayed value of a Streamlit slider's <input type=range role=slider>."""
+    v = handle.get_attribute("aria-valuetext")
+    return v if v is not None else handle.input_value()
+
+
+def find_depth_slider(page):
+    """(role=slider locator, description) for the depth slider, with fallbacks."""
+    sidebar = "[data-testid='stSidebar']"
+    candidates = [
+        (page.locator(sidebar).get_by_test_id("stSlider").filter(has_text=DEPTH_LABEL),
+         "sidebar slider labelled Depth/深度"),
+        (page.get_by_test_id("stSlider").filter(has_text=DEPTH_LABEL),
+         "slider labelled Depth/深度 (not in the sidebar)"),
+        (page.locator(sidebar).get_by_test_id("stSlider"), "FALLBACK: first sidebar slider"),
+        (page.get_by_test_id("stSlider"), "FALLBACK: first slider on the page"),
+    ]
+    for loc, desc in candidates:
+        if loc.count() > 0:
+            return loc.first.get_by_role("slider"), desc
+    raise SystemExit("error: no [data-testid='stSlider'] found on the page")
+
+
+def run(args: argparse.Namespace) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    app = Path(args.app)
+    app_abs = app if app.is_absolute() else REPO_ROOT / app
+    if not app_abs.is_file():
+        raise SystemExit(f"error: the app {app_abs} does not exist (yet); nothing to benchmark")
+    reason = harness.browser_unavailable_reason()
+    if reason:
+        raise SystemExit(f"error: {reason}")
+
+    latencies: list[float] = []
+    t0 = time.perf_counter()
+    with harness.start_app(app, cwd=REPO_ROOT, query=args.query) as url, \
+            sync_playwright() as pw:
+        t_server = time.perf_counter() - t0
+        browser = harness.launch_browser(pw)
+        try:
+            page = harness.new_page(browser, timeout_ms=args.timeout_s * 1000)
+            t1 = time.perf_counter()
+            page.goto(url)
+            n_charts = harness.wait_for_plotly(page, min_count=1)
+            harness.wait_for_app_idle(page)
+            page.wait_for_timeout(args.quiet_ms)
+            n_charts = page.locator(harness.PLOTLY_CHART).count()
+            t_first = time.perf_counter() - t1
+            handle, how = find_depth_slider(page)
+            print(f"app: {app_abs}\nstart URL: {url}\nserver start {t_server:.2f} s, "
+                  f"first load (>=1 chart + idle) {t_first:.2f} s, charts: {n_charts}\n"
+                  f"slider: {how}, initial value {slider_value(handle)}",
+                  flush=True)
+            total = args.warmup + args.n
+            for i in range(total):
+                key = "ArrowRight" if i % 2 == 0 else "ArrowLeft"
+                handle.focus()
+                page.evaluate(INSTALL_OBSERVER_JS)
+                page.keyboard.press(key)
+                try:
+                    page.wait_for_function(
+                        DONE_JS,
+                        arg=[args.quiet_ms, harness.APP_CONNECTED, harness.APP_NOT_RUNNING,
+                             harness.SKELETON],
+                        timeout=args.timeout_s * 1000, polling=25)
+                except Exception as exc:  # Playwright TimeoutError
+                    harness.screenshot(page, f"bench_timeout_{i}")
+                    raise SystemExit(f"error: sample {i} ({key}): charts did not update within "
+                                     f"{args.timeout_s} s ({exc.__class__.__name__}); "
+                                     f"screenshot in {harness.SCREENSHOT_DIR}")
+                r = page.evaluate(RESULT_JS)
+                ms = r["lastMut"] - r["keyT"]
+                tag = "warmup" if i < args.warmup else f"{i - args.warmup + 1:>2}/{args.n}"
+                print(f"  [{tag}] {key:<10} value={slider_value(handle):>4} "
+                      f"{ms:8.1f} ms  ({r['mutatedCharts']}/{r['charts']} charts mutated, "
+                      f"{r['mutations']} mutation records)", flush=True)
+                if i >= args.warmup:
+                    latencies.append(ms)
+                n_charts = r["charts"]
+            config_url = page.url
+            if args.screenshot:
+                print(f"screenshot: {harness.screenshot(page, 'bench_browser_latency')}")
+        finally:
+            browser.close()
+
+    result = {
+        "n": len(latencies),
+        "charts": n_charts,
+        "median_ms": statistics.median(latencies),
+        "p90_ms": percentile(latencies, 90),
+        "min_ms": min(latencies),
+        "max_ms": max(latencies),
+        "samples_ms": [round(x, 1) for x in latencies],
+        "config_url": config_url,
+        "slider": how,
+    }
+    print(f"\nkeypress -> all charts updated, n={result['n']}, charts={n_charts}\n"
+          f"  median {result['median_ms']:.0f} ms | p90 {result['p90_ms']:.0f} ms | "
+          f"min {result['min_ms']:.0f} ms | max {result['max_ms']:.0f} ms\n"
+          f"  config URL: {config_url}")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("-n", type=int, default=15, help="measured keypresses (default 15)")
+    p.add_argument("--warmup", type=int, default=2, help="unmeasured keypresses first")
+    p.add_argument("--app", default="app.py", help="app path relative to the repo root")
+    p.add_argument("--query", default="", help="query string for the start URL, e.g. depth=30")
+    p.add_argument("--quiet-ms", type=int, default=300, help="chart quiet time that ends a sample")
+    p.add_argument("--timeout-s", type=float, default=30.0, help="per-sample timeout")
+    p.add_argument("--json", help="also write the result as JSON to this path")
+    p.add_argument("--screenshot", action="store_true",
+                   help="save artifacts/screenshots/bench_browser_latency.png at the end")
+    args = p.parse_args(argv)
+    if args.n < 1:
+        p.error("-n must be >= 1")
+    result = run(args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
