@@ -19,8 +19,9 @@ from . import ops
 from .activations import ACTIVATIONS, Activation
 from .config import NetworkConfig
 from .inits import INITS, InitParams, kaiming_gain, orthogonal
-from .stats import (HISTOGRAM_SAMPLE, HistogramSet, count_where_abs_above, dead_unit_count,
-                    histogram_rows, moments, sample_entries, shared_range, std_ranges, zero_count)
+from .stats import (HISTOGRAM_SAMPLE, HistogramSet, Moments, count_where_abs_above,
+                    dead_unit_count, histogram_rows, moments, sample_entries, shared_range,
+                    std_ranges, zero_count)
 
 Array = np.ndarray
 
@@ -176,8 +177,8 @@ class _Recorder:
         self.samples = {q: np.full((depth + 1, HISTOGRAM_SAMPLE), np.nan)
                         for q in HISTOGRAM_QUANTITIES}
 
-    def put_moments(self, layer: int, prefix: str, x: Array) -> None:
-        m = moments(x)
+    def put_moments(self, layer: int, prefix: str, x: Array, known: Moments | None = None) -> Moments:
+        m = known if known is not None else moments(x, across_units=prefix == "act")
         row = self.rows[layer]
         if prefix == "out":
             row["out_var"], row["out_mean"], row["nonfinite_frac"] = m.var, m.mean, m.nonfinite_frac
@@ -186,6 +187,7 @@ class _Recorder:
         row[f"{prefix}_unit_var"], row[f"{prefix}_mean_square"] = m.unit_var, m.mean_square
         if prefix == "act":
             row["act_across_units_var"] = m.across_units_var
+        return m
 
     def sample(self, layer: int, quantity: str, x: Array) -> None:
         self.samples[quantity][layer] = sample_entries(x)
@@ -246,8 +248,8 @@ def _forward(config: NetworkConfig, network: Network, x: Array, *, dropout_rngs,
             out = branch
         if record is not None:
             record.put_moments(layer, "preact", z)
-            record.put_moments(layer, "act", a)
-            record.put_moments(layer, "out", out)
+            act_moments = record.put_moments(layer, "act", a)
+            record.put_moments(layer, "out", out, act_moments if out is a else None)
             _activation_stats(record.rows[layer], a, act)
             record.sample(layer, "preact", z)
             record.sample(layer, "act", a)
@@ -360,7 +362,7 @@ def simulate(config: NetworkConfig, network: Network | None = None) -> Simulatio
     for layer, w in enumerate(network.weights, start=1):
         row = record.rows[layer]
         row["fan_in"], row["fan_out"] = widths[layer - 1], widths[layer]
-        row["weight_var"] = float(w.var(dtype=np.float64))
+        row["weight_var"] = moments(w).var
     dropout_rngs = [stream(config.seed, _DROPOUT, layer) for layer in range(1, depth + 1)]
     input_rng = stream(config.seed, _INPUT)
     calibrate = config.init == "lsuv"
@@ -382,7 +384,7 @@ def simulate(config: NetworkConfig, network: Network | None = None) -> Simulatio
                                record=record, calibrate=calibrate)
         if calibrate:  # LSUV changed the weights during the pass.
             for layer, w in enumerate(network.weights, start=1):
-                record.rows[layer]["weight_var"] = float(w.var(dtype=np.float64))
+                record.rows[layer]["weight_var"] = moments(w).var
         loss, g = ops.loss_gradient(config.loss, out, stream(config.seed, _LOSS))
         _backward(config, network, layers, g, record)
         histograms = _histograms(record, config)
