@@ -20,8 +20,8 @@ from .activations import ACTIVATIONS, Activation
 from .config import NetworkConfig
 from .inits import INITS, InitParams, kaiming_gain, orthogonal
 from .stats import (HISTOGRAM_SAMPLE, HistogramSet, Moments, count_where_abs_above,
-                    dead_unit_count, histogram_rows, moments, sample_entries, shared_range,
-                    std_ranges, zero_count)
+                    dead_unit_count, histogram_rows, moments, ranges_from_moments,
+                    sample_entries, zero_count)
 
 Array = np.ndarray
 
@@ -176,9 +176,17 @@ class _Recorder:
             row["layer"] = layer
         self.samples = {q: np.full((depth + 1, HISTOGRAM_SAMPLE), np.nan)
                         for q in HISTOGRAM_QUANTITIES}
+        # Each quantity's whole-layer mean and pooled variance: the histograms' ranges.
+        self.means = {q: np.full(depth + 1, np.nan) for q in HISTOGRAM_QUANTITIES}
+        self.variances = {q: np.full(depth + 1, np.nan) for q in HISTOGRAM_QUANTITIES}
+
+    def keep_range(self, layer: int, quantity: str, m: Moments) -> None:
+        self.means[quantity][layer], self.variances[quantity][layer] = m.mean, m.var
 
     def put_moments(self, layer: int, prefix: str, x: Array, known: Moments | None = None) -> Moments:
         m = known if known is not None else moments(x, across_units=prefix == "act")
+        if prefix in self.means:
+            self.keep_range(layer, prefix, m)
         row = self.rows[layer]
         if prefix == "out":
             row["out_var"], row["out_mean"], row["nonfinite_frac"] = m.var, m.mean, m.nonfinite_frac
@@ -303,6 +311,7 @@ def _backward(config: NetworkConfig, network: Network, layers: list[_Layer], g: 
         layer, cache = index + 1, layers[index]
         row = record.rows[layer]
         grad_moments = moments(g)
+        record.keep_range(layer, "grad_out", grad_moments)
         row["grad_out_var"], row["grad_out_mean_square"] = grad_moments.var, grad_moments.mean_square
         row["grad_nonfinite_frac"] = grad_moments.nonfinite_frac
         record.sample(layer, "grad_out", g)
@@ -319,7 +328,9 @@ def _backward(config: NetworkConfig, network: Network, layers: list[_Layer], g: 
             g *= act.derivative_from_output(cache.a, slope)
         else:
             g *= act.derivative(cache.z, slope)
-        row["grad_preact_var"] = moments(g).var
+        preact_grad_moments = moments(g)
+        record.keep_range(layer, "grad_preact", preact_grad_moments)
+        row["grad_preact_var"] = preact_grad_moments.var
         record.sample(layer, "grad_preact", g)
         if norm_on and config.norm_position == "before":
             g = ops.norm_backward(g, cache.norm_cache)
@@ -412,18 +423,22 @@ def _histograms(record: _Recorder, config: NetworkConfig) -> Histograms:
     bounds = ACTIVATIONS[config.activation].bounds
     sets = {}
     for quantity, samples in record.samples.items():
-        low, high = std_ranges(samples)
+        low, high = ranges_from_moments(record.means[quantity], record.variances[quantity])
         sets[(quantity, "std")] = histogram_rows(samples, low, high)
-        shared = shared_range(samples, bounds if quantity == "act" else None)
-        if quantity == "act" and bounds is not None:
-            # The input (row 0) is not bounded by φ; widen the shared range to hold it too.
-            in_low, in_high = std_ranges(samples[:1])
-            if np.isfinite(in_low[0]):
-                shared = (min(shared[0], float(in_low[0])), max(shared[1], float(in_high[0])))
+        finite = np.isfinite(low) & np.isfinite(high)
+        if finite.any():
+            shared = (float(low[finite].min()), float(high[finite].max()))
+            if quantity == "act" and bounds is not None:
+                # φ's own range for the layers; the input (row 0) may reach beyond it.
+                shared = (min(bounds[0], float(low[0])) if finite[0] else bounds[0],
+                          max(bounds[1], float(high[0])) if finite[0] else bounds[1])
+        else:
+            shared = (float("nan"), float("nan"))
         n = samples.shape[0]
         sets[(quantity, "shared")] = histogram_rows(samples, np.full(n, shared[0]),
                                                     np.full(n, shared[1]))
     return Histograms(sets=sets, sample_size=HISTOGRAM_SAMPLE)
+
 
 
 @dataclass(frozen=True)

@@ -131,50 +131,33 @@ class HistogramSet:
 
 def histogram_rows(samples: Array, low: Array, high: Array,
                    bins: int = HISTOGRAM_BINS) -> HistogramSet:
-    """Histogram each row of ``samples`` (NaN = absent) over its own [low, high], vectorised."""
+    """Histogram each row of ``samples`` (NaN = absent) over its own [low, high], vectorised:
+    one bincount over (row, bin) pairs with an extra bin at each end for the outliers."""
     n_rows = samples.shape[0]
     width = (high - low) / bins
     ok_range = np.isfinite(low) & np.isfinite(high) & (width > 0)
-    safe_width = np.where(ok_range, width, 1.0)
+    safe_low = np.where(ok_range, low, 0.0)[:, None]
+    safe_width = np.where(ok_range, width, 1.0)[:, None]
     with np.errstate(invalid="ignore", over="ignore"):
-        position = np.floor((samples - low[:, None]) / safe_width[:, None])
-    finite = np.isfinite(samples) & ok_range[:, None]
-    below = np.count_nonzero(finite & (position < 0), axis=1)
-    above = np.count_nonzero(finite & (position >= bins), axis=1)
-    # The top edge is inclusive, as in np.histogram.
-    at_top = finite & (samples == high[:, None])
-    inside = finite & (((position >= 0) & (position < bins)) | at_top)
-    index = np.where(at_top, bins - 1, position)
-    above -= np.count_nonzero(at_top, axis=1)
-    flat_index = (np.arange(n_rows)[:, None] * bins + index)[inside].astype(np.int64)
-    counts = np.bincount(flat_index, minlength=n_rows * bins).reshape(n_rows, bins)
+        position = np.floor((samples - safe_low) / safe_width)
+        # The top edge is inclusive, as in np.histogram.
+        position[samples == np.where(ok_range, high, np.nan)[:, None]] = bins - 1
+        keep = np.isfinite(position) & ok_range[:, None]
+        np.clip(position, -1, bins, out=position)
+    flat = (np.arange(n_rows)[:, None] * (bins + 2) + 1 + position)[keep].astype(np.int64)
+    every = np.bincount(flat, minlength=n_rows * (bins + 2)).reshape(n_rows, bins + 2)
+    counts = every[:, 1:-1].copy()
     # A collapsed layer (all entries equal) gets one centred bin rather than no histogram.
     degenerate = np.isfinite(low) & (width == 0)
     if degenerate.any():
         counts[degenerate, bins // 2] = np.count_nonzero(np.isfinite(samples[degenerate]), axis=1)
     return HistogramSet(low=low, high=high, counts=counts.astype(np.int32),
-                        below=below.astype(np.int32), above=above.astype(np.int32))
+                        below=every[:, 0].astype(np.int32), above=every[:, -1].astype(np.int32))
 
 
-def std_ranges(samples: Array) -> tuple[Array, Array]:
-    """Per layer mean ± 4·std of its own sample: readable at variance 1e-13 and at 1e30."""
+def ranges_from_moments(mean: Array, var: Array) -> tuple[Array, Array]:
+    """Per layer mean ± 4·std of the whole layer (not just the sample)."""
     with np.errstate(invalid="ignore", over="ignore"):
-        finite = np.where(np.isfinite(samples), samples, np.nan)
-        has_any = np.isfinite(finite).any(axis=1)
-        centre = np.full(samples.shape[0], np.nan)
-        spread = np.full(samples.shape[0], np.nan)
-        if has_any.any():
-            centre[has_any] = np.nanmean(finite[has_any], axis=1)
-            spread[has_any] = np.nanstd(finite[has_any], axis=1)
-    return centre - STD_SPAN * spread, centre + STD_SPAN * spread
-
-
-def shared_range(samples: Array, bounds: tuple[float, float] | None = None) -> tuple[float, float]:
-    """One range for all layers: the activation's own range when bounded, else the widest
-    mean ± 4·std of any layer, so growth or collapse across depth shows as it is."""
-    if bounds is not None:
-        return bounds
-    low, high = std_ranges(samples)
-    if not np.isfinite(low).any():
-        return float("nan"), float("nan")
-    return float(np.nanmin(low)), float(np.nanmax(high))
+        spread = STD_SPAN * np.sqrt(np.asarray(var, dtype=np.float64))
+    mean = np.asarray(mean, dtype=np.float64)
+    return mean - spread, mean + spread
