@@ -110,23 +110,40 @@ def bin_centres(hist: HistogramSet, scale: str, layer: int = 0) -> np.ndarray:
     return (edges[:-1] + edges[1:]) / 2
 
 
-def distribution_heatmap(hist: HistogramSet, scale: str, tr: Translate, title: str,
-                         first_layer: int = 0) -> go.Figure:
-    """All layers at once: a layer × value map of the fraction of entries in each bin."""
+def _row_fractions(hist: HistogramSet, first_layer: int) -> np.ndarray:
     counts = hist.counts[first_layer:].astype(float)
     totals = counts.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        fraction = np.where(totals > 0, counts / totals, np.nan)
-    layers = np.arange(first_layer, first_layer + counts.shape[0])
-    x = bin_centres(hist, scale, layer=first_layer)
+        return np.where(totals > 0, counts / totals, np.nan)
+
+
+def distribution_heatmaps(panels: Sequence[tuple[HistogramSet, int, str]], scale: str,
+                          tr: Translate, title: str) -> go.Figure:
+    """Layer × value maps of the share of entries in each bin, side by side in one figure (one
+    Plotly chart draws faster than several). Each panel: (histograms, first layer, title)."""
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[2] for p in panels],
+                        horizontal_spacing=0.08)
+    fractions = [_row_fractions(hist, first) for hist, first, _ in panels]
+    finite = [f[np.isfinite(f)] for f in fractions]
+    top = max((float(f.max()) for f in finite if f.size), default=1.0)
+    for col, ((hist, first_layer, _), fraction) in enumerate(zip(panels, fractions), start=1):
+        fig.add_trace(go.Heatmap(
+            z=fraction, x=bin_centres(hist, scale, layer=first_layer),
+            y=np.arange(first_layer, first_layer + fraction.shape[0]), colorscale="Viridis",
+            zmin=0, zmax=top, showscale=col == len(panels),
+            colorbar=dict(title=dict(text=tr("chart.heatmap.fraction"))),
+            hovertemplate=tr("chart.layer") + " %{y}<br>%{x:.3g}<br>%{z:.1%}<extra></extra>"),
+            row=1, col=col)
     x_title = tr("chart.heatmap.x_std") if scale == "std" else tr("chart.heatmap.x_shared")
-    fig = go.Figure(go.Heatmap(
-        z=fraction, x=x, y=layers, colorscale="Viridis", zmin=0, colorbar=dict(title=dict(
-            text=tr("chart.heatmap.fraction"))),
-        hovertemplate=tr("chart.layer") + " %{y}<br>%{x:.3g}<br>%{z:.1%}<extra></extra>"))
     _base_layout(fig, title, x_title, tr("chart.layer"), height=380, hovermode="closest")
     fig.update_yaxes(autorange="reversed")
     return fig
+
+
+def distribution_heatmap(hist: HistogramSet, scale: str, tr: Translate, title: str,
+                         first_layer: int = 0) -> go.Figure:
+    """All layers of one quantity at once."""
+    return distribution_heatmaps([(hist, first_layer, "")], scale, tr, title)
 
 
 def layer_histograms(hist: HistogramSet, layers: Sequence[int], tr: Translate,

@@ -24,6 +24,8 @@ CONFIG_PREFIX = "cfg."
 PROBLEMS_KEY = "url.problems"
 LOADED_KEY = "url.loaded"
 LAST_GOOD_KEY = "url.last_good_config"
+#: The Explorer's sections; only the chosen one is drawn, so a rerun stays cheap.
+EXPLORER_SECTIONS = ("overview", "layers", "why", "table")
 
 
 def config_key(field: str) -> str:
@@ -62,6 +64,7 @@ EXTRAS: dict[str, Extra] = {
     "preset": Extra("ui.preset", "", _choice(lambda: ("",) + tuple(PRESETS))),
     "theory": Extra("ui.theory", True, _flag, lambda v: "1" if v else "0"),
     "hist_scale": Extra("ui.hist_scale", "std", _choice(("std", "shared"))),
+    "view": Extra("ui.section", "overview", _choice(EXPLORER_SECTIONS)),
     **{name: Extra(key, default, parse, fmt)
        for name, (key, default, parse, fmt) in compare_state.URL_PARAMS.items()},
 }

@@ -14,6 +14,7 @@ from ui.cache import simulation
 from ui.findings import finding_sentence, headline_layer
 from ui.i18n import t
 from ui.presets import PRESETS
+from ui.url_state import EXPLORER_SECTIONS
 
 config = st.session_state["config"]
 result = simulation(config)
@@ -50,32 +51,39 @@ for finding in findings:
 st.plotly_chart(charts.variance_vs_depth(stats, t, first_nonfinite=result.first_nonfinite_layer),
                 key="chart.variance")
 
-st.subheader(t("explorer.distributions"))
-scale = st.radio(t("explorer.hist_scale"), ("std", "shared"), key="ui.hist_scale",
-                 format_func=lambda s: t(f"explorer.hist_scale.{s}"), horizontal=True,
-                 help=t("explorer.hist_scale_help"))
-left, right = st.columns(2)
-left.plotly_chart(charts.distribution_heatmap(result.histograms.get("act", scale), scale, t,
-                                              t("chart.heatmap.act")), key="chart.heat_act")
-right.plotly_chart(charts.distribution_heatmap(result.histograms.get("grad_out", scale), scale,
-                                               t, t("chart.heatmap.grad"), first_layer=1),
-                   key="chart.heat_grad")
-
+section = st.segmented_control(t("explorer.section"), EXPLORER_SECTIONS, key="ui.section",
+                               format_func=lambda s: t(f"explorer.section.{s}"),
+                               selection_mode="single", required=True)
 depth = config.depth
-default_layers = sorted({1, max(1, (depth + 1) // 2), depth})
-chosen = st.multiselect(t("explorer.layers"), list(range(0, depth + 1)), default=default_layers,
-                        key="ui.detail_layers", max_selections=6)
-st.plotly_chart(charts.layer_histograms(result.histograms.get("act", scale), sorted(chosen), t,
-                                        t("chart.histograms.act")), key="chart.hist_act")
-st.plotly_chart(charts.saturation_chart(stats, t), key="chart.saturation")
 
-st.subheader(t("explorer.why"))
-st.markdown(t("explorer.why_intro"))
-st.latex(r"\operatorname{E}[(y^{l})^2] \;=\; n_{l-1}\,\operatorname{Var}[W^{l}]\,"
-         r"\operatorname{E}[(h^{l-1})^2] \;+\; \operatorname{E}[b^2]")
-if depth >= 1:
-    why_layer = st.slider(t("explorer.why_layer"), 1, depth, min(depth, max(1, depth // 2)),
-                          key="ui.why_layer") if depth > 1 else 1
+
+def distributions() -> None:
+    scale = st.radio(t("explorer.hist_scale"), ("std", "shared"), key="ui.hist_scale",
+                     format_func=lambda s: t(f"explorer.hist_scale.{s}"), horizontal=True,
+                     help=t("explorer.hist_scale_help"))
+    st.plotly_chart(charts.distribution_heatmaps(
+        [(result.histograms.get("act", scale), 0, t("chart.heatmap.act")),
+         (result.histograms.get("grad_out", scale), 1, t("chart.heatmap.grad"))],
+        scale, t, t("explorer.distributions")), key="chart.heatmaps")
+    return scale
+
+
+def layers_section() -> None:
+    scale = st.session_state.get("ui.hist_scale", "std")
+    default_layers = sorted({1, max(1, (depth + 1) // 2), depth})
+    chosen = st.multiselect(t("explorer.layers"), list(range(0, depth + 1)),
+                            default=default_layers, max_selections=6)
+    st.plotly_chart(charts.layer_histograms(result.histograms.get("act", scale), sorted(chosen),
+                                            t, t("chart.histograms.act")), key="chart.hist_act")
+    st.plotly_chart(charts.saturation_chart(stats, t), key="chart.saturation")
+
+
+def why_section() -> None:
+    st.markdown(t("explorer.why_intro"))
+    st.latex(r"\operatorname{E}[(y^{l})^2] \;=\; n_{l-1}\,\operatorname{Var}[W^{l}]\,"
+             r"\operatorname{E}[(h^{l-1})^2] \;+\; \operatorname{E}[b^2]")
+    why_layer = st.slider(t("explorer.why_layer"), 1, depth, min(depth, max(1, depth // 2))) \
+        if depth > 1 else 1
     row, previous = stats.loc[why_layer], stats.loc[why_layer - 1]
     h_square = previous["out_var"] + previous["out_mean"] ** 2
     bias_square = {"zeros": 0.0, "constant": config.bias_value ** 2,
@@ -85,23 +93,28 @@ if depth >= 1:
     predicted = row["fan_in"] * row["weight_var"] * h_square + bias_square
     st.latex(rf"{predicted:.4g} \;\approx\; {int(row['fan_in'])} \times {row['weight_var']:.4g}"
              rf" \times {h_square:.4g} \;+\; {bias_square:.3g}")
-    measured_cols = st.columns(3)
-    measured_cols[0].metric(t("explorer.why_predicted"), f"{predicted:.4g}")
+    cols = st.columns(3)
+    cols[0].metric(t("explorer.why_predicted"), f"{predicted:.4g}")
     if config.norm != "none" and config.norm_position == "before":
-        measured_cols[1].metric(t("explorer.why_measured"), "—")
+        cols[1].metric(t("explorer.why_measured"), "—")
         st.caption(t("explorer.why_norm_note"))
     else:
-        measured_cols[1].metric(t("explorer.why_measured"), f"{row['preact_mean_square']:.4g}")
-    factor = row["fan_in"] * row["weight_var"] * (
-        row["act_mean_square"] / row["preact_mean_square"]) if row["preact_mean_square"] else 0
-    measured_cols[2].metric(t("explorer.why_factor"), f"{factor:.4g}",
-                            help=t("explorer.why_factor_help"))
+        cols[1].metric(t("explorer.why_measured"), f"{row['preact_mean_square']:.4g}")
+    square = row["preact_mean_square"]
+    factor = row["fan_in"] * row["weight_var"] * row["act_mean_square"] / square \
+        if square and square == square else float("nan")
+    cols[2].metric(t("explorer.why_factor"), f"{factor:.4g}", help=t("explorer.why_factor_help"))
 
-st.subheader(t("explorer.table"))
-st.dataframe(stats, hide_index=True, height=300)
-downloads = st.columns(2)
-downloads[0].download_button(t("explorer.download_csv"), stats.to_csv(index=False),
-                             file_name="layer_stats.csv", mime="text/csv")
-downloads[1].download_button(t("explorer.download_json"),
-                             json.dumps(asdict(config), indent=2, default=list),
-                             file_name="config.json", mime="application/json")
+
+def table_section() -> None:
+    st.dataframe(stats, hide_index=True, height=420)
+    downloads = st.columns(2)
+    downloads[0].download_button(t("explorer.download_csv"), stats.to_csv(index=False),
+                                 file_name="layer_stats.csv", mime="text/csv")
+    downloads[1].download_button(t("explorer.download_json"),
+                                 json.dumps(asdict(config), indent=2, default=list),
+                                 file_name="config.json", mime="application/json")
+
+
+{"overview": distributions, "layers": layers_section, "why": why_section,
+ "table": table_section}[section or "overview"]()
