@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 DEFAULT_LANGUAGE = "en"
@@ -49,3 +50,10 @@ def current_language() -> str:
 
 def t(key: str, **values: object) -> str:
     return translate(current_language(), key, **values)
+
+
+def labels(prefix: str) -> Callable[[object], str]:
+    """A format_func for options: ``prefix + value`` translated in the language of *this* run
+    (Streamlit may call a format_func later, outside the run)."""
+    lang = current_language()
+    return lambda value: translate(lang, f"{prefix}{value}")

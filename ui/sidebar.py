@@ -13,7 +13,7 @@ import streamlit as st
 
 from core import FIELD_SPECS, INITS, NetworkConfig
 from ui import url_state
-from ui.i18n import LANGUAGE_KEY, LANGUAGES, t
+from ui.i18n import LANGUAGE_KEY, LANGUAGES, labels, t
 from ui.presets import PRESETS, preset_config
 from ui.url_state import config_key
 
@@ -47,7 +47,7 @@ def _help(field: str) -> str:
 
 
 def _choice_label(field: str) -> Callable[[str], str]:
-    return lambda value: t(f"choice.{field}.{value}")
+    return labels(f"choice.{field}.")
 
 
 def _select(field: str, key: str, container) -> object:
@@ -198,10 +198,15 @@ def render_language() -> None:
                          format_func=LANGUAGES.get)
 
 
+def _preset_label() -> Callable[[str], str]:
+    name = labels("preset.")
+    return lambda preset_id: name(f"{preset_id}.name") if preset_id else "—"
+
+
 def render_presets() -> None:
     options = ("",) + tuple(PRESETS)
     st.sidebar.selectbox(t("sidebar.preset"), options, key=PRESET_KEY, on_change=_apply_preset,
-                         format_func=lambda p: t(f"preset.{p}.name") if p else "—",
+                         format_func=_preset_label(),
                          help=t("sidebar.preset_help"))
 
 

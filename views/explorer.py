@@ -12,7 +12,7 @@ from core import backward_ratio, diagnose, forward_ratio
 from ui import charts
 from ui.cache import simulation
 from ui.findings import finding_sentence, headline_layer
-from ui.i18n import t
+from ui.i18n import labels, t
 from ui.presets import PRESETS
 from ui.url_state import EXPLORER_SECTIONS
 
@@ -52,14 +52,14 @@ st.plotly_chart(charts.variance_vs_depth(stats, t, first_nonfinite=result.first_
                 key="chart.variance")
 
 section = st.segmented_control(t("explorer.section"), EXPLORER_SECTIONS, key="ui.section",
-                               format_func=lambda s: t(f"explorer.section.{s}"),
+                               format_func=labels("explorer.section."),
                                selection_mode="single", required=True)
 depth = config.depth
 
 
 def distributions() -> None:
     scale = st.radio(t("explorer.hist_scale"), ("std", "shared"), key="ui.hist_scale",
-                     format_func=lambda s: t(f"explorer.hist_scale.{s}"), horizontal=True,
+                     format_func=labels("explorer.hist_scale."), horizontal=True,
                      help=t("explorer.hist_scale_help"))
     st.plotly_chart(charts.distribution_heatmaps(
         [(result.histograms.get("act", scale), 0, t("chart.heatmap.act")),

@@ -1,0 +1,26 @@
+"""AppTest helpers: a fresh app run per test, the cache cleared so tests stay independent."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+@pytest.fixture
+def app():
+    from ui.cache import simulation
+
+    simulation.clear()
+
+    def make(**query) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        for key, value in query.items():
+            at.query_params[key] = value
+        return at.run()
+    return make
+
+
+def by_key(elements, key):
+    return next(e for e in elements if e.key == key)

@@ -1,0 +1,156 @@
+"""The entry point and the Explorer page, run by Streamlit's AppTest."""
+
+import json
+
+import pytest
+
+from core import NetworkConfig, encode_query
+from ui.presets import PRESETS
+
+from .conftest import by_key
+
+
+def chart_titles(at):
+    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+def test_default_page_runs_and_draws(app):
+    at = app()
+    assert not at.exception
+    assert "Variance versus depth (log scale)" in chart_titles(at)
+    assert len(at.get("plotly_chart")) == 2
+    assert [m.label for m in at.metric][:2] == ["Forward variance, last / first layer",
+                                                "Gradient variance, first / last layer"]
+    assert at.success  # the default network is diagnosed healthy
+
+
+def test_a_share_link_restores_every_control(app):
+    config = NetworkConfig(depth=23, width=384, activation="relu", init="kaiming_uniform",
+                           init_mode="fan_out", norm="batchnorm", norm_position="after",
+                           residual=True, residual_scale=0.25, dropout=0.1, batch_size=128,
+                           seed=99, input_dist="uniform", loss="mse")
+    query = dict(pair.split("=") for pair in encode_query(config).split("&"))
+    at = app(**query, lang="en")
+    assert not at.exception and not at.warning
+    assert by_key(at.sidebar.slider, "cfg.depth").value == 23
+    assert by_key(at.sidebar.select_slider, "cfg.width").value == 384
+    assert by_key(at.sidebar.selectbox, "cfg.activation").value == "relu"
+    assert by_key(at.sidebar.selectbox, "cfg.init").value == "kaiming_uniform"
+    assert by_key(at.sidebar.toggle, "cfg.residual").value is True
+    assert by_key(at.sidebar.number_input, "cfg.seed").value == 99
+    assert at.session_state["config"] == config
+    # And the URL written back is the same experiment.
+    assert {k: at.query_params[k] for k in query} == query
+
+
+@pytest.mark.parametrize("key,value,fragment", [
+    ("activation", "swish", "activation must be one of"),
+    ("depth", "1000000000", "depth must be an integer from 1 to 200"),
+    ("width", "-3", "width must be an integer from 1 to 4096"),
+    ("init_std", "abc", "init_std must be a number"),
+    ("lang", "<b>fr</b>", "lang must be one of en, zh"),
+    ("preset", "<script>x</script>", "preset must be one of"),
+])
+def test_bad_link_values_warn_and_fall_back(app, key, value, fragment):
+    at = app(**{key: value, "seed": "5"})
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert fragment in warnings
+    assert at.session_state["config"].seed == 5
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_an_over_budget_link_is_refused_before_it_runs(app):
+    at = app(depth="200", width="4096", batch_size="16384")
+    assert not at.exception
+    assert "too large" in " ".join(w.value for w in at.warning)
+    assert at.session_state["config"].depth == 10
+
+
+def test_over_budget_controls_show_an_error_and_keep_the_last_valid_network(app):
+    at = app(depth="50", width="512")
+    assert not at.exception
+    by_key(at.sidebar.select_slider, "cfg.batch_size").set_value(16384).run()
+    assert any("too large" in e.value for e in at.error)
+    assert at.session_state["config"].batch_size == 512
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_every_kind_of_control_changes_the_experiment_and_the_url(app):
+    at = app()
+    by_key(at.sidebar.slider, "cfg.depth").set_value(14).run()
+    by_key(at.sidebar.select_slider, "cfg.width").set_value(128).run()
+    by_key(at.sidebar.selectbox, "cfg.activation").set_value("leaky_relu").run()
+    by_key(at.sidebar.slider, "cfg.leaky_slope").set_value(0.2).run()
+    by_key(at.sidebar.selectbox, "cfg.init").set_value("normal").run()
+    by_key(at.sidebar.select_slider, "cfg.init_std").set_value(0.1).run()
+    by_key(at.sidebar.toggle, "cfg.residual").set_value(True).run()
+    by_key(at.sidebar.number_input, "cfg.seed").set_value(7).run()
+    by_key(at.sidebar.text_input, "ui.widths_text").input("64,32,16").run()
+    assert not at.exception
+    config = at.session_state["config"]
+    assert (config.activation, config.leaky_slope, config.init, config.init_std) == (
+        "leaky_relu", 0.2, "normal", 0.1)
+    assert config.residual and config.seed == 7
+    assert config.layer_widths == (64, 32, 16)
+    assert at.query_params["widths"] == "64,32,16"
+    assert at.query_params["activation"] == "leaky_relu"
+    # The sidebar is still there after the changes, with its values.
+    assert by_key(at.sidebar.selectbox, "cfg.activation").value == "leaky_relu"
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_new_seed_button_draws_another_network(app):
+    at = app()
+    before = at.session_state["config"].seed
+    next(b for b in at.sidebar.button if "seed" in b.label.lower()).click().run()
+    assert at.session_state["config"].seed != before
+    assert at.query_params["seed"] == str(at.session_state["config"].seed)
+
+
+@pytest.mark.parametrize("preset_id", list(PRESETS))
+def test_every_preset_runs_and_says_what_to_notice(app, preset_id):
+    at = app()
+    by_key(at.sidebar.selectbox, "ui.preset").set_value(preset_id).run()
+    assert not at.exception
+    expected = NetworkConfig(**PRESETS[preset_id])
+    assert at.session_state["config"] == expected
+    assert at.info and at.info[0].value.startswith("**")
+    assert at.query_params["preset"] == preset_id
+
+
+def test_overflow_preset_is_shown_not_crashed(app):
+    at = app(preset="relu_overflow", depth="100", activation="relu", init="normal",
+             init_std="1")
+    assert not at.exception
+    assert any("overflow" in e.value.lower() for e in at.error)
+    variance = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert any("non-finite" in str(shape) for shape in variance["layout"].get("annotations", []))
+
+
+@pytest.mark.parametrize("section,charts", [("layers", 3), ("why", 1), ("table", 1)])
+def test_sections(app, section, charts):
+    at = app(view=section)
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == charts
+    if section == "table":
+        assert at.dataframe[0].value.shape[0] == 11
+        assert len(at.get("download_button")) == 2
+
+
+def test_histogram_scale_radio_switches_bins(app):
+    at = app()
+    heat = json.loads(at.get("plotly_chart")[1].proto.spec)
+    at.radio[0].set_value("shared").run()
+    shared = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert heat["layout"]["xaxis"]["title"]["text"] != shared["layout"]["xaxis"]["title"]["text"]
+    assert at.query_params["hist_scale"] == "shared"
+
+
+def test_chinese_from_the_link_and_from_the_picker(app):
+    at = app(lang="zh")
+    assert "方差" in at.title[0].value
+    assert "方差随深度的变化" in chart_titles(at)[0]
+    at.sidebar.selectbox[0].set_value("en").run()
+    assert at.title[0].value.startswith("Variance Lab")
+    assert at.query_params["lang"] == "en"
