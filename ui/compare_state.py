@@ -1,6 +1,25 @@
-"""URL parameters of the Compare page (filled in with the page): name → (session key, default,
-parser, formatter). Read by ui.url_state, the one module that touches the URL."""
+"""URL parameters of the Compare page: name → (session key, default, parser, formatter).
+
+Read by ui.url_state, the one module that touches the URL. Parsers raise only ValueError (whose
+text names the valid values) and bound their input: at most 6 set-ups, values checked against
+core's FIELD_SPECS. The format of each parameter is documented in ui.compare.
+"""
 
 from __future__ import annotations
 
-URL_PARAMS: dict[str, tuple] = {}
+from ui.compare import (DEFAULT_SWEEP, format_names, format_setups, format_sweep, parse_layer,
+                        parse_names, parse_preset, parse_setups, parse_sweep)
+
+SWEEP_KEY = "cmp.sweep"
+SETUPS_KEY = "cmp.setups"
+NAMES_KEY = "cmp.names"
+PRESET_KEY = "cmp.preset"
+LAYER_KEY = "cmp.layer"
+
+URL_PARAMS: dict[str, tuple] = {
+    "cmp": (SWEEP_KEY, DEFAULT_SWEEP, parse_sweep, format_sweep),
+    "cmp_setups": (SETUPS_KEY, (), parse_setups, format_setups),
+    "cmp_names": (NAMES_KEY, (), parse_names, format_names),
+    "cmp_preset": (PRESET_KEY, "", parse_preset, str),
+    "cmp_layer": (LAYER_KEY, None, parse_layer, str),
+}
