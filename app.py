@@ -16,6 +16,7 @@ sidebar.render_language()
 pages = [
     st.Page("views/explorer.py", title=t("nav.explorer"), icon="🔬", url_path="explorer",
             default=True),
+    st.Page("views/compare.py", title=t("nav.compare"), icon="⚖️", url_path="compare"),
 ]
 navigation = st.navigation(pages, position="top")
 

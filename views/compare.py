@@ -1,0 +1,259 @@
+"""Compare: the same network under several set-ups, side by side, one colour per set-up.
+
+State lives in the session under ui.compare_state's keys (the share link's parameters, see
+ui.compare): the sweep, the edited set-ups, the names, the preset and the histogram layer. The
+widgets below have keys of their own, rewritten from that state on every run, and write back
+through their callbacks, so a preset, a link and the widgets can never disagree.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import FIELD_SPECS
+from core.query import format_value
+from ui import compare_charts, url_state
+from ui.cache import simulation
+from ui.compare import (COMPARE_PRESETS, EDITOR_FIELDS, MAX_SETUPS, SWEEP_DEFAULTS, SWEEP_FIELDS,
+                        Run, Sweep, apply_editor_state, build_setups, diffs_from_editor,
+                        editor_frame, parse_names, parse_sweep, preset_matches, summary_frame,
+                        value_text)
+from ui.compare_state import LAYER_KEY, NAMES_KEY, PRESET_KEY, SETUPS_KEY, SWEEP_KEY
+from ui.compare import DEFAULT_SWEEP
+from ui.i18n import t
+
+KEEP = {"persist_state": "session"}
+MODE_KEY = "cmp.w.mode"
+FIELD_KEY = "cmp.w.field"
+NAMES_TEXT_KEY = "cmp.w.names"
+EDITOR_VERSION_KEY = "cmp.editor_version"
+ERROR_KEY = "cmp.input_error"
+SAVED_SWEEP_KEY = "cmp.saved_sweep"
+
+
+def _values_key(field: str) -> str:
+    return f"cmp.w.values.{field}"
+
+
+def _editor_key() -> str:
+    return f"cmp.w.editor.{st.session_state.get(EDITOR_VERSION_KEY, 0)}"
+
+
+def _sweep() -> Sweep:
+    return st.session_state.get(SWEEP_KEY, DEFAULT_SWEEP)
+
+
+def _setups() -> tuple:
+    return st.session_state.get(SETUPS_KEY, ())
+
+
+def _new_editor() -> None:
+    st.session_state[EDITOR_VERSION_KEY] = st.session_state.get(EDITOR_VERSION_KEY, 0) + 1
+
+
+# --- callbacks (run before the next script run) --------------------------------------------
+
+def _apply_preset() -> None:
+    preset_id = st.session_state.get(PRESET_KEY, "")
+    preset = COMPARE_PRESETS.get(preset_id)
+    if preset is None:
+        return
+    seed = st.session_state.get(url_state.config_key("seed"), 0)
+    url_state.set_config(preset.config(seed=seed))
+    st.session_state.pop("ui.widths_text", None)  # the sidebar's widths box re-reads the config
+    st.session_state[SWEEP_KEY] = preset.sweep or DEFAULT_SWEEP
+    st.session_state[SETUPS_KEY] = preset.setups
+    st.session_state[NAMES_KEY] = ()
+    st.session_state[LAYER_KEY] = None
+    st.session_state.pop(ERROR_KEY, None)
+    _new_editor()
+
+
+def _change_mode() -> None:
+    if st.session_state[MODE_KEY] == "setups":
+        sweep = _sweep()
+        st.session_state[SAVED_SWEEP_KEY] = sweep
+        st.session_state[SETUPS_KEY] = sweep.diffs()
+        st.session_state[SWEEP_KEY] = DEFAULT_SWEEP  # the link then carries only the set-ups
+        _new_editor()
+    else:
+        st.session_state[SETUPS_KEY] = ()
+        st.session_state[SWEEP_KEY] = st.session_state.pop(SAVED_SWEEP_KEY, DEFAULT_SWEEP)
+    st.session_state.pop(ERROR_KEY, None)
+
+
+def _change_field() -> None:
+    field = st.session_state[FIELD_KEY]
+    st.session_state[SWEEP_KEY] = Sweep(field, SWEEP_DEFAULTS[field])
+    st.session_state.pop(ERROR_KEY, None)
+
+
+def _change_values(field: str) -> None:
+    chosen = st.session_state[_values_key(field)]
+    if isinstance(chosen, str):  # numbers typed as text
+        try:
+            sweep = parse_sweep(f"{field}:{chosen}")
+        except ValueError as error:
+            st.session_state[ERROR_KEY] = t("compare.values_error", field=field, valid=str(error))
+            return
+    else:
+        if not chosen:
+            st.session_state[ERROR_KEY] = t("compare.values_empty")
+            return
+        sweep = Sweep(field, tuple(chosen))
+    st.session_state[SWEEP_KEY] = sweep
+    st.session_state.pop(ERROR_KEY, None)
+
+
+def _change_names() -> None:
+    try:
+        st.session_state[NAMES_KEY] = parse_names(st.session_state[NAMES_TEXT_KEY])
+        st.session_state.pop(ERROR_KEY, None)
+    except ValueError as error:
+        st.session_state[ERROR_KEY] = t("compare.names_error", valid=str(error))
+
+
+def _change_editor(key: str) -> None:
+    base = st.session_state["config"]
+    frame = editor_frame(base, _setups())
+    edited = apply_editor_state(frame, st.session_state.get(key) or {})
+    if len(edited) > MAX_SETUPS:
+        st.session_state[ERROR_KEY] = t("compare.too_many", max=MAX_SETUPS)
+    elif len(edited) == 0:
+        st.session_state[ERROR_KEY] = t("compare.values_empty")
+        _new_editor()
+        return
+    else:
+        st.session_state.pop(ERROR_KEY, None)
+    diffs, problems = diffs_from_editor(base, edited)
+    if problems:
+        st.session_state[ERROR_KEY] = t("compare.editor_error", message="; ".join(problems))
+    st.session_state[SETUPS_KEY] = diffs
+    _new_editor()
+
+
+# --- controls -------------------------------------------------------------------------------
+
+def _field_label(field: str) -> str:
+    return t(f"field.{field}.label")
+
+
+def _sweep_controls(base) -> None:
+    sweep = _sweep()
+    st.session_state[FIELD_KEY] = sweep.field
+    left, right = st.columns([1, 2])
+    left.selectbox(t("compare.field"), SWEEP_FIELDS, key=FIELD_KEY, on_change=_change_field,
+                   format_func=_field_label, help=t("compare.field_help"), **KEEP)
+    spec = FIELD_SPECS[sweep.field]
+    key = _values_key(sweep.field)
+    if spec.kind in ("choice", "bool"):
+        options = spec.choices if spec.kind == "choice" else (False, True)
+        st.session_state[key] = list(sweep.values)
+        right.multiselect(t("compare.values"), options, key=key, max_selections=MAX_SETUPS,
+                          on_change=_change_values, args=(sweep.field,),
+                          format_func=lambda v: value_text(sweep.field, v, t),
+                          help=t("compare.values_help", base=value_text(
+                              sweep.field, getattr(base, sweep.field), t)), **KEEP)
+    else:
+        if st.session_state.get(ERROR_KEY) is None:
+            st.session_state[key] = ", ".join(format_value(spec, v) for v in sweep.values)
+        right.text_input(t("compare.values_numbers", valid=spec.describe()), key=key,
+                         on_change=_change_values, args=(sweep.field,),
+                         help=t("compare.values_help", base=value_text(
+                             sweep.field, getattr(base, sweep.field), t)), **KEEP)
+
+
+def _column_config(field: str):
+    spec = FIELD_SPECS[field]
+    label = _field_label(field)
+    if spec.kind == "choice":
+        return st.column_config.SelectboxColumn(label, options=list(spec.choices), required=True)
+    if spec.kind == "bool":
+        return st.column_config.CheckboxColumn(label)
+    if spec.kind == "int":
+        return st.column_config.NumberColumn(label, min_value=int(spec.low),
+                                             max_value=int(spec.high), step=1, required=True)
+    if spec.kind == "float":
+        return st.column_config.NumberColumn(label, min_value=spec.low, max_value=spec.high,
+                                             format="%g", required=True)
+    return st.column_config.TextColumn(label, help=t(f"field.{field}.help"))
+
+
+def _setup_editor(base) -> None:
+    key = _editor_key()
+    st.data_editor(editor_frame(base, _setups()), key=key, num_rows="dynamic", hide_index=False,
+                   column_config={f: _column_config(f) for f in EDITOR_FIELDS},
+                   on_change=_change_editor, args=(key,))
+    st.caption(t("compare.editor_help", max=MAX_SETUPS))
+
+
+# --- the page -------------------------------------------------------------------------------
+
+base = st.session_state["config"]
+st.title(t("compare.title"))
+st.caption(t("compare.intro"))
+
+preset_id = st.session_state.get(PRESET_KEY, "")
+if preset_id and not preset_matches(preset_id, base, _sweep(), _setups()):
+    st.session_state[PRESET_KEY] = preset_id = ""
+st.selectbox(t("compare.preset"), ("",) + tuple(COMPARE_PRESETS), key=PRESET_KEY,
+             on_change=_apply_preset, help=t("compare.preset_help"),
+             format_func=lambda p: t(f"compare.preset.{p}.name") if p else "—", **KEEP)
+if preset_id:
+    st.info(f"**{t(f'compare.preset.{preset_id}.name')}** — "
+            f"{t(f'compare.preset.{preset_id}.notice')}")
+
+st.session_state[MODE_KEY] = "setups" if _setups() else "sweep"
+st.radio(t("compare.mode"), ("sweep", "setups"), key=MODE_KEY, horizontal=True,
+         on_change=_change_mode, format_func=lambda m: t(f"compare.mode.{m}"), **KEEP)
+if _setups():
+    _setup_editor(base)
+else:
+    _sweep_controls(base)
+
+if st.session_state.get(ERROR_KEY) is None:
+    st.session_state[NAMES_TEXT_KEY] = "; ".join(st.session_state.get(NAMES_KEY, ()))
+st.text_input(t("compare.names"), key=NAMES_TEXT_KEY, on_change=_change_names,
+              placeholder=t("compare.names_placeholder"), help=t("compare.names_help"), **KEEP)
+if st.session_state.get(ERROR_KEY):
+    st.warning(st.session_state[ERROR_KEY])
+
+diffs = _setups() or _sweep().diffs()
+setups = build_setups(base, diffs, st.session_state.get(NAMES_KEY, ()), t)
+for setup in setups:
+    if setup.config is None:
+        st.warning(t("compare.skipped", name=setup.name, message=setup.error))
+with st.spinner(t("compare.computing")):
+    runs = [Run(setup, simulation(setup.config)) for setup in setups if setup.config is not None]
+
+if not runs:
+    st.info(t("compare.nothing"))
+    st.stop()
+
+st.plotly_chart(compare_charts.variance_overlay(runs, t), key="cmp.chart.variance")
+st.caption(t("compare.variance_caption"))
+
+max_depth = max(run.result.config.depth for run in runs)
+layer_options = [None] + list(range(0, max_depth + 1))
+if st.session_state.get(LAYER_KEY) not in layer_options:
+    st.session_state[LAYER_KEY] = None
+st.selectbox(t("compare.layer"), layer_options, key=LAYER_KEY,
+             format_func=lambda v: t("compare.layer_last") if v is None else str(v),
+             help=t("compare.layer_help"), **KEEP)
+st.plotly_chart(compare_charts.histogram_grid(runs, st.session_state[LAYER_KEY], t),
+                key="cmp.chart.histograms")
+st.plotly_chart(compare_charts.units_chart(runs, t), key="cmp.chart.units")
+
+st.subheader(t("compare.summary"))
+summary = summary_frame(runs, t)
+colours = {run.name: run.colour for run in runs}
+name_column = t("compare.col.setup")
+numbers = {t(f"compare.col.{c}"): "{:.3g}" for c in ("forward", "backward")}
+numbers.update({t(f"compare.col.{c}"): "{:.0f}" for c in ("saturated", "dead")})
+styled = summary.style.format(numbers, na_rep="—").map(
+    lambda name: f"color: {colours.get(name, 'inherit')}; font-weight: bold",
+    subset=[name_column])
+st.dataframe(styled, hide_index=True)
+st.download_button(t("compare.download_csv"), summary.to_csv(index=False),
+                   file_name="comparison.csv", mime="text/csv")
+st.caption(t("compare.share_hint"))
