@@ -14,8 +14,8 @@ url_state.load_once()
 sidebar.render_language()
 
 pages = [
-    st.Page("views/explorer.py", title=t("nav.explorer"), icon="🔬", url_path="explorer",
-            default=True),
+    st.Page("views/explorer.py", title=t("nav.explorer"), icon=":material/insights:",
+            url_path="explorer", default=True),
     st.Page("views/compare.py", title=t("nav.compare"), icon="⚖️", url_path="compare"),
 ]
 navigation = st.navigation(pages, position="top")

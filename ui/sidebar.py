@@ -193,9 +193,18 @@ def _new_seed() -> None:
     st.session_state[config_key("seed")] = random.SystemRandom().randrange(2**32)
 
 
+def _relabel() -> None:
+    """Re-send every option widget's value after a language change: the browser otherwise
+    keeps showing the option labels of the old language."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(("cfg.",
+                                                                                    "ui."))]:
+        if key != LANGUAGE_KEY:
+            st.session_state[key] = st.session_state[key]
+
+
 def render_language() -> None:
     st.sidebar.selectbox("Language / 语言", tuple(LANGUAGES), key=LANGUAGE_KEY,
-                         format_func=LANGUAGES.get)
+                         format_func=LANGUAGES.get, on_change=_relabel)
 
 
 def _preset_label() -> Callable[[str], str]:

@@ -1,0 +1,68 @@
+"""The Explorer in a real browser: a share link, a slider, the language."""
+
+from __future__ import annotations
+
+import re
+
+from tests.browser import harness
+
+POINTS_OF_FIRST_TRACE = """() => {
+    const plot = document.querySelector("[data-testid='stPlotlyChart'] .js-plotly-plot");
+    // _fullData holds decoded arrays (the figure JSON ships them base64-packed).
+    return plot && plot._fullData && plot._fullData.length ? plot._fullData[0].x.length : -1;
+}"""
+
+
+def open_app(page, base_url: str, query: str) -> None:
+    page.goto(base_url.rstrip("/") + "/?" + query)
+    harness.wait_for_plotly(page, min_count=2)
+    harness.wait_for_app_idle(page)
+
+
+def test_share_link_restores_controls_and_draws(page, app_server):
+    open_app(page, app_server, "depth=12&width=128&activation=relu&init=kaiming_normal&lang=en")
+    sidebar = page.get_by_test_id("stSidebar")
+    depth = sidebar.get_by_test_id("stSlider").filter(has_text="Depth")
+    assert "12" in depth.inner_text()
+    activation = sidebar.get_by_test_id("stSelectbox").filter(has_text="Activation")
+    assert activation.locator("input").input_value() == "ReLU"
+    assert harness.chart_title(page, 0) == "Variance versus depth (log scale)"
+    assert page.evaluate(POINTS_OF_FIRST_TRACE) == 12
+    harness.screenshot(page, "explorer_share_link_en")
+
+
+def test_moving_the_depth_slider_redraws_and_updates_the_link(page, app_server):
+    open_app(page, app_server, "depth=12&lang=en")
+    handle = harness.slider_handle(page, "Depth", within="[data-testid='stSidebar']")
+    handle.focus()
+    handle.press("ArrowRight")
+    page.wait_for_function(f"() => ({POINTS_OF_FIRST_TRACE})() === 13")
+    page.wait_for_url(re.compile(r"depth=13"))
+    harness.wait_for_app_idle(page)
+    assert "depth=13" in page.get_by_test_id("stSidebar").get_by_test_id("stCode").inner_text()
+    harness.screenshot(page, "explorer_after_slider")
+
+
+def test_switching_to_chinese_translates_the_page(page, app_server):
+    open_app(page, app_server, "preset=tanh_small&init=normal&lang=en")
+    language = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first
+    language.click()
+    page.get_by_role("option", name="简体中文").click()
+    page.wait_for_function("""() => [...document.querySelectorAll('h1')]
+                               .some(h => h.textContent.includes('方差实验室'))""")
+    harness.wait_for_plotly(page, min_count=2)
+    harness.wait_for_app_idle(page)
+    page.wait_for_url(re.compile(r"lang=zh"))
+    assert "深度" in page.get_by_test_id("stSidebar").inner_text()
+    assert "方差随深度的变化" in harness.chart_title(page, 0)
+    harness.screenshot(page, "explorer_zh")
+
+
+def test_a_bad_link_warns_and_still_draws(page, app_server):
+    open_app(page, app_server, "depth=1000000000&activation=<b>x</b>&lang=en")
+    warnings = page.get_by_test_id("stAlert").all_inner_texts()
+    text = " ".join(warnings)
+    assert "depth must be an integer from 1 to 200" in text
+    assert "activation must be one of" in text
+    assert "Traceback" not in page.content()
+    harness.screenshot(page, "explorer_bad_link")
