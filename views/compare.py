@@ -8,6 +8,7 @@ through their callbacks, so a preset, a link and the widgets can never disagree.
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from core import FIELD_SPECS
@@ -20,15 +21,25 @@ from ui.compare import (COMPARE_PRESETS, EDITOR_FIELDS, MAX_SETUPS, SWEEP_DEFAUL
                         value_text)
 from ui.compare_state import LAYER_KEY, NAMES_KEY, PRESET_KEY, SETUPS_KEY, SWEEP_KEY
 from ui.compare import DEFAULT_SWEEP
-from ui.i18n import t
+from ui.i18n import current_language, t, translate
 
 KEEP = {"persist_state": "session"}
+#: format_funcs use the language of *this* run (Streamlit may call them later, outside it).
+LANG = current_language()
+
+
+def tr(key: str, **values) -> str:
+    return translate(LANG, key, **values)
+
+
 MODE_KEY = "cmp.w.mode"
 FIELD_KEY = "cmp.w.field"
 NAMES_TEXT_KEY = "cmp.w.names"
 EDITOR_VERSION_KEY = "cmp.editor_version"
 ERROR_KEY = "cmp.input_error"
 SAVED_SWEEP_KEY = "cmp.saved_sweep"
+LAYER_WIDGET_KEY = "cmp.w.layer"
+LAST = "last"
 
 
 def _values_key(field: str) -> str:
@@ -105,6 +116,11 @@ def _change_values(field: str) -> None:
     st.session_state.pop(ERROR_KEY, None)
 
 
+def _change_layer() -> None:
+    value = st.session_state[LAYER_WIDGET_KEY]
+    st.session_state[LAYER_KEY] = None if value == LAST else int(value)
+
+
 def _change_names() -> None:
     try:
         st.session_state[NAMES_KEY] = parse_names(st.session_state[NAMES_TEXT_KEY])
@@ -135,7 +151,7 @@ def _change_editor(key: str) -> None:
 # --- controls -------------------------------------------------------------------------------
 
 def _field_label(field: str) -> str:
-    return t(f"field.{field}.label")
+    return tr(f"field.{field}.label")
 
 
 def _sweep_controls(base) -> None:
@@ -151,7 +167,7 @@ def _sweep_controls(base) -> None:
         st.session_state[key] = list(sweep.values)
         right.multiselect(t("compare.values"), options, key=key, max_selections=MAX_SETUPS,
                           on_change=_change_values, args=(sweep.field,),
-                          format_func=lambda v: value_text(sweep.field, v, t),
+                          format_func=lambda v, f=sweep.field: value_text(f, v, tr),
                           help=t("compare.values_help", base=value_text(
                               sweep.field, getattr(base, sweep.field), t)), **KEEP)
     else:
@@ -167,16 +183,20 @@ def _column_config(field: str):
     spec = FIELD_SPECS[field]
     label = _field_label(field)
     if spec.kind == "choice":
-        return st.column_config.SelectboxColumn(label, options=list(spec.choices), required=True)
+        return st.column_config.SelectboxColumn(label, options=list(spec.choices), required=True,
+                                                help=tr(f"field.{field}.help"),
+                                                format_func=lambda v: tr(f"choice.{field}.{v}"))
     if spec.kind == "bool":
-        return st.column_config.CheckboxColumn(label)
+        return st.column_config.CheckboxColumn(label, help=tr(f"field.{field}.help"))
     if spec.kind == "int":
         return st.column_config.NumberColumn(label, min_value=int(spec.low),
-                                             max_value=int(spec.high), step=1, required=True)
+                                             max_value=int(spec.high), step=1, required=True,
+                                             help=tr(f"field.{field}.help"))
     if spec.kind == "float":
         return st.column_config.NumberColumn(label, min_value=spec.low, max_value=spec.high,
-                                             format="%g", required=True)
-    return st.column_config.TextColumn(label, help=t(f"field.{field}.help"))
+                                             format="%g", required=True,
+                                             help=tr(f"field.{field}.help"))
+    return st.column_config.TextColumn(label, help=tr(f"field.{field}.help"))
 
 
 def _setup_editor(base) -> None:
@@ -198,14 +218,14 @@ if preset_id and not preset_matches(preset_id, base, _sweep(), _setups()):
     st.session_state[PRESET_KEY] = preset_id = ""
 st.selectbox(t("compare.preset"), ("",) + tuple(COMPARE_PRESETS), key=PRESET_KEY,
              on_change=_apply_preset, help=t("compare.preset_help"),
-             format_func=lambda p: t(f"compare.preset.{p}.name") if p else "—", **KEEP)
+             format_func=lambda p: tr(f"compare.preset.{p}.name") if p else "—", **KEEP)
 if preset_id:
     st.info(f"**{t(f'compare.preset.{preset_id}.name')}** — "
             f"{t(f'compare.preset.{preset_id}.notice')}")
 
 st.session_state[MODE_KEY] = "setups" if _setups() else "sweep"
 st.radio(t("compare.mode"), ("sweep", "setups"), key=MODE_KEY, horizontal=True,
-         on_change=_change_mode, format_func=lambda m: t(f"compare.mode.{m}"), **KEEP)
+         on_change=_change_mode, format_func=lambda m: tr(f"compare.mode.{m}"), **KEEP)
 if _setups():
     _setup_editor(base)
 else:
@@ -234,12 +254,14 @@ st.plotly_chart(compare_charts.variance_overlay(runs, t), key="cmp.chart.varianc
 st.caption(t("compare.variance_caption"))
 
 max_depth = max(run.result.config.depth for run in runs)
-layer_options = [None] + list(range(0, max_depth + 1))
-if st.session_state.get(LAYER_KEY) not in layer_options:
-    st.session_state[LAYER_KEY] = None
-st.selectbox(t("compare.layer"), layer_options, key=LAYER_KEY,
-             format_func=lambda v: t("compare.layer_last") if v is None else str(v),
-             help=t("compare.layer_help"), **KEEP)
+chosen_layer = st.session_state.get(LAYER_KEY)
+if chosen_layer is not None and chosen_layer > max_depth:
+    st.session_state[LAYER_KEY] = chosen_layer = None
+# The widget shows "last" for None (a selectbox at None would show an empty placeholder).
+st.session_state[LAYER_WIDGET_KEY] = LAST if chosen_layer is None else chosen_layer
+st.selectbox(t("compare.layer"), [LAST] + list(range(0, max_depth + 1)), key=LAYER_WIDGET_KEY,
+             format_func=lambda v: tr("compare.layer_last") if v == LAST else str(v),
+             on_change=_change_layer, help=t("compare.layer_help"), **KEEP)
 st.plotly_chart(compare_charts.histogram_grid(runs, st.session_state[LAYER_KEY], t),
                 key="cmp.chart.histograms")
 st.plotly_chart(compare_charts.units_chart(runs, t), key="cmp.chart.units")
@@ -247,13 +269,18 @@ st.plotly_chart(compare_charts.units_chart(runs, t), key="cmp.chart.units")
 st.subheader(t("compare.summary"))
 summary = summary_frame(runs, t)
 colours = {run.name: run.colour for run in runs}
-name_column = t("compare.col.setup")
-numbers = {t(f"compare.col.{c}"): "{:.3g}" for c in ("forward", "backward")}
-numbers.update({t(f"compare.col.{c}"): "{:.0f}" for c in ("saturated", "dead")})
-styled = summary.style.format(numbers, na_rep="—").map(
-    lambda name: f"color: {colours.get(name, 'inherit')}; font-weight: bold",
-    subset=[name_column])
-st.dataframe(styled, hide_index=True)
+shown = summary.copy()  # numbers as text for the screen; the CSV keeps them as numbers
+formats = {"forward": "{:.3g}", "backward": "{:.3g}", "nonfinite": "{:.0f}",
+           "saturated": "{:.0f}", "dead": "{:.0f}"}
+for column, pattern in formats.items():
+    name = t(f"compare.col.{column}")
+    shown[name] = [pattern.format(v) if v is not None and not pd.isna(v) else "—"
+                   for v in summary[name]]
+styled = shown.style.map(lambda name: f"color: {colours.get(name, 'inherit')}; font-weight: bold",
+                         subset=[t("compare.col.setup")])
+st.dataframe(styled, hide_index=True, column_config={
+    t("compare.col.diagnosis"): st.column_config.TextColumn(width="large"),
+    t("compare.col.setup"): st.column_config.TextColumn(width="medium", pinned=True)})
 st.download_button(t("compare.download_csv"), summary.to_csv(index=False),
                    file_name="comparison.csv", mime="text/csv")
 st.caption(t("compare.share_hint"))

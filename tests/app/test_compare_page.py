@@ -51,6 +51,7 @@ def test_default_comparison_runs_and_draws():
     assert len(overlay(at)["data"]) == 4  # 2 set-ups × forward, backward
     table = at.dataframe[-1].value
     assert len(table) == 2 and list(table.columns)[0] == "set-up"
+    assert list(table["first non-finite layer"]) == ["—", "—"]  # none overflowed
 
 
 @pytest.mark.parametrize("preset_id", list(COMPARE_PRESETS))
@@ -97,6 +98,13 @@ def test_a_share_link_restores_the_comparison():
     assert at.query_params["cmp_setups"] == (
         "base;init=kaiming_normal;norm=batchnorm&norm_position=after")
     assert at.query_params["cmp_names"] == "plain;He"
+    # the layer control shows the linked layer and writes the link back
+    assert at.selectbox(key="cmp.w.layer").value == 4
+    at.selectbox(key="cmp.w.layer").select("last").run()
+    assert "cmp_layer" not in at.query_params
+    assert figures(at)[1]["layout"]["annotations"][0]["text"] == "plain · layer 12"
+    at.selectbox(key="cmp.w.layer").select(2).run()
+    assert at.query_params["cmp_layer"] == "2"
 
 
 def test_a_sweep_link_and_changing_the_swept_field():

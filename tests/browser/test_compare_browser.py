@@ -1,0 +1,52 @@
+"""A shared comparison link opens in a real browser with every curve drawn, in both languages."""
+from __future__ import annotations
+
+from tests.browser import harness
+
+#: The deep-ReLU lesson as a teacher would share it: 4 set-ups (forward + backward each).
+SHARED = ("activation=relu&depth=50&cmp_preset=relu_norm&cmp_setups="
+          "norm%3Dnone%3Bnorm%3Dbatchnorm%3Bnorm%3Dlayernorm%3B"
+          "residual%3Dtrue%26residual_scale%3D0.141")
+SETUPS = 4
+SERIES = 2
+
+
+def overlay_trace_count(page) -> int:
+    """Wait until the overlay chart (the first Plotly chart) has every curve, and count them."""
+    handle = page.wait_for_function(
+        """([sel, n]) => {
+               const chart = document.querySelectorAll(sel)[0];
+               const k = chart ? chart.querySelectorAll('.scatterlayer .trace').length : 0;
+               return k >= n ? k : false;
+           }""",
+        arg=[harness.PLOTLY_CHART, SETUPS * SERIES])
+    return int(handle.json_value())
+
+
+def open_shared(page, base_url: str, lang: str) -> None:
+    page.set_viewport_size({"width": 1400, "height": 3400})  # the whole page in one screenshot
+    page.goto(f"{base_url.rstrip('/')}/compare?{SHARED}&lang={lang}")
+    assert harness.wait_for_plotly(page, min_count=3) >= 3
+    harness.wait_for_app_idle(page)
+
+
+def test_shared_comparison_link_draws_every_curve_in_english(app_server, page):
+    open_shared(page, app_server, "en")
+    assert overlay_trace_count(page) == SETUPS * SERIES
+    assert harness.chart_title(page, 0) == "Variance versus depth, per set-up (log scale)"
+    legend = page.locator(harness.PLOTLY_CHART).first.locator(".legendtext").all_text_contents()
+    assert legend == ["Normalisation = none", "Normalisation = BatchNorm",
+                      "Normalisation = LayerNorm",
+                      "Residual connections = on, Residual scale s = 0.141"]
+    assert page.get_by_test_id("stAlertContentWarning").count() == 0
+    shot = harness.screenshot(page, "compare_relu_norm_en")
+    assert shot.stat().st_size > 10_000
+
+
+def test_shared_comparison_link_draws_every_curve_in_chinese(app_server, page):
+    open_shared(page, app_server, "zh")
+    assert overlay_trace_count(page) == SETUPS * SERIES
+    assert harness.chart_title(page, 0) == "各设置的方差随深度的变化（对数坐标）"
+    assert page.get_by_role("heading", name="并排对比多个设置").count() == 1
+    shot = harness.screenshot(page, "compare_relu_norm_zh")
+    assert shot.stat().st_size > 10_000
