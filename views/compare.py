@@ -15,12 +15,11 @@ from core import FIELD_SPECS
 from core.query import format_value
 from ui import compare_charts, url_state
 from ui.cache import simulation
-from ui.compare import (COMPARE_PRESETS, EDITOR_FIELDS, MAX_SETUPS, SWEEP_DEFAULTS, SWEEP_FIELDS,
-                        Run, Sweep, apply_editor_state, build_setups, diffs_from_editor,
+from ui.compare import (COMPARE_PRESETS, DEFAULT_SWEEP, EDITOR_FIELDS, MAX_SETUPS,
+                        SWEEP_DEFAULTS, SWEEP_FIELDS, Run, Sweep, apply_editor_state, build_setups, diffs_from_editor,
                         editor_frame, parse_names, parse_sweep, preset_matches, summary_frame,
                         value_text)
 from ui.compare_state import LAYER_KEY, NAMES_KEY, PRESET_KEY, SETUPS_KEY, SWEEP_KEY
-from ui.compare import DEFAULT_SWEEP
 from ui.i18n import current_language, t, translate
 
 KEEP = {"persist_state": "session"}
@@ -280,7 +279,7 @@ styled = shown.style.map(lambda name: f"color: {colours.get(name, 'inherit')}; f
                          subset=[t("compare.col.setup")])
 st.dataframe(styled, hide_index=True, column_config={
     t("compare.col.diagnosis"): st.column_config.TextColumn(width="large"),
-    t("compare.col.setup"): st.column_config.TextColumn(width="medium", pinned=True)})
+    t("compare.col.setup"): st.column_config.TextColumn(width="large", pinned=True)})
 st.download_button(t("compare.download_csv"), summary.to_csv(index=False),
                    file_name="comparison.csv", mime="text/csv")
 st.caption(t("compare.share_hint"))

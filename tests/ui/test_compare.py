@@ -12,7 +12,7 @@ from core import MAX_MULTIPLY_ADDS, NetworkConfig, simulate
 from ui import compare_state
 from ui.charts import HEALTHY_BAND, PALETTE
 from ui.compare import (COMPARE_PRESETS, DEFAULT_SWEEP, MAX_SETUPS, SWEEP_DEFAULTS, SWEEP_FIELDS,
-                        Run, Setup, Sweep, apply_diff, apply_editor_state, auto_name,
+                        Run, Sweep, apply_diff, apply_editor_state, auto_name,
                         build_setups, diffs_from_editor, editor_frame, format_setups,
                         format_sweep, parse_layer, parse_names, parse_setups, parse_sweep,
                         preset_matches, summary_frame)
