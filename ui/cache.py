@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import NetworkConfig, SimulationResult, simulate
+from core.theory import Prediction, predict
 
 #: ≈ 100–400 KB a result: a few tens of MB at most.
 MAX_ENTRIES = 256
@@ -17,3 +18,9 @@ MAX_ENTRIES = 256
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
 def simulation(config: NetworkConfig) -> SimulationResult:
     return simulate(config)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+def prediction(config: NetworkConfig) -> Prediction:
+    """The mean-field prediction for a config (or why there is none)."""
+    return predict(config)

@@ -10,6 +10,8 @@ import streamlit as st
 
 from core import backward_ratio, diagnose, forward_ratio
 from ui import charts
+from core.theory import agreement
+from ui.cache import prediction as prediction_for
 from ui.cache import simulation
 from ui.findings import finding_sentence, headline_layer
 from ui.i18n import labels, t
@@ -48,8 +50,24 @@ for finding in findings:
     sentence = finding_sentence(finding, t)
     {"problem": st.error, "warning": st.warning}.get(finding.severity, st.success)(sentence)
 
-st.plotly_chart(charts.variance_vs_depth(stats, t, first_nonfinite=result.first_nonfinite_layer),
-                key="chart.variance")
+THEORY_SERIES = ("pred_preact_var", "pred_act_var", "pred_grad_out_var", "pred_grad_preact_var")
+show_theory = st.toggle(t("explorer.theory_toggle"), key="ui.theory",
+                        help=t("explorer.theory_toggle_help"))
+prediction = prediction_for(config)
+theory = None
+if show_theory and prediction.supported:
+    theory = prediction.table.set_index("layer")[list(THEORY_SERIES)]
+st.plotly_chart(charts.variance_vs_depth(stats, t, first_nonfinite=result.first_nonfinite_layer,
+                                         theory=theory), key="chart.variance")
+if show_theory:
+    if prediction.supported:
+        scores = agreement(stats, prediction.table)
+        st.caption(t("explorer.theory_agreement", forward=ratio_text(scores["pred_preact_var"]),
+                     backward=ratio_text(scores["pred_grad_out_var"])))
+        for note in prediction.notes:
+            st.caption(t(f"explorer.theory_note.{note}"))
+    else:
+        st.caption(t(f"explorer.theory_reason.{prediction.reason_code}"))
 
 section = st.segmented_control(t("explorer.section"), EXPLORER_SECTIONS, key="ui.section",
                                format_func=labels("explorer.section."),
@@ -107,9 +125,13 @@ def why_section() -> None:
 
 
 def table_section() -> None:
-    st.dataframe(stats, hide_index=True, height=420)
+    table = stats
+    if prediction.supported:
+        predicted = [c for c in prediction.table.columns if c.startswith("pred_")]
+        table = stats.merge(prediction.table[["layer", *predicted]], on="layer", how="left")
+    st.dataframe(table, hide_index=True, height=420)
     downloads = st.columns(2)
-    downloads[0].download_button(t("explorer.download_csv"), stats.to_csv(index=False),
+    downloads[0].download_button(t("explorer.download_csv"), table.to_csv(index=False),
                                  file_name="layer_stats.csv", mime="text/csv")
     downloads[1].download_button(t("explorer.download_json"),
                                  json.dumps(asdict(config), indent=2, default=list),

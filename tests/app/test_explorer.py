@@ -154,3 +154,32 @@ def test_chinese_from_the_link_and_from_the_picker(app):
     at.sidebar.selectbox[0].set_value("en").run()
     assert at.title[0].value.startswith("Variance Lab")
     assert at.query_params["lang"] == "en"
+
+
+def dashed_traces(at):
+    variance = json.loads(at.get("plotly_chart")[0].proto.spec)
+    return [trace for trace in variance["data"] if trace.get("line", {}).get("dash") == "dash"]
+
+
+def test_theory_lines_follow_the_measurement_and_can_be_hidden(app):
+    at = app(width="512", activation="relu", init="kaiming_normal")
+    assert len(dashed_traces(at)) == 4
+    caption = " ".join(c.value for c in at.caption)
+    assert "median |log10(measured/predicted)|" in caption
+    forward = float(caption.split("forward ")[1].split(",")[0])
+    assert forward < 0.05  # ReLU + He at width 512: within ~12 %
+    next(tg for tg in at.toggle if tg.key == "ui.theory").set_value(False).run()
+    assert dashed_traces(at) == []
+    assert at.query_params["theory"] == "0"
+
+
+def test_no_theory_line_where_the_theory_does_not_apply(app):
+    at = app(init="zeros")
+    assert dashed_traces(at) == []
+    assert any("No theory line" in c.value for c in at.caption)
+
+
+def test_the_table_carries_the_predicted_columns(app):
+    at = app(view="table")
+    columns = list(at.dataframe[0].value.columns)
+    assert "pred_preact_var" in columns and "pred_grad_out_var" in columns
