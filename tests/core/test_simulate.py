@@ -20,6 +20,17 @@ def _loss(config, network, x, upstream):
     return float(np.vdot(upstream, gradients(config, network, x, upstream).out))
 
 
+def _derivative_along(array, direction, loss, eps=1e-6):
+    """Central difference of loss() as ``array`` moves along ``direction`` (restored after)."""
+    original = array.copy()
+    array[...] = original + eps * direction
+    plus = loss()
+    array[...] = original - eps * direction
+    minus = loss()
+    array[...] = original
+    return (plus - minus) / (2 * eps)
+
+
 @pytest.mark.parametrize("activation,norm,residual", [
     (a, n, r) for a, n, r in itertools.product(ACTIVATION_NAMES, NORMS, (False, True))])
 def test_gradients_match_finite_differences(activation, norm, residual):
@@ -33,21 +44,16 @@ def test_gradients_match_finite_differences(activation, norm, residual):
     x = make_input(config, network, rng)
     upstream = rng.standard_normal((7, 3))
     exact = gradients(config, network, x, upstream)
-    eps = 1e-6
+    def loss():
+        return _loss(config, network, x, upstream)
+
     for layer, w in enumerate(network.weights):
         direction = rng.standard_normal(w.shape)
-        original = w.copy()
-        w[...] = original + eps * direction
-        plus = _loss(config, network, x, upstream)
-        w[...] = original - eps * direction
-        minus = _loss(config, network, x, upstream)
-        w[...] = original
-        numeric = (plus - minus) / (2 * eps)
+        numeric = _derivative_along(w, direction, loss)
         analytic = float(np.vdot(exact.weights[layer], direction))
         assert analytic == pytest.approx(numeric, rel=1e-5, abs=1e-7), f"layer {layer + 1}"
     direction = rng.standard_normal(x.shape)
-    numeric = (_loss(config, network, x + eps * direction, upstream)
-               - _loss(config, network, x - eps * direction, upstream)) / (2 * eps)
+    numeric = _derivative_along(x, direction, loss)
     assert float(np.vdot(exact.input, direction)) == pytest.approx(numeric, rel=1e-5, abs=1e-7)
 
 
@@ -59,16 +65,12 @@ def test_gradients_with_dropout_and_unequal_widths_match_finite_differences():
     x = make_input(config, network, rng)
     upstream = rng.standard_normal((9, 6))
     exact = gradients(config, network, x, upstream)
-    eps = 1e-6
     for layer, w in enumerate(network.weights):
         for i, j in [(0, 0), (w.shape[0] - 1, w.shape[1] - 1), (1, 2)]:
-            w[i, j] += eps
-            plus = _loss(config, network, x, upstream)
-            w[i, j] -= 2 * eps
-            minus = _loss(config, network, x, upstream)
-            w[i, j] += eps
-            assert exact.weights[layer][i, j] == pytest.approx((plus - minus) / (2 * eps),
-                                                               rel=1e-5, abs=1e-8)
+            entry = np.zeros_like(w)
+            entry[i, j] = 1.0
+            numeric = _derivative_along(w, entry, lambda: _loss(config, network, x, upstream))
+            assert exact.weights[layer][i, j] == pytest.approx(numeric, rel=1e-5, abs=1e-8)
 
 
 def test_batchnorm_input_gradient_sums_to_zero_over_the_batch():
