@@ -178,30 +178,32 @@ def _sweep_controls(base) -> None:
                              sweep.field, getattr(base, sweep.field), t)), **KEEP)
 
 
-def _column_config(field: str):
+def _column_config(field: str, base):
+    """A column per field, typed and bounded by FIELD_SPECS; a new row starts at the base."""
     spec = FIELD_SPECS[field]
-    label = _field_label(field)
+    label, help_text = _field_label(field), tr(f"field.{field}.help")
+    default = getattr(base, field)
     if spec.kind == "choice":
-        return st.column_config.SelectboxColumn(label, options=list(spec.choices), required=True,
-                                                help=tr(f"field.{field}.help"),
+        return st.column_config.SelectboxColumn(label, options=list(spec.choices), help=help_text,
+                                                default=default,
                                                 format_func=lambda v: tr(f"choice.{field}.{v}"))
     if spec.kind == "bool":
-        return st.column_config.CheckboxColumn(label, help=tr(f"field.{field}.help"))
+        return st.column_config.CheckboxColumn(label, help=help_text, default=default)
     if spec.kind == "int":
         return st.column_config.NumberColumn(label, min_value=int(spec.low),
-                                             max_value=int(spec.high), step=1, required=True,
-                                             help=tr(f"field.{field}.help"))
+                                             max_value=int(spec.high), step=1, help=help_text,
+                                             default=default)
     if spec.kind == "float":
         return st.column_config.NumberColumn(label, min_value=spec.low, max_value=spec.high,
-                                             format="%g", required=True,
-                                             help=tr(f"field.{field}.help"))
-    return st.column_config.TextColumn(label, help=tr(f"field.{field}.help"))
+                                             format="%g", help=help_text, default=default)
+    return st.column_config.TextColumn(label, help=help_text,
+                                       default=",".join(str(v) for v in default))
 
 
 def _setup_editor(base) -> None:
     key = _editor_key()
     st.data_editor(editor_frame(base, _setups()), key=key, num_rows="dynamic", hide_index=False,
-                   column_config={f: _column_config(f) for f in EDITOR_FIELDS},
+                   column_config={f: _column_config(f, base) for f in EDITOR_FIELDS},
                    on_change=_change_editor, args=(key,))
     st.caption(t("compare.editor_help", max=MAX_SETUPS))
 

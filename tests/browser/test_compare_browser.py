@@ -11,15 +11,16 @@ SETUPS = 4
 SERIES = 2
 
 
-def overlay_trace_count(page) -> int:
-    """Wait until the overlay chart (the first Plotly chart) has every curve, and count them."""
+def overlay_trace_count(page, expected: int = SETUPS * SERIES) -> int:
+    """Wait until the overlay chart (the first Plotly chart) has ``expected`` curves or more,
+    and count them."""
     handle = page.wait_for_function(
         """([sel, n]) => {
                const chart = document.querySelectorAll(sel)[0];
                const k = chart ? chart.querySelectorAll('.scatterlayer .trace').length : 0;
                return k >= n ? k : false;
            }""",
-        arg=[harness.PLOTLY_CHART, SETUPS * SERIES])
+        arg=[harness.PLOTLY_CHART, expected])
     return int(handle.json_value())
 
 
@@ -50,3 +51,21 @@ def test_shared_comparison_link_draws_every_curve_in_chinese(app_server, page):
     assert page.get_by_role("heading", name="并排对比多个设置").count() == 1
     shot = harness.screenshot(page, "compare_relu_norm_zh")
     assert shot.stat().st_size > 10_000
+
+
+def test_adding_a_row_in_the_setup_editor_adds_a_setup_to_the_link(app_server, page):
+    page.goto(f"{app_server.rstrip('/')}/compare?cmp_setups=base%3Binit%3Dkaiming_normal&lang=en")
+    assert harness.wait_for_plotly(page, min_count=3) >= 3
+    harness.wait_for_app_idle(page)
+    assert overlay_trace_count(page, 4) == 4
+    page.get_by_test_id("stDataFrame").first.hover()
+    page.get_by_role("button", name="Add row").first.click()
+    page.wait_for_function(
+        """(sel) => document.querySelectorAll(sel)[0]
+                        .querySelectorAll('.scatterlayer .trace').length === 6""",
+        arg=harness.PLOTLY_CHART)
+    harness.wait_for_app_idle(page)
+    legend = page.locator(harness.PLOTLY_CHART).first.locator(".legendtext").all_text_contents()
+    assert legend == ["sidebar network", "Weight init = He (Kaiming) normal",
+                      "sidebar network (2)"]  # a new row starts at the sidebar's values
+    assert "cmp_setups=base%3Binit%3Dkaiming_normal%3Bbase" in page.url
