@@ -14,7 +14,7 @@ import streamlit as st
 from core import FIELD_SPECS
 from core.query import format_value
 from ui import compare_charts, url_state
-from ui.cache import simulation
+from ui.cache import prediction, simulation
 from ui.compare import (COMPARE_PRESETS, DEFAULT_SWEEP, EDITOR_FIELDS, MAX_SETUPS,
                         SWEEP_DEFAULTS, SWEEP_FIELDS, Run, Sweep, apply_editor_state, build_setups, diffs_from_editor,
                         editor_frame, parse_names, parse_sweep, preset_matches, summary_frame,
@@ -251,7 +251,17 @@ if not runs:
     st.info(t("compare.nothing"))
     st.stop()
 
-st.plotly_chart(compare_charts.variance_overlay(runs, t), key="cmp.chart.variance")
+show_theory = st.toggle(t("explorer.theory_toggle"), key="ui.theory",
+                        help=t("explorer.theory_toggle_help"), persist_state="session")
+theory = {}
+if show_theory:
+    for run in runs:
+        predicted = prediction(run.result.config)
+        if predicted.supported:
+            theory[run.name] = predicted.table.set_index("layer")[["pred_out_var",
+                                                                  "pred_grad_out_var"]]
+st.plotly_chart(compare_charts.variance_overlay(runs, t, theory=theory),
+                key="cmp.chart.variance")
 st.caption(t("compare.variance_caption"))
 
 max_depth = max(run.result.config.depth for run in runs)

@@ -52,7 +52,7 @@ for finding in findings:
 
 THEORY_SERIES = ("pred_preact_var", "pred_act_var", "pred_grad_out_var", "pred_grad_preact_var")
 show_theory = st.toggle(t("explorer.theory_toggle"), key="ui.theory",
-                        help=t("explorer.theory_toggle_help"))
+                        help=t("explorer.theory_toggle_help"), persist_state="session")
 prediction = prediction_for(config)
 theory = None
 if show_theory and prediction.supported:
@@ -71,14 +71,15 @@ if show_theory:
 
 section = st.segmented_control(t("explorer.section"), EXPLORER_SECTIONS, key="ui.section",
                                format_func=labels("explorer.section."),
-                               selection_mode="single", required=True)
+                               selection_mode="single", required=True,
+                               persist_state="session")
 depth = config.depth
 
 
 def distributions() -> None:
     scale = st.radio(t("explorer.hist_scale"), ("std", "shared"), key="ui.hist_scale",
                      format_func=labels("explorer.hist_scale."), horizontal=True,
-                     help=t("explorer.hist_scale_help"))
+                     help=t("explorer.hist_scale_help"), persist_state="session")
     st.plotly_chart(charts.distribution_heatmaps(
         [(result.histograms.get("act", scale), 0, t("chart.heatmap.act")),
          (result.histograms.get("grad_out", scale), 1, t("chart.heatmap.grad"))],

@@ -31,9 +31,13 @@ def figures(at):
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
-def overlay(at):
-    return next(f for f in figures(at) if f["layout"]["title"]["text"].startswith(
+def overlay(at, with_theory=False):
+    """The overlay figure; by default its measured curves only (theory lines are dashed)."""
+    fig = next(f for f in figures(at) if f["layout"]["title"]["text"].startswith(
         ("Variance versus depth, per set-up", "各设置的方差")))
+    if not with_theory:
+        fig = {**fig, "data": [d for d in fig["data"] if d.get("line", {}).get("dash") != "dash"]}
+    return fig
 
 
 def legend_names(fig):
@@ -189,3 +193,12 @@ def test_chinese_page_and_chart_text():
     assert legend_names(fig)[3] == "残差连接 = 开, 残差缩放 s = 0.141"
     assert at.selectbox(key="cmp.preset").value == "relu_norm"
     assert "诊断" in at.dataframe[-1].value.columns
+
+
+def test_theory_lines_per_setup_in_the_setups_colour():
+    at = open_compare(lang="en", cmp_preset="relu_init")
+    fig = overlay(at, with_theory=True)
+    dashed = [d for d in fig["data"] if d.get("line", {}).get("dash") == "dash"]
+    solid_colours = {d["line"]["color"] for d in overlay(at)["data"]}
+    assert len(dashed) == 4  # 2 set-ups × forward, backward
+    assert {d["line"]["color"] for d in dashed} == solid_colours

@@ -26,7 +26,8 @@ def overlay_trace_count(page, expected: int = SETUPS * SERIES) -> int:
 
 def open_shared(page, base_url: str, lang: str) -> None:
     page.set_viewport_size({"width": 1400, "height": 3400})  # the whole page in one screenshot
-    page.goto(f"{base_url.rstrip('/')}/compare?{SHARED}&lang={lang}")
+    # theory=0: count the measured curves alone (theory lines are checked by AppTest).
+    page.goto(f"{base_url.rstrip('/')}/compare?{SHARED}&lang={lang}&theory=0")
     assert harness.wait_for_plotly(page, min_count=3) >= 3
     harness.wait_for_app_idle(page)
 
@@ -54,7 +55,7 @@ def test_shared_comparison_link_draws_every_curve_in_chinese(app_server, page):
 
 
 def test_adding_a_row_in_the_setup_editor_adds_a_setup_to_the_link(app_server, page):
-    page.goto(f"{app_server.rstrip('/')}/compare?cmp_setups=base%3Binit%3Dkaiming_normal&lang=en")
+    page.goto(f"{app_server.rstrip('/')}/compare?cmp_setups=base%3Binit%3Dkaiming_normal&lang=en&theory=0")
     assert harness.wait_for_plotly(page, min_count=3) >= 3
     harness.wait_for_app_idle(page)
     assert overlay_trace_count(page, 4) == 4
