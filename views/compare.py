@@ -21,6 +21,7 @@ from ui.compare import (COMPARE_PRESETS, DEFAULT_SWEEP, EDITOR_FIELDS, MAX_SETUP
                         value_text)
 from ui.compare_state import LAYER_KEY, NAMES_KEY, PRESET_KEY, SETUPS_KEY, SWEEP_KEY
 from ui.i18n import current_language, t, translate
+from ui.shared_controls import theory_toggle
 
 KEEP = {"persist_state": "session"}
 #: format_funcs use the language of *this* run (Streamlit may call them later, outside it).
@@ -251,8 +252,7 @@ if not runs:
     st.info(t("compare.nothing"))
     st.stop()
 
-show_theory = st.toggle(t("explorer.theory_toggle"), key="ui.theory",
-                        help=t("explorer.theory_toggle_help"), persist_state="session")
+show_theory = theory_toggle("compare")
 theory = {}
 if show_theory:
     for run in runs:

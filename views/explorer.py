@@ -16,6 +16,7 @@ from ui.cache import simulation
 from ui.findings import finding_sentence, headline_layer
 from ui.i18n import labels, t
 from ui.presets import PRESETS
+from ui.shared_controls import theory_toggle
 from ui.url_state import EXPLORER_SECTIONS
 
 config = st.session_state["config"]
@@ -51,8 +52,7 @@ for finding in findings:
     {"problem": st.error, "warning": st.warning}.get(finding.severity, st.success)(sentence)
 
 THEORY_SERIES = ("pred_preact_var", "pred_act_var", "pred_grad_out_var", "pred_grad_preact_var")
-show_theory = st.toggle(t("explorer.theory_toggle"), key="ui.theory",
-                        help=t("explorer.theory_toggle_help"), persist_state="session")
+show_theory = theory_toggle("explorer")
 prediction = prediction_for(config)
 theory = None
 if show_theory and prediction.supported:

@@ -168,7 +168,7 @@ def test_theory_lines_follow_the_measurement_and_can_be_hidden(app):
     assert "median |log10(measured/predicted)|" in caption
     forward = float(caption.split("forward ")[1].split(",")[0])
     assert forward < 0.05  # ReLU + He at width 512: within ~12 %
-    next(tg for tg in at.toggle if tg.key == "ui.theory").set_value(False).run()
+    next(tg for tg in at.toggle if tg.key == "ui.theory@explorer").set_value(False).run()
     assert dashed_traces(at) == []
     assert at.query_params["theory"] == "0"
 

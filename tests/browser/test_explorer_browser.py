@@ -66,3 +66,15 @@ def test_a_bad_link_warns_and_still_draws(page, app_server):
     assert "activation must be one of" in text
     assert "Traceback" not in page.content()
     harness.screenshot(page, "explorer_bad_link")
+
+
+def test_page_navigation_keeps_the_experiment_in_the_link(page, app_server):
+    open_app(page, app_server, "depth=12&activation=relu&lang=en")
+    page.get_by_role("link", name="Compare").click()
+    page.wait_for_url(re.compile(r"/compare\?.*depth=12"))
+    harness.wait_for_plotly(page, min_count=1)
+    harness.wait_for_app_idle(page)
+    assert "activation=relu" in page.url and "theory" not in page.url
+    page.get_by_role("link", name="Explorer").click()
+    page.wait_for_function(f"() => ({POINTS_OF_FIRST_TRACE})() === 12")
+    assert "depth=12" in page.url and "activation=relu" in page.url
