@@ -1,0 +1,207 @@
+"""The Phase and Spectrum pages' pure parts: chart builders, the phase map's computation, the
+click → config mapping and the URL parameter."""
+
+import math
+
+import numpy as np
+import pytest
+
+from core import ACTIVATION_NAMES, NetworkConfig
+from core.theory import critical_sigma_w2
+from ui import theory_charts, url_state
+from ui.theory_cache import (W_MIN, compute_phase_map, critical_line, nice_ceiling,
+                             theory_slope)
+from ui.theory_state import (METRIC_KEY, URL_PARAMS, applied_matches, config_for_point,
+                             parse_metric, point_from_selection, snap)
+
+
+def tr(key, **values):
+    return key + ("" if not values else repr(sorted(values.items())))
+
+
+@pytest.fixture(scope="module")
+def tanh_map():
+    return compute_phase_map("tanh", 0.01)
+
+
+def figure(pm, metric="chi1", marker=(1.0, 0.05)):
+    return theory_charts.phase_figure(pm.sigma_w2, pm.sigma_b2, pm.log_chi1, pm.xi_c,
+                                      pm.line_b2, pm.line_w2, metric, tr, title="T",
+                                      marker=marker)
+
+
+# --- the phase map --------------------------------------------------------------------------
+
+def test_phase_map_grid_and_critical_line(tanh_map):
+    pm = tanh_map
+    assert pm.sigma_w2.shape == (60,) and pm.sigma_b2.shape == (60,)
+    assert pm.log_chi1.shape == (60, 60) and pm.xi_c.shape == (60, 60)
+    assert pm.w_range == (W_MIN, 5.0) and pm.b_range == (0.0, 0.5)
+    assert np.isfinite(pm.log_chi1).all()
+    # The line agrees with core's bisection (table interpolation: ~1e-3 near σ_b² = 0).
+    for b2 in (0.0, 0.25, 0.5):
+        i = int(np.argmin(np.abs(pm.line_b2 - b2)))
+        assert pm.line_w2[i] == pytest.approx(critical_sigma_w2("tanh", b2), rel=2e-3)
+    # χ1 grows with σ_w²: ordered (left) and chaotic (right) sides both on the map.
+    assert (np.diff(pm.log_chi1, axis=1) > -1e-9).all()
+    assert pm.log_chi1[:, 0].max() < 0 < pm.log_chi1[:, -1].min()
+
+
+@pytest.mark.parametrize("activation", ACTIVATION_NAMES)
+def test_every_activation_has_a_map_with_its_critical_point_inside(activation):
+    pm = compute_phase_map(activation, theory_slope(activation, 0.01))
+    assert np.isfinite(pm.log_chi1).all()
+    reference = critical_sigma_w2(activation, 0.25, theory_slope(activation, 0.01))
+    assert pm.w_range[0] < reference < pm.w_range[1]
+    assert np.isfinite(pm.line_w2).any()
+
+
+def test_ranges_follow_the_activation():
+    relu = compute_phase_map("relu", 0.01)
+    assert relu.w_range[1] == 4.0
+    assert np.allclose(relu.line_w2, 2.0, rtol=1e-6)
+    sigmoid = compute_phase_map("sigmoid", 0.01)
+    assert sigmoid.w_range[1] == 200.0  # its critical σ_w² is ≈ 103
+    assert theory_slope("relu", 0.3) == theory_slope("tanh", 0.2) == 0.01
+    assert theory_slope("leaky_relu", 0.3) == 0.3
+
+
+def test_critical_line_is_nan_where_it_leaves_the_range():
+    line = critical_line("relu", 0.01, 0.1, 1.5, np.array([0.0, 0.2]))
+    assert np.isnan(line).all()
+
+
+@pytest.mark.parametrize("value,expected", [(4.0, 4.0), (4.26, 5.0), (156.3, 200.0), (0.7, 0.8),
+                                            (1.0, 1.0), (9.5, 10.0)])
+def test_nice_ceiling(value, expected):
+    assert nice_ceiling(value) == expected
+
+
+def test_phase_figure_has_heatmap_line_marker_and_a_clickable_cell_layer(tanh_map):
+    fig = figure(tanh_map)
+    kinds = [trace.type for trace in fig.data]
+    assert kinds == ["heatmap", "scatter", "scatter", "scatter"]
+    heat, line, star, cells = fig.data
+    assert heat.hoverinfo == "skip" and heat.zmid == 0.0
+    assert line.name == "phase.critical_line"
+    assert star.marker.symbol == "star" and (star.x[0], star.y[0]) == (1.0, 0.05)
+    assert cells.name == theory_charts.CLICK_TRACE and len(cells.x) == 3600
+    assert cells.marker.opacity == 0.0 and "phase.hover_click" in cells.hovertemplate
+    # Each invisible marker sits on a cell centre and carries that cell's χ1.
+    assert cells.x[61] == tanh_map.sigma_w2[1] and cells.y[61] == tanh_map.sigma_b2[1]
+    assert cells.customdata[61][0] == pytest.approx(math.exp(tanh_map.log_chi1[1, 1]))
+    texts = [a.text for a in fig.layout.annotations]
+    assert "← phase.side.ordered" in texts and "phase.side.chaotic →" in texts
+    assert fig.layout.clickmode == "event+select"
+    assert fig.layout.xaxis.title.text == "phase.axis.sigma_w2"
+
+
+def test_phase_figure_without_marker_and_with_xi_c(tanh_map):
+    fig = figure(tanh_map, metric="xi_c", marker=None)
+    assert [t.type for t in fig.data] == ["heatmap", "scatter", "scatter"]
+    heat = fig.data[0]
+    assert heat.colorbar.title.text == "phase.colorbar.xi_c"
+    z = np.array(heat.z, dtype=float)
+    assert np.isnan(z).any() and not np.isnan(z).all()  # chaotic side blank
+    assert np.nanmax(z) <= theory_charts.XI_RANGE[1]
+
+
+def test_phase_colour_clips_and_maps_the_critical_line_to_the_top():
+    log_chi1 = np.array([-10.0, 0.0, 10.0])
+    xi_c = np.array([0.01, np.inf, np.nan])
+    assert list(theory_charts.phase_colour(log_chi1, xi_c, "chi1")) == [-3.0, 0.0, 3.0]
+    z = theory_charts.phase_colour(log_chi1, xi_c, "xi_c")
+    assert z[0] == -1.0 and z[1] == 3.0 and np.isnan(z[2])
+
+
+# --- the spectrum ---------------------------------------------------------------------------
+
+def test_split_zeros_and_spread():
+    values = np.array([1.0, 10.0, 1e-14, 0.0, np.nan])
+    shown, zeros = theory_charts.split_zeros(values)
+    assert list(shown) == [1.0, 10.0] and zeros == 2
+    assert theory_charts.log_spread(values) == pytest.approx(0.5)
+    assert theory_charts.log_spread(np.ones(5)) == 0.0
+    assert math.isnan(theory_charts.log_spread(np.zeros(3)))
+    assert theory_charts.split_zeros(np.zeros(3))[1] == 3
+
+
+def test_log_bins_of_equal_values_span_a_decade_around_them():
+    edges, counts = theory_charts.log_bins(np.ones(100))
+    assert counts.sum() == 100
+    assert edges[0] < 1.0 < edges[-1]
+    assert math.log10(edges[-1] / edges[0]) == pytest.approx(1.04)
+    edges, counts = theory_charts.log_bins(np.array([1e-3, 1.0, 1e2]), bins=10)
+    assert len(edges) == 11 and counts.sum() == 3
+
+
+def test_spectrum_figure_is_a_histogram_on_a_log_axis():
+    values = np.exp(np.random.default_rng(0).normal(size=500))
+    fig = theory_charts.spectrum_figure(values, 1.5, tr, title="T")
+    assert fig.layout.xaxis.type == "log"
+    step = fig.data[0]
+    assert step.fill == "tozeroy" and max(step.y) > 0 and sum(step.y) == 2 * 500
+    annotations = [a.text for a in fig.layout.annotations]
+    assert annotations == ["spectrum.line.isometry", "spectrum.line.rms"]
+    empty = theory_charts.spectrum_figure(np.zeros(4), 0.0, tr, title="T")
+    assert not empty.data and empty.layout.annotations[0].text == "spectrum.no_values"
+
+
+# --- clicks and the URL ---------------------------------------------------------------------
+
+def test_a_point_becomes_normal_weights_and_biases_for_the_hidden_width():
+    base = NetworkConfig(widths=(784, 128, 128, 10), activation="relu")
+    new = config_for_point(base, 2.0, 0.05)
+    assert new.init == "normal" and new.bias_init == "normal"
+    assert new.init_std == snap(math.sqrt(2.0 / 128)) == 0.125
+    assert new.bias_std == 0.224
+    assert new.widths == base.widths and new.activation == "relu"
+
+
+def test_points_are_clipped_and_bad_points_refused():
+    base = NetworkConfig(width=1)
+    huge = config_for_point(base, 1e9, 1e9)
+    assert huge.init_std == 100.0 and huge.bias_std == 10.0
+    assert config_for_point(base, 0.0, 0.0).init_std == 0.0
+    for bad in ((float("nan"), 0.1), (1.0, float("inf")), (-1.0, 0.1)):
+        with pytest.raises(ValueError):
+            config_for_point(base, *bad)
+
+
+@pytest.mark.parametrize("payload,expected", [
+    ({"selection": {"points": [{"x": 1.5, "y": 0.2, "curve_number": 3}], "point_indices": [5]}},
+     (1.5, 0.2)),
+    ({"selection": {"points": [{"x": "2", "y": 0}, {"x": 3, "y": 0.1}]}}, (2.0, 0.0)),
+    ({"selection": {"points": []}}, None),
+    ({"selection": {"points": [{"x": None, "y": 0.1}]}}, None),
+    ({"selection": {"points": [{"x": float("nan"), "y": 0.1}]}}, None),
+    ({"selection": {"points": [{"x": -1, "y": 0.1}]}}, None),
+    ({"selection": {"points": [{"y": 0.1}]}}, None),
+    ({}, None), (None, None), ("garbage", None),
+])
+def test_point_from_selection(payload, expected):
+    assert point_from_selection(payload) == expected
+
+
+def test_applied_matches_only_the_config_it_made():
+    new = config_for_point(NetworkConfig(), 1.0, 0.01)
+    applied = {"init_std": new.init_std, "bias_std": new.bias_std}
+    assert applied_matches(applied, new)
+    assert not applied_matches(applied, new.replace(init_std=0.5))
+    assert not applied_matches(applied, new.replace(init="xavier_normal"))
+    assert not applied_matches(None, new)
+
+
+def test_metric_param_is_registered_and_validated():
+    assert URL_PARAMS["phase_metric"][0] == METRIC_KEY
+    extra = url_state.EXTRAS["phase_metric"]
+    assert extra.session_key == METRIC_KEY and extra.default == "chi1"
+    assert parse_metric("xi_c") == "xi_c"
+    with pytest.raises(ValueError, match="one of chi1, xi_c"):
+        parse_metric("<b>")
+
+
+def test_snap():
+    assert snap(0.0883883476) == 0.0884
+    assert snap(0.0) == 0.0
+    assert snap(123456.0) == 123000.0
