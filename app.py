@@ -17,6 +17,9 @@ pages = [
     st.Page("views/explorer.py", title=t("nav.explorer"), icon=":material/insights:",
             url_path="explorer", default=True),
     st.Page("views/compare.py", title=t("nav.compare"), icon="⚖️", url_path="compare"),
+    st.Page("views/phase.py", title=t("nav.phase"), icon=":material/grid_on:", url_path="phase"),
+    st.Page("views/spectrum.py", title=t("nav.spectrum"), icon=":material/equalizer:",
+            url_path="spectrum"),
 ]
 navigation = st.navigation(pages, position="top")
 

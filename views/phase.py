@@ -1,0 +1,106 @@
+"""Phase diagram: where the sidebar's network sits between the ordered and the chaotic phase,
+for its activation — and a click on the map that moves it there."""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from core.theory import layer_variances
+from ui import theory_cache, theory_charts
+from ui.i18n import labels, t
+from ui.theory_state import (APPLIED_KEY, CHART_KEY, METRIC_KEY, METRICS, applied_matches,
+                             apply_selection, hidden_fan_in)
+
+KEEP = {"persist_state": "session"}
+#: Inits whose weights have no variance the mean-field theory could use.
+OUTSIDE = {"zeros": "constant_init", "constant": "constant_init", "lsuv": "lsuv"}
+
+
+def number(value: float) -> str:
+    if math.isnan(value):
+        return "—"
+    if math.isinf(value):
+        return "∞"
+    return f"{value:.3g}"
+
+
+config = st.session_state["config"]
+activation = config.activation
+slope = theory_cache.theory_slope(activation, config.leaky_slope)
+activation_name = t(f"choice.activation.{activation}")
+
+st.title(t("phase.title"))
+st.markdown(t("phase.intro"))
+
+metric = st.radio(t("phase.metric"), METRICS, key=METRIC_KEY, horizontal=True,
+                  format_func=labels("phase.metric."), help=t("phase.metric_help"), **KEEP)
+
+with st.spinner(t("phase.computing")):
+    pm = theory_cache.phase_map(activation, slope)
+
+# The current config: σ_w², σ_b² of the first layer whose fan-in is the hidden width.
+marker = None
+layer_index = 1 if config.depth >= 2 else 0
+sigma_w2 = sigma_b2 = bias_mean = float("nan")
+outside_reason = OUTSIDE.get(config.init)
+if outside_reason is None:
+    sigma_w2, sigma_b2, bias_mean = layer_variances(config)[layer_index]
+    (w_lo, w_hi), (b_lo, b_hi) = pm.w_range, pm.b_range
+    if w_lo <= sigma_w2 <= w_hi and b_lo <= sigma_b2 <= b_hi:
+        marker = (sigma_w2, sigma_b2)
+
+applied = st.session_state.get(APPLIED_KEY)
+if applied_matches(applied, config):
+    st.success(t("phase.applied", sigma_w2=number(applied["sigma_w2"]),
+                 sigma_b2=number(applied["sigma_b2"]), init_std=f"{applied['init_std']:g}",
+                 bias_std=f"{applied['bias_std']:g}", fan_in=applied["fan_in"]))
+    st.page_link("views/explorer.py", label=t("phase.go_explorer"), icon=":material/insights:")
+elif applied:
+    st.session_state.pop(APPLIED_KEY, None)
+
+figure = theory_charts.phase_figure(
+    pm.sigma_w2, pm.sigma_b2, pm.log_chi1, pm.xi_c, pm.line_b2, pm.line_w2, metric, t,
+    title=t(f"phase.chart_title.{metric}", activation=activation_name), marker=marker)
+st.plotly_chart(figure, on_select=apply_selection, selection_mode="points", key=CHART_KEY)
+st.caption(t("phase.click_help", fan_in=hidden_fan_in(config)))
+if metric == "xi_c":
+    st.caption(t("phase.xi_c_note"))
+
+if outside_reason is not None:
+    st.warning(t(f"phase.outside.{outside_reason}",
+                 init=t(f"choice.init.{config.init}")))
+else:
+    where = t("phase.marker_where", layer=layer_index + 1, fan_in=hidden_fan_in(config),
+              sigma_w2=number(sigma_w2), sigma_b2=number(sigma_b2))
+    if marker is None:
+        st.warning(where + " " + t("phase.marker_off_map"))
+    else:
+        st.caption("★ " + where)
+    mf = theory_cache.point(activation, slope, float(sigma_w2), float(sigma_b2))
+    cols = st.columns(4)
+    cols[0].metric(t("phase.metric_chi1"), number(mf.chi1), help=t("phase.metric_chi1_help"))
+    cols[1].metric(t("phase.metric_q_star"), number(mf.q_star),
+                   help=t("phase.metric_q_star_help"))
+    cols[2].metric(t("phase.metric_xi_c"), number(mf.xi_c), help=t("phase.metric_xi_c_help"))
+    cols[3].metric(t("phase.metric_phase"), t(f"phase.phase_name.{mf.phase}"))
+    if math.isfinite(mf.chi1) and mf.chi1 > 0:
+        growth = mf.chi1 ** config.depth
+        st.caption(t("phase.depth_sentence", depth=config.depth, chi1=number(mf.chi1),
+                     growth=f"{growth:.3g}"))
+    notes = []
+    if config.bias_init == "constant" and config.init != "torch_default" and bias_mean:
+        notes.append(t("phase.note.constant_bias"))
+    if config.norm != "none":
+        notes.append(t("phase.note.norm"))
+    if config.residual:
+        notes.append(t("phase.note.residual"))
+    if config.dropout > 0:
+        notes.append(t("phase.note.dropout"))
+    if min(config.layer_widths[:-1]) < 16:
+        notes.append(t("phase.note.narrow"))
+    if config.init == "orthogonal":
+        notes.append(t("phase.note.orthogonal"))
+    for note in notes:
+        st.info(note)
