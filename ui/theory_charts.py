@@ -171,14 +171,17 @@ def spectrum_figure(values: np.ndarray, mean_squared: float, tr: Translate, *,
                                  line=dict(color=COLOURS["histogram"], width=1.5),
                                  name=tr("spectrum.series.count"),
                                  hovertemplate="s ≈ %{x:.3g}<br>%{y}<extra></extra>"))
-        fig.add_vline(x=1.0, line=dict(color=COLOURS["isometry"], dash="dash", width=2),
-                      annotation_text=tr("spectrum.line.isometry"),
-                      annotation_position="top left")
+        # On a log axis a shape takes data values but an annotation takes log10 of them (so
+        # add_vline's own annotation lands at 10^x): label the lines separately.
+        lines = [(1.0, "isometry", "right")]
         if math.isfinite(mean_squared) and mean_squared > 0:
-            fig.add_vline(x=math.sqrt(mean_squared),
-                          line=dict(color=COLOURS["rms"], dash="dot", width=2),
-                          annotation_text=tr("spectrum.line.rms"),
-                          annotation_position="top right")
+            lines.append((math.sqrt(mean_squared), "rms", "left"))
+        for at, name, side in lines:
+            dash = "dash" if name == "isometry" else "dot"
+            fig.add_vline(x=at, line=dict(color=COLOURS[name], dash=dash, width=2))
+            fig.add_annotation(x=math.log10(at), xref="x", y=1.0, yref="paper", yanchor="bottom",
+                               xanchor=side, showarrow=False, text=tr(f"spectrum.line.{name}"),
+                               font=dict(color=COLOURS[name]))
     else:
         fig.add_annotation(text=tr("spectrum.no_values"), showarrow=False, xref="paper",
                            yref="paper", x=0.5, y=0.5)

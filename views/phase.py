@@ -84,7 +84,8 @@ else:
     cols[1].metric(t("phase.metric_q_star"), number(mf.q_star),
                    help=t("phase.metric_q_star_help"))
     cols[2].metric(t("phase.metric_xi_c"), number(mf.xi_c), help=t("phase.metric_xi_c_help"))
-    cols[3].metric(t("phase.metric_phase"), t(f"phase.phase_name.{mf.phase}"))
+    cols[3].metric(t("phase.metric_phase"), t(f"phase.phase_name.{mf.phase}"),
+                   help=t("phase.metric_phase_help"))
     if math.isfinite(mf.chi1) and mf.chi1 > 0:
         growth = mf.chi1 ** config.depth
         st.caption(t("phase.depth_sentence", depth=config.depth, chi1=number(mf.chi1),

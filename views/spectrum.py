@@ -36,7 +36,7 @@ def number(value: float) -> str:
 cols = st.columns(4)
 cols[0].metric(t("spectrum.metric.mean_squared"), number(result.mean_squared),
                help=t("spectrum.metric.mean_squared_help"))
-cols[1].metric(t("spectrum.metric.spread"), number(spread),
+cols[1].metric(t("spectrum.metric.spread"), f"{spread:.2f}" if math.isfinite(spread) else "—",
                help=t("spectrum.metric.spread_help"))
 if shown.size:
     cols[2].metric(t("spectrum.metric.range"), f"{shown.min():.2g} … {shown.max():.2g}",
