@@ -66,7 +66,7 @@ def phase_figure(sigma_w2: np.ndarray, sigma_b2: np.ndarray, log_chi1: np.ndarra
     sigma_w2, sigma_b2 = np.asarray(sigma_w2, float), np.asarray(sigma_b2, float)
     z = phase_colour(log_chi1, xi_c, metric)
     fig = go.Figure()
-    heat = dict(x=sigma_w2, y=sigma_b2, z=z, hoverinfo="skip", colorbar=_colorbar(metric, tr),
+    heat = dict(x=sigma_w2, y=sigma_b2, z=z.astype(np.float32), hoverinfo="skip", colorbar=_colorbar(metric, tr),
                 name=tr(f"phase.metric.{metric}"))
     if metric == "chi1":
         heat.update(colorscale="RdBu_r", zmid=0.0, zmin=-CHI1_LIMIT, zmax=CHI1_LIMIT)
@@ -83,20 +83,23 @@ def phase_figure(sigma_w2: np.ndarray, sigma_b2: np.ndarray, log_chi1: np.ndarra
                                              line=dict(color="#000000", width=1.5)),
                                  name=tr("phase.marker")))
 
-    # The clickable layer: one invisible square per cell, last so that it is on top.
+    # The clickable layer: one invisible square per cell, last so that it is on top. Sent as
+    # float32 (≈ 75 KiB for 60 × 60 cells instead of 250): the figure goes out on every rerun.
     xs, ys = np.meshgrid(sigma_w2, sigma_b2)
     with np.errstate(all="ignore"):
-        chi = np.exp(np.asarray(log_chi1, float))
-    xi = np.asarray(xi_c, float)
-    custom = np.stack([chi.ravel(), xi.ravel()], axis=1)
-    xi_text = np.array([_fmt(v) for v in xi.ravel()], dtype=object)
+        chi = np.exp(np.asarray(log_chi1, float)).ravel().astype(np.float32)
+    hover = f"σ_w² = %{{x:.3g}}<br>σ_b² = %{{y:.3g}}<br>χ1 = %{{customdata:.3g}}"
+    extra = {}
+    if metric == "xi_c":
+        extra["text"] = [_fmt(v) for v in np.asarray(xi_c, float).ravel()]
+        hover += "<br>ξ_c = %{text}"
     fig.add_trace(go.Scatter(
-        x=xs.ravel(), y=ys.ravel(), mode="markers", name=CLICK_TRACE, showlegend=False,
+        x=xs.ravel().astype(np.float32), y=ys.ravel().astype(np.float32), mode="markers",
+        name=CLICK_TRACE, showlegend=False,
         marker=dict(symbol="square", size=11, color="#000000", opacity=0.0),
         selected=dict(marker=dict(opacity=0.0)), unselected=dict(marker=dict(opacity=0.0)),
-        customdata=custom, text=xi_text,
-        hovertemplate=(f"σ_w² = %{{x:.3g}}<br>σ_b² = %{{y:.3g}}<br>χ1 = %{{customdata[0]:.3g}}"
-                       f"<br>ξ_c = %{{text}}<br>{tr('phase.hover_click')}<extra></extra>")))
+        customdata=chi, hovertemplate=hover + f"<br>{tr('phase.hover_click')}<extra></extra>",
+        **extra))
 
     label = dict(xref="paper", yref="paper", y=1.0, yanchor="bottom", showarrow=False,
                  bgcolor="rgba(255,255,255,0.85)")

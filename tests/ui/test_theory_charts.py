@@ -88,8 +88,10 @@ def test_phase_figure_has_heatmap_line_marker_and_a_clickable_cell_layer(tanh_ma
     assert cells.name == theory_charts.CLICK_TRACE and len(cells.x) == 3600
     assert cells.marker.opacity == 0.0 and "phase.hover_click" in cells.hovertemplate
     # Each invisible marker sits on a cell centre and carries that cell's χ1.
-    assert cells.x[61] == tanh_map.sigma_w2[1] and cells.y[61] == tanh_map.sigma_b2[1]
-    assert cells.customdata[61][0] == pytest.approx(math.exp(tanh_map.log_chi1[1, 1]))
+    assert cells.x[61] == pytest.approx(tanh_map.sigma_w2[1], rel=1e-6)
+    assert cells.y[61] == pytest.approx(tanh_map.sigma_b2[1], rel=1e-6)
+    assert cells.customdata[61] == pytest.approx(math.exp(tanh_map.log_chi1[1, 1]), rel=1e-6)
+    assert cells.text is None and "ξ_c" not in cells.hovertemplate
     texts = [a.text for a in fig.layout.annotations]
     assert "← phase.side.ordered" in texts and "phase.side.chaotic →" in texts
     assert fig.layout.clickmode == "event+select"
@@ -101,6 +103,9 @@ def test_phase_figure_without_marker_and_with_xi_c(tanh_map):
     assert [t.type for t in fig.data] == ["heatmap", "scatter", "scatter"]
     heat = fig.data[0]
     assert heat.colorbar.title.text == "phase.colorbar.xi_c"
+    cells = fig.data[-1]
+    assert "ξ_c = %{text}" in cells.hovertemplate and len(cells.text) == 3600
+    assert "∞" not in cells.text and "—" in cells.text  # chaotic side: not tabulated
     z = np.array(heat.z, dtype=float)
     assert np.isnan(z).any() and not np.isnan(z).all()  # chaotic side blank
     assert np.nanmax(z) <= theory_charts.XI_RANGE[1]
