@@ -111,6 +111,15 @@ def test_metric_radio_and_its_url_parameter():
     assert at.session_state[METRIC_KEY] == "chi1"
 
 
+def test_the_metric_survives_a_visit_to_another_page():
+    at = open_page("views/phase.py", lang="en", phase_metric="xi_c")
+    at.switch_page("views/spectrum.py").run()
+    no_problem(at)
+    assert at.session_state[METRIC_KEY] == "xi_c"
+    at.switch_page("views/phase.py").run()
+    assert at.radio(key=METRIC_KEY).value == "xi_c"
+
+
 def test_a_bad_metric_in_the_link_warns_and_draws_the_default():
     at = open_page("views/phase.py", lang="en", phase_metric="<script>")
     assert not at.exception
