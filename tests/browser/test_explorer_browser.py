@@ -74,7 +74,10 @@ def test_page_navigation_keeps_the_experiment_in_the_link(page, app_server):
     page.wait_for_url(re.compile(r"/compare\?.*depth=12"))
     harness.wait_for_plotly(page, min_count=1)
     harness.wait_for_app_idle(page)
-    assert "activation=relu" in page.url and "theory" not in page.url
+    page.wait_for_function("() => location.href.includes('activation=relu')")
+    assert "theory" not in page.url
     page.get_by_role("link", name="Explorer").click()
     page.wait_for_function(f"() => ({POINTS_OF_FIRST_TRACE})() === 12")
-    assert "depth=12" in page.url and "activation=relu" in page.url
+    # The link is rewritten at the end of the rerun, after the chart: wait for it.
+    page.wait_for_function("""() => location.href.includes('depth=12')
+                                    && location.href.includes('activation=relu')""")
