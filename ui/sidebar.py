@@ -231,7 +231,7 @@ def render_controls() -> None:
                 control.draw(field, config_key(field), st.sidebar)
             if field == "seed":
                 st.sidebar.button(t("sidebar.new_seed"), on_click=_new_seed,
-                                  help=t("sidebar.new_seed_help"))
+                                  icon=":material/casino:", help=t("sidebar.new_seed_help"))
         expander = st.sidebar.expander(t("sidebar.advanced"))
         for field in folded:
             control = CONTROLS[field]
