@@ -198,7 +198,7 @@ class _Recorder:
         return m
 
     def sample(self, layer: int, quantity: str, x: Array) -> None:
-        self.samples[quantity][layer] = sample_entries(x)
+        sample_entries(x, self.samples[quantity][layer])
 
 
 def _activation_stats(row: dict, a: Array, act: Activation) -> None:
@@ -399,7 +399,7 @@ def simulate(config: NetworkConfig, network: Network | None = None) -> Simulatio
         loss, g = ops.loss_gradient(config.loss, out, stream(config.seed, _LOSS))
         _backward(config, network, layers, g, record)
         histograms = _histograms(record, config)
-    stats = pd.DataFrame(record.rows, columns=list(COLUMNS))
+    stats = pd.DataFrame({column: [row[column] for row in record.rows] for column in COLUMNS})
     stats["layer"] = stats["layer"].astype(int)
     return SimulationResult(
         config=config, layer_stats=stats, histograms=histograms, loss=loss,

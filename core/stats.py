@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -41,6 +42,14 @@ class Moments:
     across_units_var: float  # mean over samples of the variance across units (0: all identical)
 
 
+@lru_cache(maxsize=64)
+def _ones(n: int, dtype: np.dtype) -> Array:
+    """A read-only vector of ones: the matrix-vector products below sum rows and columns."""
+    ones = np.ones(n, dtype=dtype)
+    ones.flags.writeable = False
+    return ones
+
+
 def moments(x: Array, across_units: bool = False) -> Moments:
     """Pooled and per-unit moments of a (B, n) array in one or two passes.
 
@@ -51,8 +60,10 @@ def moments(x: Array, across_units: bool = False) -> Moments:
     rows, cols = x.shape
     count = x.size
     sum_sq = float(np.vdot(x, x))
-    col_means = (np.ones(rows, dtype=x.dtype) @ x).astype(np.float64) / rows
-    if not (math.isfinite(sum_sq) and np.isfinite(col_means).all()):
+    col_means = (_ones(rows, x.dtype) @ x).astype(np.float64) / rows
+    mean = float(col_means.mean())
+    # One non-finite unit mean makes their mean non-finite too: one check for all of them.
+    if not (math.isfinite(sum_sq) and math.isfinite(mean)):
         bad = count - int(np.count_nonzero(np.isfinite(x)))
         if bad:
             nan = float("nan")
@@ -61,6 +72,7 @@ def moments(x: Array, across_units: bool = False) -> Moments:
         x64 = x.astype(np.float64)
         sum_sq = float(np.vdot(x64, x64))
         col_means = x64.mean(axis=0)
+        mean = float(col_means.mean())
         x = x64
     mean_square = sum_sq / count
     mean_of_col_means_sq = float(np.dot(col_means, col_means)) / cols
@@ -68,12 +80,13 @@ def moments(x: Array, across_units: bool = False) -> Moments:
     if unit_var < 1e-3 * mean_square:
         centred = x - col_means.astype(x.dtype)
         unit_var = float(np.vdot(centred, centred)) / count
-    mean = float(col_means.mean())
-    spread = float(col_means.var())
+    spread = mean_of_col_means_sq - mean * mean
+    if spread < 1e-6 * mean_of_col_means_sq:  # unit means nearly equal: avoid cancellation
+        spread = float(col_means.var())
     across = float("nan")
     if across_units:
         # E_b[Var_j(x_bj)] = E[x²] − E_b[m_b²], m_b the row means (one matrix-vector product).
-        row_means = (x @ np.ones(cols, dtype=x.dtype)).astype(np.float64) / cols
+        row_means = (x @ _ones(cols, x.dtype)).astype(np.float64) / cols
         across = max(mean_square - float(np.dot(row_means, row_means)) / rows, 0.0)
         if across < 1e-3 * mean_square:
             centred_rows = x - row_means[:, None].astype(x.dtype)
@@ -98,12 +111,11 @@ def dead_unit_count(x: Array) -> int:
     return int(np.count_nonzero(~x.any(axis=0)))
 
 
-def sample_entries(x: Array, size: int = HISTOGRAM_SAMPLE) -> Array:
-    """The first ``size`` entries in row order: whole samples, so an unbiased sample of units."""
-    flat = x.reshape(-1)[:size]
-    out = np.full(size, np.nan)
+def sample_entries(x: Array, out: Array) -> None:
+    """Copy the first ``out.size`` entries in row order into ``out`` (whole samples, so an
+    unbiased sample of units); the rest of ``out`` is left as it is (NaN = absent)."""
+    flat = x.reshape(-1)[: out.size]
     out[: flat.size] = flat
-    return out
 
 
 @dataclass(frozen=True)
@@ -137,14 +149,19 @@ def histogram_rows(samples: Array, low: Array, high: Array,
     width = (high - low) / bins
     ok_range = np.isfinite(low) & np.isfinite(high) & (width > 0)
     safe_low = np.where(ok_range, low, 0.0)[:, None]
-    safe_width = np.where(ok_range, width, 1.0)[:, None]
+    # NaN scale for unusable ranges: their samples fall out with the non-finite ones.
+    scale = np.where(ok_range, 1.0 / np.where(ok_range, width, 1.0), np.nan)[:, None]
     with np.errstate(invalid="ignore", over="ignore"):
-        position = np.floor((samples - safe_low) / safe_width)
-        # The top edge is inclusive, as in np.histogram.
-        position[samples == np.where(ok_range, high, np.nan)[:, None]] = bins - 1
-        keep = np.isfinite(position) & ok_range[:, None]
+        position = samples - safe_low
+        position *= scale
+        np.floor(position, out=position)
+        # The top edge is inclusive, as in np.histogram (saturated tanh is exactly ±1).
+        position[samples == high[:, None]] = bins - 1
+        keep = np.isfinite(position)
         np.clip(position, -1, bins, out=position)
-    flat = (np.arange(n_rows)[:, None] * (bins + 2) + 1 + position)[keep].astype(np.int64)
+        # Row r's bins are r·(bins + 2) + 0 … bins + 1: under, the bins, over.
+        position += (np.arange(n_rows) * (bins + 2) + 1)[:, None]
+    flat = position[keep].astype(np.int64)
     every = np.bincount(flat, minlength=n_rows * (bins + 2)).reshape(n_rows, bins + 2)
     counts = every[:, 1:-1].copy()
     # A collapsed layer (all entries equal) gets one centred bin rather than no histogram.
