@@ -130,15 +130,19 @@ def gaussian_expectation(f: Callable[[Array], Array], var, mean=0.0, *,
     point where the argument crosses 0, where ReLU-type activations have their kink; var = 0
     gives f(mean). Non-finite var or mean give NaN or ±inf, not an error.
     """
+    with np.errstate(all="ignore"):
+        shape, u, w = _nodes(var, mean, _grade)
+        return np.einsum("kn,kn->k", f(u), w).reshape(shape)
+
+
+def _nodes(var, mean, grade) -> tuple[tuple[int, ...], Array, Array]:
+    """The broadcast shape, and per (var, mean) pair the points u = mean + √var·z and weights
+    of the split rule (one row each)."""
     var, mean = np.broadcast_arrays(np.asarray(var, dtype=np.float64),
                                     np.asarray(mean, dtype=np.float64))
-    shape = var.shape
     v, m = var.reshape(-1), mean.reshape(-1)
-    with np.errstate(all="ignore"):
-        z, w = _rule_for(v, m, _grade)
-        u = m[:, None] + np.sqrt(v)[:, None] * z
-        values = f(u)
-        return np.einsum("kn,kn->k", values, w).reshape(shape)
+    z, w = _rule_for(v, m, grade)
+    return var.shape, m[:, None] + np.sqrt(v)[:, None] * z, w
 
 
 def hermite_rule(n: int = 200) -> tuple[Array, Array]:
@@ -162,13 +166,8 @@ def _activation(activation) -> Activation:
 
 def _moments(act: Activation, slope: float, var, mean=0.0) -> tuple[Array, Array, Array]:
     """(E[φ], E[φ²], E[φ'²]) at u ~ N(mean, var), one set of nodes for the three."""
-    var, mean = np.broadcast_arrays(np.asarray(var, dtype=np.float64),
-                                    np.asarray(mean, dtype=np.float64))
-    shape = var.shape
-    v, m = var.reshape(-1), mean.reshape(-1)
     with np.errstate(all="ignore"):
-        z, w = _rule_for(v, m, _FINE)
-        u = m[:, None] + np.sqrt(v)[:, None] * z
+        shape, u, w = _nodes(var, mean, _FINE)
         phi = act.fn(u, slope)
         dphi = act.derivative(u, slope)
         e1 = np.einsum("kn,kn->k", phi, w)
