@@ -29,7 +29,7 @@ config, size_error = url_state.session_config()
 sidebar.clear_stale_preset(config)
 st.session_state["config"] = config
 
-for problem in url_state.problems():
+for problem in url_state.problems(config):
     st.warning(t("url.problem", message=problem.message))
 if size_error is not None:
     st.error(t("sidebar.size_error", message=str(size_error)))

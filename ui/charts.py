@@ -140,12 +140,6 @@ def distribution_heatmaps(panels: Sequence[tuple[HistogramSet, int, str]], scale
     return fig
 
 
-def distribution_heatmap(hist: HistogramSet, scale: str, tr: Translate, title: str,
-                         first_layer: int = 0) -> go.Figure:
-    """All layers of one quantity at once."""
-    return distribution_heatmaps([(hist, first_layer, "")], scale, tr, title)
-
-
 def layer_histograms(hist: HistogramSet, layers: Sequence[int], tr: Translate,
                      title: str) -> go.Figure:
     """Detailed histograms of chosen layers, each on its own value axis (exact values)."""

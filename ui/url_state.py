@@ -15,7 +15,7 @@ from typing import Callable
 import streamlit as st
 
 from core import FIELD_SPECS, ConfigError, NetworkConfig, QueryProblem, config_from_params
-from core.query import config_to_params, format_value
+from core.query import config_to_params
 from ui import compare_state, theory_state
 from ui.i18n import LANGUAGE_KEY, LANGUAGES, language_from_locale
 from ui.presets import PRESETS
@@ -24,6 +24,7 @@ CONFIG_PREFIX = "cfg."
 PROBLEMS_KEY = "url.problems"
 LOADED_KEY = "url.loaded"
 LAST_GOOD_KEY = "url.last_good_config"
+OPENED_KEY = "url.opened_config"
 #: The Explorer's sections; only the chosen one is drawn, so a rerun stays cheap.
 EXPLORER_SECTIONS = ("overview", "layers", "why", "table")
 
@@ -94,15 +95,16 @@ def load_once() -> None:
         st.session_state[extra.session_key] = value
     st.session_state[PROBLEMS_KEY] = problems
     st.session_state[LAST_GOOD_KEY] = config
+    st.session_state[OPENED_KEY] = config
     st.session_state[LOADED_KEY] = True
 
 
-def problems() -> list[QueryProblem]:
+def problems(config: NetworkConfig) -> list[QueryProblem]:
+    """What was wrong with the link this session opened, while the reader has not changed the
+    experiment since (then the warnings have done their job)."""
+    if config != st.session_state.get(OPENED_KEY):
+        st.session_state[PROBLEMS_KEY] = []
     return st.session_state.get(PROBLEMS_KEY, [])
-
-
-def dismiss_problems() -> None:
-    st.session_state[PROBLEMS_KEY] = []
 
 
 def session_config() -> tuple[NetworkConfig, ConfigError | None]:
@@ -150,5 +152,5 @@ def share_link(config: NetworkConfig) -> str:
     return f"{base}?{urlencode(share_params(config), safe=',')}"
 
 
-__all__ = ["EXTRAS", "config_key", "format_value", "load_once", "problems", "session_config",
-           "set_config", "share_link", "sync"]
+__all__ = ["EXTRAS", "config_key", "load_once", "problems", "session_config", "set_config",
+           "share_link", "sync"]

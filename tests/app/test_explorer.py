@@ -183,3 +183,12 @@ def test_the_table_carries_the_predicted_columns(app):
     at = app(view="table")
     columns = list(at.dataframe[0].value.columns)
     assert "pred_preact_var" in columns and "pred_grad_out_var" in columns
+
+
+def test_link_warnings_stay_until_the_experiment_changes(app):
+    at = app(depth="abc")
+    assert at.warning
+    at.run()
+    assert at.warning  # a rerun alone does not hide them
+    by_key(at.sidebar.slider, "cfg.depth").set_value(12).run()
+    assert not at.warning
