@@ -7,6 +7,7 @@ import streamlit as st
 
 from ui import sidebar, url_state
 from ui.i18n import t
+from ui.text import markdown_literal
 
 st.set_page_config(page_title="Variance Lab", page_icon="📉", layout="wide")
 
@@ -30,9 +31,9 @@ sidebar.clear_stale_preset(config)
 st.session_state["config"] = config
 
 for problem in url_state.problems(config):
-    st.warning(t("url.problem", message=problem.message))
+    st.warning(t("url.problem", message=markdown_literal(problem.message)))
 if size_error is not None:
-    st.error(t("sidebar.size_error", message=str(size_error)))
+    st.error(t("sidebar.size_error", message=markdown_literal(str(size_error))))
 
 navigation.run()
 

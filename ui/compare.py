@@ -38,6 +38,7 @@ from core import (FIELD_SPECS, ConfigError, NetworkConfig, SimulationResult, bac
                   diagnose, forward_ratio)
 from core.config import MAX_DEPTH
 from core.query import format_value, parse_value
+from ui.text import plotly_literal
 from ui.charts import PALETTE
 from ui.findings import finding_sentence
 
@@ -325,7 +326,9 @@ def build_setups(base: NetworkConfig, diffs: Sequence[Diff], names: Sequence[str
     setups: list[Setup] = []
     used: set[str] = set()
     for index, diff in enumerate(list(diffs)[:MAX_SETUPS]):
-        name = names[index] if index < len(names) and names[index] else auto_name(diff, tr)
+        # Names reach Plotly legends and titles, which read HTML: keep them literal.
+        name = plotly_literal(names[index]) if index < len(names) and names[index] else \
+            auto_name(diff, tr)
         unique, n = name, 2
         while unique in used:
             unique, n = f"{name} ({n})", n + 1

@@ -15,6 +15,7 @@ from core import FIELD_SPECS, INITS, NetworkConfig
 from ui import url_state
 from ui.i18n import LANGUAGE_KEY, LANGUAGES, labels, t
 from ui.presets import PRESETS, preset_config
+from ui.text import markdown_literal
 from ui.url_state import config_key
 
 WIDTH_OPTIONS = (2, 4, 8, 16, 32, 64, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096)
@@ -123,7 +124,7 @@ def _widths_text(field: str, key: str, container) -> None:
     container.text_input(_label(field), key=text_key, help=_help(field), on_change=parse,
                          placeholder="784,256,256,10")
     if st.session_state.get("ui.widths_error"):
-        container.error(st.session_state["ui.widths_error"])
+        container.error(markdown_literal(st.session_state["ui.widths_error"]))
 
 
 def _init_uses(param: str) -> Callable:

@@ -22,6 +22,7 @@ from ui.compare import (COMPARE_PRESETS, DEFAULT_SWEEP, EDITOR_FIELDS, MAX_SETUP
 from ui.compare_state import LAYER_KEY, NAMES_KEY, PRESET_KEY, SETUPS_KEY, SWEEP_KEY
 from ui.i18n import current_language, t, translate
 from ui.shared_controls import theory_toggle
+from ui.text import markdown_literal
 
 KEEP = {"persist_state": "session"}
 #: format_funcs use the language of *this* run (Streamlit may call them later, outside it).
@@ -238,13 +239,14 @@ if st.session_state.get(ERROR_KEY) is None:
 st.text_input(t("compare.names"), key=NAMES_TEXT_KEY, on_change=_change_names,
               placeholder=t("compare.names_placeholder"), help=t("compare.names_help"), **KEEP)
 if st.session_state.get(ERROR_KEY):
-    st.warning(st.session_state[ERROR_KEY])
+    st.warning(markdown_literal(st.session_state[ERROR_KEY]))
 
 diffs = _setups() or _sweep().diffs()
 setups = build_setups(base, diffs, st.session_state.get(NAMES_KEY, ()), t)
 for setup in setups:
     if setup.config is None:
-        st.warning(t("compare.skipped", name=setup.name, message=setup.error))
+        st.warning(t("compare.skipped", name=markdown_literal(setup.name),
+                     message=markdown_literal(setup.error)))
 with st.spinner(t("compare.computing")):
     runs = [Run(setup, simulation(setup.config)) for setup in setups if setup.config is not None]
 

@@ -24,3 +24,10 @@ def app():
 
 def by_key(elements, key):
     return next(e for e in elements if e.key == key)
+
+
+def shown(elements) -> list[str]:
+    """The texts of alert elements as a reader sees them (Markdown backslash escapes undone)."""
+    import re
+
+    return [re.sub(r"\\(.)", r"\1", element.value) for element in elements]

@@ -11,6 +11,8 @@ import ui.cache
 from ui.compare import COMPARE_PRESETS
 from ui.i18n import translate
 
+from .conftest import shown
+
 
 def en(key, **values):
     return translate("en", key, **values)
@@ -123,7 +125,7 @@ def test_a_sweep_link_and_changing_the_swept_field():
     assert at.query_params["cmp"] == "depth:3,7"
     at.text_input(key="cmp.w.values.depth").input("3, 900").run()
     assert not at.exception
-    assert any("from 1 to 200" in w.value for w in at.warning)
+    assert any("from 1 to 200" in w for w in shown(at.warning))
     assert legend_names(overlay(at)) == ["Depth (layers) = 3", "Depth (layers) = 7"]  # kept
 
 
@@ -139,7 +141,7 @@ def test_a_sweep_link_and_changing_the_swept_field():
 def test_bad_comparison_params_warn_and_fall_back(param, value, valid):
     at = open_compare(lang="en", **{param: value})
     assert not at.exception
-    warnings = [w.value for w in at.warning]
+    warnings = shown(at.warning)
     assert any(param in w and valid in w for w in warnings), warnings
     assert legend_names(overlay(at)) == ["Weight init = Xavier (Glorot) normal",
                                          "Weight init = He (Kaiming) normal"]
@@ -151,8 +153,8 @@ def test_over_budget_setups_are_named_and_skipped(monkeypatch):
     monkeypatch.setattr(ui.cache, "simulate", lambda config: calls.append(config) or real(config))
     at = open_compare(lang="en", depth="20", cmp="width:64,4096")
     assert not at.exception
-    assert any("Width (units per layer) = 4096" in w.value and "too large" in w.value
-               for w in at.warning)
+    assert any("Width (units per layer) = 4096" in w and "too large" in w
+               for w in shown(at.warning))
     assert legend_names(overlay(at)) == ["Width (units per layer) = 64"]
     assert [c.width for c in calls] == [64]  # never run
 

@@ -7,7 +7,7 @@ import pytest
 from core import NetworkConfig, encode_query
 from ui.presets import PRESETS
 
-from .conftest import by_key
+from .conftest import by_key, shown
 
 
 def chart_titles(at):
@@ -54,7 +54,7 @@ def test_a_share_link_restores_every_control(app):
 def test_bad_link_values_warn_and_fall_back(app, key, value, fragment):
     at = app(**{key: value, "seed": "5"})
     assert not at.exception
-    warnings = " ".join(w.value for w in at.warning)
+    warnings = " ".join(shown(at.warning))
     assert fragment in warnings
     assert at.session_state["config"].seed == 5
     assert len(at.get("plotly_chart")) == 2
@@ -63,7 +63,7 @@ def test_bad_link_values_warn_and_fall_back(app, key, value, fragment):
 def test_an_over_budget_link_is_refused_before_it_runs(app):
     at = app(depth="200", width="4096", batch_size="16384")
     assert not at.exception
-    assert "too large" in " ".join(w.value for w in at.warning)
+    assert "too large" in " ".join(shown(at.warning))
     assert at.session_state["config"].depth == 10
 
 
@@ -192,3 +192,10 @@ def test_link_warnings_stay_until_the_experiment_changes(app):
     assert at.warning  # a rerun alone does not hide them
     by_key(at.sidebar.slider, "cfg.depth").set_value(12).run()
     assert not at.warning
+
+
+def test_markup_in_a_link_is_shown_as_text(app):
+    at = app(activation="[click](http://example.com)")
+    raw = " ".join(w.value for w in at.warning)
+    assert "[click](" not in raw  # would render as a link
+    assert "activation='[click](http://example.com)' is invalid" in " ".join(shown(at.warning))
