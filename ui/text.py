@@ -11,9 +11,16 @@ import re
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 
 
+_AUTOLINK = re.compile(r"(?i)(://|www\.|@)")
+_ZERO_WIDTH_SPACE = "\u200b"
+
+
 def markdown_literal(text: str) -> str:
-    """Backslash-escape every character Markdown (and Streamlit's extensions) would act on."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    """Backslash-escape every character Markdown (and Streamlit's extensions) would act on, and
+    break what GitHub-flavoured Markdown turns into links by itself (http://…, www.…, a@b)
+    with an invisible zero-width space."""
+    text = _AUTOLINK.sub(lambda m: m.group(1)[0] + _ZERO_WIDTH_SPACE + m.group(1)[1:], str(text))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def plotly_literal(text: str) -> str:

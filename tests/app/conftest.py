@@ -27,7 +27,9 @@ def by_key(elements, key):
 
 
 def shown(elements) -> list[str]:
-    """The texts of alert elements as a reader sees them (Markdown backslash escapes undone)."""
+    """The texts of alert elements as a reader sees them (Markdown backslash escapes undone,
+    zero-width spaces invisible)."""
     import re
 
-    return [re.sub(r"\\(.)", r"\1", element.value) for element in elements]
+    return [re.sub(r"\\(.)", r"\1", element.value).replace("\u200b", "")
+            for element in elements]
