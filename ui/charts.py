@@ -6,6 +6,7 @@ figure is drawn in any language and tests can pass a stub.
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -62,10 +63,17 @@ def mark_nonfinite(fig: go.Figure, first_layer: int | None, last_layer: int, tr:
                   annotation_position="top left")
 
 
-def shade_healthy_band(fig: go.Figure, tr: Translate) -> None:
+def shade_healthy_band(fig: go.Figure, tr: Translate, col: int | None = None) -> None:
+    """Shade the gradient band on a log y axis (of subplot ``col`` in a one-row figure), labelled
+    under its top edge. The label is placed by hand: on log axes an annotation's y is log10."""
+    where = {} if col is None else {"row": 1, "col": col}
     fig.add_hrect(y0=HEALTHY_BAND[0], y1=HEALTHY_BAND[1], fillcolor="rgba(44,160,44,0.07)",
-                  line_width=0, annotation_text=tr("chart.healthy_band"),
-                  annotation_position="bottom right")
+                  line_width=0, layer="below", **where)
+    suffix = "" if col in (None, 1) else str(col)
+    fig.add_annotation(text=tr("chart.healthy_band"), showarrow=False, xref=f"x{suffix} domain",
+                       x=1.0, xanchor="right", yref=f"y{suffix}",
+                       y=math.log10(HEALTHY_BAND[1]), yanchor="top",
+                       font=dict(size=10, color="#2ca02c"))
 
 
 def variance_vs_depth(stats: pd.DataFrame, tr: Translate, *, first_nonfinite: int | None = None,
@@ -84,16 +92,22 @@ def variance_vs_depth(stats: pd.DataFrame, tr: Translate, *, first_nonfinite: in
             line=dict(color=COLOURS[quantity], dash=dash, width=2 if dash == "solid" else 1.5),
             marker=dict(size=4), hovertemplate="%{y:.3e}"))
     if theory is not None:
+        first = True
         for column in theory.columns:
             base = column.removeprefix("pred_")
             quantity = next((q for c, q, _, _ in VARIANCE_SERIES if c == base), None)
             if quantity is None:
                 continue
+            # One legend entry for all theory lines: each is dashed in its series' colour.
             fig.add_trace(go.Scatter(
                 x=theory.index, y=positive(theory[column]), mode="lines",
                 name=tr("chart.series.theory", series=tr(f"chart.series.{base}")),
+                legendgroup="theory", showlegend=first,
                 line=dict(color=COLOURS[quantity], dash="dash", width=1.5),
                 hovertemplate="%{y:.3e}"))
+            if first:
+                fig.data[-1].update(name=tr("chart.series.theory_all"))
+                first = False
     mark_nonfinite(fig, first_nonfinite, int(layers["layer"].max()), tr)
     _base_layout(fig, tr("chart.variance.title"), tr("chart.layer"), tr("chart.variance.y"))
     fig.update_yaxes(type="log", exponentformat="power")

@@ -53,7 +53,8 @@ def variance_overlay(runs: Sequence[Run], tr: Translate, *,
             fig.add_vline(x=first, line=dict(color=run.colour, dash="dot", width=1.5),
                           row=1, col=1)
     if runs:
-        shade_healthy_band(fig, tr)
+        # The band is about gradients: the backward panel only.
+        shade_healthy_band(fig, tr, col=2)
     _base_layout(fig, tr("compare.chart.variance_title"), tr("chart.layer"),
                  tr("chart.variance.y"), height=460)
     fig.update_yaxes(type="log", exponentformat="power")

@@ -123,6 +123,8 @@ def why_section() -> None:
     factor = row["fan_in"] * row["weight_var"] * row["act_mean_square"] / square \
         if square and square == square else float("nan")
     cols[2].metric(t("explorer.why_factor"), f"{factor:.4g}", help=t("explorer.why_factor_help"))
+    st.caption(t("explorer.why_fluctuation",
+                 percent=f"{100 * math.sqrt(2 / max(1, row['fan_out'])):.0f}"))
 
 
 def table_section() -> None:

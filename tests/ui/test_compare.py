@@ -220,7 +220,8 @@ def test_overlay_one_colour_per_setup_on_every_chart():
         assert sum(bool(d.showlegend) for d in traces) == 1
     assert {overlay.layout.yaxis.type, overlay.layout.yaxis2.type} == {"log"}
     bands = [s for s in overlay.layout.shapes if s.type == "rect"]
-    assert len(bands) == 2 and {(s.y0, s.y1) for s in bands} == {HEALTHY_BAND}
+    # The band is a gradient band: shaded on the backward panel only.
+    assert [(s.y0, s.y1, s.yref) for s in bands] == [(*HEALTHY_BAND, "y2")]
     hist = histogram_grid(runs, None, en)
     assert [d.marker.color for d in hist.data] == [r.colour for r in runs]
     units = units_chart(runs, en)
