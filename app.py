@@ -35,10 +35,12 @@ for problem in url_state.problems(config):
 if size_error is not None:
     st.error(t("sidebar.size_error", message=markdown_literal(str(size_error))))
 
-navigation.run()
-
-url_state.sync(config)
-with st.sidebar:
-    st.subheader(t("sidebar.share"))
-    st.code(url_state.share_link(config), language=None, wrap_lines=True)
-    st.caption(t("sidebar.share_help"))
+try:
+    navigation.run()
+finally:
+    # After the page (it may change its own link parameters), even when it called st.stop().
+    url_state.sync(config)
+    with st.sidebar:
+        st.subheader(t("sidebar.share"))
+        st.code(url_state.share_link(config), language=None, wrap_lines=True)
+        st.caption(t("sidebar.share_help"))

@@ -342,17 +342,6 @@ def build_setups(base: NetworkConfig, diffs: Sequence[Diff], names: Sequence[str
     return setups
 
 
-def diff_from_config(base: NetworkConfig, config: NetworkConfig) -> Diff:
-    """The fields where config differs from base (depth/width left out when widths rules)."""
-    diff = []
-    for name in FIELD_SPECS:
-        if name in ("depth", "width") and config.widths:
-            continue
-        if getattr(config, name) != getattr(base, name):
-            diff.append((name, getattr(config, name)))
-    return tuple(diff)
-
-
 # --- the set-up editor (a table, one row per set-up, one column per field) ----------------
 
 def editor_frame(base: NetworkConfig, setups: Sequence[Diff]) -> pd.DataFrame:

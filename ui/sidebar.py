@@ -10,6 +10,7 @@ from typing import Callable
 
 import numpy as np
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from core import FIELD_SPECS, INITS, NetworkConfig
 from ui import url_state
@@ -187,7 +188,6 @@ def _apply_preset() -> None:
     if preset_id:
         seed = st.session_state.get(config_key("seed"), 0)
         url_state.set_config(preset_config(preset_id, seed=seed))
-        st.session_state.pop("ui.widths_text", None)
 
 
 def _new_seed() -> None:
@@ -197,10 +197,12 @@ def _new_seed() -> None:
 def _relabel() -> None:
     """Re-send every option widget's value after a language change: the browser otherwise
     keeps showing the option labels of the old language."""
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(("cfg.",
-                                                                                    "ui."))]:
-        if key != LANGUAGE_KEY:
+    for key in [k for k in st.session_state if isinstance(k, str) and k != LANGUAGE_KEY
+                and k.startswith(("cfg.", "ui.", "cmp.", "phase."))]:
+        try:
             st.session_state[key] = st.session_state[key]
+        except StreamlitAPIException:
+            pass  # charts, editors and buttons keep their state and cannot be set: no labels
 
 
 def render_language() -> None:

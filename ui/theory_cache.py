@@ -122,7 +122,3 @@ def point(activation: str, slope: float, sigma_w2: float, sigma_b2: float) -> Me
 def spectrum(config: NetworkConfig) -> JacobianSpectrum:
     return jacobian_spectrum(config)
 
-
-def clear() -> None:
-    for cached in (phase_map, point, spectrum):
-        cached.clear()

@@ -51,9 +51,15 @@ def _clip(field: str, value: float) -> float:
     return min(max(value, spec.low), spec.high)
 
 
+def reference_layer(config: NetworkConfig) -> int:
+    """Index of the weight layer the phase map speaks of: the second (its fan-in is the hidden
+    width), or the only one of a one-layer network."""
+    return 1 if config.depth >= 2 else 0
+
+
 def hidden_fan_in(config: NetworkConfig) -> int:
-    """The fan-in of the hidden layers: ``layer_widths[1]`` (= width for a uniform net)."""
-    return config.layer_widths[1]
+    """The fan-in of the reference layer (= width for a uniform net)."""
+    return config.layer_widths[reference_layer(config)]
 
 
 def config_for_point(config: NetworkConfig, sigma_w2: float, sigma_b2: float) -> NetworkConfig:

@@ -79,8 +79,7 @@ def load_once() -> None:
     params = st.query_params.to_dict()
     config, problems = config_from_params(params)
     problems = list(problems)
-    for name, spec in FIELD_SPECS.items():
-        st.session_state[config_key(name)] = getattr(config, name)
+    set_config(config)
     for name, extra in EXTRAS.items():
         value = extra.default
         if name in params:
@@ -124,9 +123,12 @@ def session_config() -> tuple[NetworkConfig, ConfigError | None]:
 
 
 def set_config(config: NetworkConfig) -> None:
-    """Put a config into the controls (takes effect on the next run's widgets)."""
+    """Put a config into the controls (takes effect on the next run's widgets); the widths text
+    box and any error under it are redrawn from the new config."""
     for name in FIELD_SPECS:
         st.session_state[config_key(name)] = getattr(config, name)
+    st.session_state.pop("ui.widths_text", None)
+    st.session_state.pop("ui.widths_error", None)
 
 
 def share_params(config: NetworkConfig) -> dict[str, str]:

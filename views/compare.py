@@ -72,7 +72,6 @@ def _apply_preset() -> None:
         return
     seed = st.session_state.get(url_state.config_key("seed"), 0)
     url_state.set_config(preset.config(seed=seed))
-    st.session_state.pop("ui.widths_text", None)  # the sidebar's widths box re-reads the config
     st.session_state[SWEEP_KEY] = preset.sweep or DEFAULT_SWEEP
     st.session_state[SETUPS_KEY] = preset.setups
     st.session_state[NAMES_KEY] = ()

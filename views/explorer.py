@@ -10,7 +10,7 @@ import streamlit as st
 
 from core import backward_ratio, diagnose, forward_ratio
 from ui import charts
-from core.theory import agreement
+from core.theory import agreement, layer_variances
 from ui.cache import prediction as prediction_for
 from ui.cache import simulation
 from ui.findings import finding_sentence, headline_layer
@@ -84,7 +84,6 @@ def distributions() -> None:
         [(result.histograms.get("act", scale), 0, t("chart.heatmap.act")),
          (result.histograms.get("grad_out", scale), 1, t("chart.heatmap.grad"))],
         scale, t, t("explorer.distributions")), key="chart.heatmaps")
-    return scale
 
 
 def layers_section() -> None:
@@ -105,10 +104,8 @@ def why_section() -> None:
         if depth > 1 else 1
     row, previous = stats.loc[why_layer], stats.loc[why_layer - 1]
     h_square = previous["out_var"] + previous["out_mean"] ** 2
-    bias_square = {"zeros": 0.0, "constant": config.bias_value ** 2,
-                   "normal": config.bias_std ** 2}[config.bias_init]
-    if config.init == "torch_default":
-        bias_square = 1.0 / (3.0 * row["fan_in"])
+    _, bias_var, bias_mean = layer_variances(config)[why_layer - 1]
+    bias_square = bias_var + bias_mean ** 2
     predicted = row["fan_in"] * row["weight_var"] * h_square + bias_square
     st.latex(rf"{predicted:.4g} \;\approx\; {int(row['fan_in'])} \times {row['weight_var']:.4g}"
              rf" \times {h_square:.4g} \;+\; {bias_square:.3g}")

@@ -11,7 +11,7 @@ from core.theory import layer_variances
 from ui import theory_cache, theory_charts
 from ui.i18n import labels, t
 from ui.theory_state import (APPLIED_KEY, CHART_KEY, METRIC_KEY, METRICS, applied_matches,
-                             apply_selection, hidden_fan_in)
+                             apply_selection, hidden_fan_in, reference_layer)
 
 KEEP = {"persist_state": "session"}
 #: Inits whose weights have no variance the mean-field theory could use.
@@ -42,7 +42,7 @@ with st.spinner(t("phase.computing")):
 
 # The current config: σ_w², σ_b² of the first layer whose fan-in is the hidden width.
 marker = None
-layer_index = 1 if config.depth >= 2 else 0
+layer_index = reference_layer(config)
 sigma_w2 = sigma_b2 = bias_mean = float("nan")
 outside_reason = OUTSIDE.get(config.init)
 if outside_reason is None:

@@ -199,3 +199,13 @@ def test_markup_in_a_link_is_shown_as_text(app):
     raw = " ".join(w.value for w in at.warning)
     assert "[click](" not in raw  # would render as a link
     assert "activation='[click](http://example.com)' is invalid" in " ".join(shown(at.warning))
+
+
+def test_changing_language_after_visiting_every_page(app):
+    at = app(lang="en")
+    for page in ("views/compare.py", "views/phase.py", "views/spectrum.py", "views/explorer.py"):
+        at.switch_page(page).run()
+        assert not at.exception, page
+    at.sidebar.selectbox[0].set_value("zh").run()
+    assert not at.exception
+    assert "方差" in at.title[0].value

@@ -281,3 +281,13 @@ def test_the_spectrum_is_cached_per_config(monkeypatch):
     at.switch_page("views/spectrum.py").run()
     assert len(calls) == 1
     theory_cache.spectrum.clear()
+
+
+def test_a_click_on_a_one_layer_network_uses_its_only_fan_in():
+    from ui.theory_state import config_for_point
+    from core import NetworkConfig
+    from core.theory import layer_variances
+
+    config = config_for_point(NetworkConfig(widths=(784, 10)), 1.0, 0.0)
+    sigma_w2 = layer_variances(config)[0][0]
+    assert sigma_w2 == pytest.approx(1.0, rel=0.01)
