@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import sidebar, url_state
+from ui.errors import describe_config_error, describe_problem
 from ui.i18n import t
 from ui.text import markdown_literal
 
@@ -31,9 +32,10 @@ sidebar.clear_stale_preset(config)
 st.session_state["config"] = config
 
 for problem in url_state.problems(config):
-    st.warning(t("url.problem", message=markdown_literal(problem.message)))
+    st.warning(t("url.problem", message=markdown_literal(describe_problem(problem, t))))
 if size_error is not None:
-    st.error(t("sidebar.size_error", message=markdown_literal(str(size_error))))
+    st.error(t("sidebar.size_error",
+               message=markdown_literal(describe_config_error(size_error, t))))
 
 try:
     navigation.run()

@@ -24,11 +24,22 @@ MAX_MEMORY_BYTES = 1.5 * 2**30
 
 
 class ConfigError(ValueError):
-    """A config value is invalid; ``fields`` names the field(s) at fault."""
+    """A config value is invalid; ``fields`` names the field(s) at fault.
 
-    def __init__(self, message: str, fields: tuple[str, ...]):
+    For a page to say it in any language: ``code`` is "invalid" (``value`` is what was given;
+    the field's FieldSpec has the valid values), "too_large" (``amount`` multiply-adds against
+    ``limit``) or "too_much_memory" (``amount`` bytes against ``limit``).
+    """
+
+    def __init__(self, message: str, fields: tuple[str, ...], code: str = "invalid",
+                 value: str | None = None, amount: float | None = None,
+                 limit: float | None = None):
         super().__init__(message)
         self.fields = fields
+        self.code = code
+        self.value = value
+        self.amount = amount
+        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -61,7 +72,7 @@ class FieldSpec:
         def bad(reason: str = "") -> ConfigError:
             shown = repr(value) if not isinstance(value, str) else repr(value[:60])
             return ConfigError(f"{self.name}={shown} is invalid{reason}: {self.name} must be "
-                               f"{self.describe()}.", (self.name,))
+                               f"{self.describe()}.", (self.name,), value=shown)
 
         if self.kind == "choice":
             if value not in self.choices:
@@ -169,12 +180,12 @@ class NetworkConfig:
                 f"This network is too large to simulate here: depth × batch × width² needs about "
                 f"{work:.2g} multiply-adds, the limit is {MAX_MULTIPLY_ADDS:.2g} "
                 f"(e.g. 50 layers × 512 units × 1024 samples). Reduce depth, width or batch_size.",
-                size_fields)
+                size_fields, code="too_large", amount=work, limit=MAX_MULTIPLY_ADDS)
         if memory > MAX_MEMORY_BYTES:
             raise ConfigError(
                 f"This network needs about {memory / 2**20:.0f} MiB for its activations, the "
                 f"limit is {MAX_MEMORY_BYTES / 2**20:.0f} MiB. Reduce depth, width or batch_size.",
-                size_fields)
+                size_fields, code="too_much_memory", amount=memory, limit=MAX_MEMORY_BYTES)
 
     @property
     def layer_widths(self) -> tuple[int, ...]:

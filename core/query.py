@@ -23,11 +23,16 @@ MAX_VALUE_LENGTH = 2000
 
 @dataclass(frozen=True)
 class QueryProblem:
-    """One value that could not be used: the field, what was given, and the reason."""
+    """One value that could not be used: the field, what was given, and the reason in English;
+    ``code``, ``amount`` and ``limit`` as in ConfigError, for saying it in other languages
+    ("too_many_fields" when the query had more than 1000 fields)."""
 
     field: str
     value: str
     message: str
+    code: str = "invalid"
+    amount: float | None = None
+    limit: float | None = None
 
 
 def format_value(spec: FieldSpec, value: Any) -> str:
@@ -45,7 +50,7 @@ def parse_value(spec: FieldSpec, text: str) -> Any:
     text = text.strip()
     if len(text) > MAX_VALUE_LENGTH:
         raise ConfigError(f"{spec.name} is too long: {spec.name} must be {spec.describe()}.",
-                          (spec.name,))
+                          (spec.name,), value=text[:60] + "…")
     try:
         if spec.kind == "bool":
             lowered = text.lower()
@@ -66,7 +71,7 @@ def parse_value(spec: FieldSpec, text: str) -> Any:
     except (ValueError, OverflowError):
         shown = text[:60]
         raise ConfigError(f"{spec.name}={shown!r} is invalid: {spec.name} must be "
-                          f"{spec.describe()}.", (spec.name,)) from None
+                          f"{spec.describe()}.", (spec.name,), value=repr(shown)) from None
     return spec.check(value)
 
 
@@ -111,7 +116,8 @@ def config_from_params(params: Mapping[str, str],
             if not culprits:  # the base itself is invalid: cannot happen for a valid base
                 raise
             shown = "&".join(f"{f}={format_value(FIELD_SPECS[f], values[f])}" for f in culprits)
-            problems.append(QueryProblem(culprits[0], shown[:120], str(error)))
+            problems.append(QueryProblem(culprits[0], shown[:120], str(error), error.code,
+                                         error.amount, error.limit))
             for name in culprits:
                 values.pop(name)
 
@@ -127,5 +133,6 @@ def decode_query(query: str, base: NetworkConfig | None = None
     try:
         pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True, max_num_fields=1000)
     except ValueError as error:  # more than 1000 fields
-        return base or NetworkConfig(), [QueryProblem("query", query[:60], str(error))]
+        return base or NetworkConfig(), [QueryProblem("query", query[:60], str(error),
+                                                      "too_many_fields")]
     return config_from_params(dict(pairs), base)

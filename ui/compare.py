@@ -38,9 +38,10 @@ from core import (FIELD_SPECS, ConfigError, NetworkConfig, SimulationResult, bac
                   diagnose, forward_ratio)
 from core.config import MAX_DEPTH
 from core.query import format_value, parse_value
-from ui.text import plotly_literal
 from ui.charts import PALETTE
+from ui.errors import InvalidChoice
 from ui.findings import finding_sentence
+from ui.text import plotly_literal
 
 Translate = Callable[..., str]
 
@@ -201,7 +202,7 @@ def parse_layer(text: str) -> int:
 
 def parse_preset(text: str) -> str:
     if text not in COMPARE_PRESETS:
-        raise ValueError("one of " + ", ".join(COMPARE_PRESETS))
+        raise InvalidChoice(COMPARE_PRESETS)
     return text
 
 
@@ -272,7 +273,7 @@ class Setup:
     colour: str
     diff: Diff
     config: NetworkConfig | None
-    error: str | None = None
+    error: ConfigError | None = None
 
 
 @dataclass(frozen=True)
@@ -337,7 +338,7 @@ def build_setups(base: NetworkConfig, diffs: Sequence[Diff], names: Sequence[str
         try:
             config, error = apply_diff(base, diff), None
         except ConfigError as exc:
-            config, error = None, str(exc)
+            config, error = None, exc
         setups.append(Setup(index, unique, colour, tuple(diff), config, error))
     return setups
 

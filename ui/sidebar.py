@@ -12,8 +12,9 @@ import numpy as np
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from core import FIELD_SPECS, INITS, NetworkConfig
+from core import FIELD_SPECS, INITS, ConfigError, NetworkConfig
 from ui import url_state
+from ui.errors import describe_config_error
 from ui.i18n import LANGUAGE_KEY, LANGUAGES, labels, t
 from ui.presets import PRESETS, preset_config
 from ui.text import markdown_literal
@@ -115,9 +116,11 @@ def _widths_text(field: str, key: str, container) -> None:
         try:
             value = tuple(int(p) for p in text.split(",")) if text else ()
             FIELD_SPECS["widths"].check(value)
-        except (ValueError, TypeError) as error:
-            st.session_state["ui.widths_error"] = str(error) if "widths" in str(error) else \
-                t("sidebar.widths_error")
+        except ConfigError as error:
+            st.session_state["ui.widths_error"] = describe_config_error(error, t)
+            return
+        except ValueError:
+            st.session_state["ui.widths_error"] = t("sidebar.widths_error")
             return
         st.session_state.pop("ui.widths_error", None)
         st.session_state[key] = value

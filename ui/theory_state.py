@@ -18,6 +18,7 @@ import math
 from typing import Any, Mapping
 
 from core import FIELD_SPECS, NetworkConfig
+from ui.errors import InvalidChoice
 
 METRIC_KEY = "phase.metric"
 #: The phase map's colour: log χ1 or the correlation depth scale ξ_c.
@@ -30,7 +31,7 @@ SIGNIFICANT = 3
 
 def parse_metric(text: str) -> str:
     if text not in METRICS:
-        raise ValueError("one of " + ", ".join(METRICS))
+        raise InvalidChoice(METRICS)
     return text
 
 

@@ -17,6 +17,7 @@ import streamlit as st
 from core import FIELD_SPECS, ConfigError, NetworkConfig, QueryProblem, config_from_params
 from core.query import config_to_params
 from ui import compare_state, theory_state
+from ui.errors import InvalidChoice
 from ui.i18n import LANGUAGE_KEY, LANGUAGES, language_from_locale
 from ui.presets import PRESETS
 
@@ -38,14 +39,14 @@ def _choice(valid: Callable[[], tuple[str, ...]] | tuple[str, ...]) -> Callable[
     def parse(text: str) -> str:
         choices = valid() if callable(valid) else valid
         if text not in choices:
-            raise ValueError("one of " + ", ".join(choices))
+            raise InvalidChoice(choices)
         return text
     return parse
 
 
 def _flag(text: str) -> bool:
     if text not in ("0", "1"):
-        raise ValueError("0 or 1")
+        raise InvalidChoice(("0", "1"))
     return text == "1"
 
 
@@ -85,10 +86,12 @@ def load_once() -> None:
         if name in params:
             try:
                 value = extra.parse(params[name])
+            except InvalidChoice as error:
+                problems.append(QueryProblem(name, params[name][:60], ", ".join(error.choices),
+                                             "invalid_choice"))
             except ValueError as error:
-                problems.append(QueryProblem(name, params[name][:60],
-                                             f"{name}={params[name][:60]!r} is invalid: "
-                                             f"{name} must be {error}."))
+                problems.append(QueryProblem(name, params[name][:60], str(error),
+                                             "invalid_format"))
         if name == "lang" and value is None:
             value = language_from_locale(st.context.locale)
         st.session_state[extra.session_key] = value

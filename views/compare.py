@@ -20,6 +20,7 @@ from ui.compare import (COMPARE_PRESETS, DEFAULT_SWEEP, EDITOR_FIELDS, MAX_SETUP
                         editor_frame, parse_names, parse_sweep, preset_matches, summary_frame,
                         value_text)
 from ui.compare_state import LAYER_KEY, NAMES_KEY, PRESET_KEY, SETUPS_KEY, SWEEP_KEY
+from ui.errors import describe_config_error
 from ui.i18n import current_language, t, translate
 from ui.shared_controls import theory_toggle
 from ui.text import markdown_literal
@@ -245,7 +246,7 @@ setups = build_setups(base, diffs, st.session_state.get(NAMES_KEY, ()), t)
 for setup in setups:
     if setup.config is None:
         st.warning(t("compare.skipped", name=markdown_literal(setup.name),
-                     message=markdown_literal(setup.error)))
+                     message=markdown_literal(describe_config_error(setup.error, t))))
 with st.spinner(t("compare.computing")):
     runs = [Run(setup, simulation(setup.config)) for setup in setups if setup.config is not None]
 

@@ -209,3 +209,17 @@ def test_changing_language_after_visiting_every_page(app):
     at.sidebar.selectbox[0].set_value("zh").run()
     assert not at.exception
     assert "方差" in at.title[0].value
+
+
+def test_link_warnings_speak_chinese(app):
+    at = app(lang="zh", depth="abc", activation="swish", preset="nope")
+    texts = shown(at.warning)
+    assert any("depth='abc' 无效：depth 必须是1 到 200 之间的整数" in w for w in texts)
+    assert any("activation='swish' 无效" in w and "以下之一：identity" in w for w in texts)
+    assert any("preset='nope' 无效" in w for w in texts)
+    assert not any(" must be " in w for w in texts)
+
+
+def test_over_budget_link_in_chinese(app):
+    at = app(lang="zh", depth="200", width="4096", batch_size="16384")
+    assert any("这个网络太大" in w for w in shown(at.warning))

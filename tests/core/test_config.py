@@ -62,9 +62,19 @@ def test_work_over_budget_is_refused_up_front():
 
 
 def test_memory_over_budget_is_refused():
+    # Narrow and long, with a big batch: little work (2.5e9 multiply-adds), much memory.
+    config = dict(depth=200, width=16, batch_size=16384, dtype="float64")
     with pytest.raises(ConfigError) as error:
-        NetworkConfig(depth=200, width=512, batch_size=16384, dtype="float64")
-    assert "MiB" in str(error.value) or "too large" in str(error.value)
+        NetworkConfig(**config)
+    assert error.value.code == "too_much_memory" and "MiB" in str(error.value)
+    assert error.value.amount > error.value.limit
+    NetworkConfig(**{**config, "dtype": "float32", "batch_size": 8192})  # half as much fits
+
+
+def test_work_over_budget_carries_its_numbers():
+    with pytest.raises(ConfigError) as error:
+        NetworkConfig(depth=200, width=4096, batch_size=16384)
+    assert error.value.code == "too_large" and error.value.amount > error.value.limit
 
 
 def test_every_field_has_a_spec_and_a_valid_default():

@@ -163,7 +163,7 @@ def test_names_colours_and_over_budget_setups():
     assert [s.name for s in setups] == ["Weight init = He (Kaiming) normal", "huge",
                                         "sidebar network", "Weight init = He (Kaiming) normal (2)"]
     assert [s.colour for s in setups] == list(PALETTE[:4])  # colour by position, skipped or not
-    assert setups[1].config is None and "too large" in setups[1].error
+    assert setups[1].config is None and "too large" in str(setups[1].error)
     assert setups[2].config == SMALL
     assert auto_name((("residual", True), ("init_std", 0.5)), zh) == "残差连接 = 开, 权重标准差 σ = 0.5"
 

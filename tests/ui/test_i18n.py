@@ -7,6 +7,7 @@ import pytest
 
 from core import ACTIVATION_NAMES, FIELD_SPECS
 from core.diagnose import CODES
+from core.theory import NOTES, REASONS
 from ui.i18n import LANGUAGES, catalogue, language_from_locale, translate
 from ui.presets import PRESETS
 
@@ -51,6 +52,11 @@ def test_every_key_the_code_uses_exists():
     dynamic |= {f"choice.{f}.{c}" for f, spec in FIELD_SPECS.items() for c in spec.choices}
     dynamic |= {f"preset.{p}.{part}" for p in PRESETS for part in ("name", "notice")}
     dynamic |= {f"finding.{code}" for code in CODES}
+    dynamic |= {f"explorer.theory_reason.{code}" for code in REASONS}
+    dynamic |= {f"explorer.theory_note.{code}" for code in NOTES}
+    dynamic |= {f"valid.{kind}" for kind in ("choice", "bool", "int", "float", "ints")}
+    dynamic |= {f"error.{code}" for code in ("invalid", "too_large", "too_much_memory",
+                                             "too_many_fields")}
     missing = sorted(k for k in used | dynamic if k not in english)
     assert missing == []
     assert {f"choice.activation.{a}" for a in ACTIVATION_NAMES} <= set(english)
