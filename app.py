@@ -37,12 +37,12 @@ if size_error is not None:
     st.error(t("sidebar.size_error",
                message=markdown_literal(describe_config_error(size_error, t))))
 
-try:
-    navigation.run()
-finally:
-    # After the page (it may change its own link parameters), even when it called st.stop().
-    url_state.sync(config)
-    with st.sidebar:
-        st.subheader(t("sidebar.share"))
-        st.code(url_state.share_link(config), language=None, wrap_lines=True)
-        st.caption(t("sidebar.share_help"))
+# Pages end by returning, never by st.stop(): what follows must run after every page (a page
+# may change its own link parameters).
+navigation.run()
+
+url_state.sync(config)
+with st.sidebar:
+    st.subheader(t("sidebar.share"))
+    st.code(url_state.share_link(config), language=None, wrap_lines=True)
+    st.caption(t("sidebar.share_help"))

@@ -41,7 +41,7 @@ import numpy as np
 
 from . import ops
 from .activations import ACTIVATIONS
-from .config import NetworkConfig
+from .config import ConfigError, NetworkConfig
 from .simulate import Network, build_network, make_input, simulate, stream
 # The simulator's stream ids of dropout masks and inputs: the same draws as its own pass.
 from .simulate import _DROPOUT, _INPUT
@@ -54,6 +54,16 @@ MAX_EXACT_WIDTH = 1024
 DEFAULT_MAX_EXACT = 4e9
 #: Budget of the estimate: (k + 8) test vectors × 4 passes × Σ n_{l−1}·n_l × samples.
 ESTIMATE_BUDGET = 2e10
+#: Bytes the weights may take here: the network's own and their float64 copies (12 bytes per
+#: float32 weight). 512 MiB ≈ 44 M weights, e.g. 10 layers of 2048 × 2048.
+MAX_JACOBIAN_BYTES = 512 * 2**20
+
+
+def jacobian_memory(config: NetworkConfig) -> float:
+    """Bytes of the weights this module holds: the network's and their float64 copies."""
+    n = config.layer_widths
+    itemsize = 8 if config.dtype == "float64" else 4
+    return float(sum(a * b for a, b in zip(n[:-1], n[1:]))) * (itemsize + 8)
 #: Stream id of the estimate's Gaussian test vectors (the simulator uses 0–6).
 _SKETCH = 64
 
@@ -252,10 +262,18 @@ def jacobian_spectrum(config: NetworkConfig, max_exact: float = DEFAULT_MAX_EXAC
     otherwise a randomized-SVD estimate of the ``sketch`` largest values per sample (fewer,
     down to 8, when ESTIMATE_BUDGET requires). Deterministic for a config: the test vectors come
     from the config's seed. ``network`` may be passed to reuse one from ``build_network``; it
-    must be fresh (``simulate`` is run on it for LSUV and BatchNorm eval).
+    must be fresh (``simulate`` is run on it for LSUV and BatchNorm eval). Raises ConfigError
+    (code "jacobian_memory") above MAX_JACOBIAN_BYTES, before any work.
     """
     samples = max(1, min(int(samples), config.batch_size))
     widths = config.layer_widths
+    memory = jacobian_memory(config)
+    if memory > MAX_JACOBIAN_BYTES:
+        raise ConfigError(
+            f"The Jacobian of this network needs about {memory / 2**20:.0f} MiB for its weights, "
+            f"the limit is {MAX_JACOBIAN_BYTES / 2**20:.0f} MiB. Reduce depth or width.",
+            ("depth", "width", "widths"), code="jacobian_memory", amount=memory,
+            limit=MAX_JACOBIAN_BYTES)
     with np.errstate(all="ignore"):
         layers = _prepare(config, network, samples)
         exact = max(widths) <= MAX_EXACT_WIDTH and samples * _cost(widths) <= max_exact

@@ -36,15 +36,18 @@ def valid_values(field: str, tr: Translate) -> str:
     return tr(kind, low=f"{spec.low:g}", high=f"{spec.high:g}")
 
 
+BUDGET_CODES = ("too_large", "too_much_memory", "jacobian_memory")
+
+
 def _budget(code: str, amount: float | None, limit: float | None, tr: Translate) -> str:
     if code == "too_large":
         return tr("error.too_large", amount=f"{amount:.2g}", limit=f"{limit:.2g}")
-    return tr("error.too_much_memory", amount=f"{(amount or 0) / 2**20:.0f}",
+    return tr(f"error.{code}", amount=f"{(amount or 0) / 2**20:.0f}",
               limit=f"{(limit or 0) / 2**20:.0f}")
 
 
 def describe_config_error(error: ConfigError, tr: Translate) -> str:
-    if error.code in ("too_large", "too_much_memory"):
+    if error.code in BUDGET_CODES:
         return _budget(error.code, error.amount, error.limit, tr)
     field = error.fields[0]
     if field not in FIELD_SPECS:
@@ -54,7 +57,7 @@ def describe_config_error(error: ConfigError, tr: Translate) -> str:
 
 
 def describe_problem(problem: QueryProblem, tr: Translate) -> str:
-    if problem.code in ("too_large", "too_much_memory"):
+    if problem.code in BUDGET_CODES:
         return _budget(problem.code, problem.amount, problem.limit, tr)
     if problem.code == "too_many_fields":
         return tr("error.too_many_fields")

@@ -250,50 +250,57 @@ for setup in setups:
 with st.spinner(t("compare.computing")):
     runs = [Run(setup, simulation(setup.config)) for setup in setups if setup.config is not None]
 
-if not runs:
+
+
+def draw_comparison(runs: list[Run]) -> None:
+    """Everything below the controls. A function, so that the page never stops the script:
+    the entry point still writes the link and the share box after the page."""
+    show_theory = theory_toggle("compare")
+    theory = {}
+    if show_theory:
+        for run in runs:
+            predicted = prediction(run.result.config)
+            if predicted.supported:
+                theory[run.name] = predicted.table.set_index("layer")[["pred_out_var",
+                                                                      "pred_grad_out_var"]]
+    st.plotly_chart(compare_charts.variance_overlay(runs, t, theory=theory),
+                    key="cmp.chart.variance")
+    st.caption(t("compare.variance_caption"))
+
+    max_depth = max(run.result.config.depth for run in runs)
+    chosen_layer = st.session_state.get(LAYER_KEY)
+    if chosen_layer is not None and chosen_layer > max_depth:
+        st.session_state[LAYER_KEY] = chosen_layer = None
+    # The widget shows "last" for None (a selectbox at None would show an empty placeholder).
+    st.session_state[LAYER_WIDGET_KEY] = LAST if chosen_layer is None else chosen_layer
+    st.selectbox(t("compare.layer"), [LAST] + list(range(0, max_depth + 1)), key=LAYER_WIDGET_KEY,
+                 format_func=lambda v: tr("compare.layer_last") if v == LAST else str(v),
+                 on_change=_change_layer, help=t("compare.layer_help"), **KEEP)
+    st.plotly_chart(compare_charts.histogram_grid(runs, st.session_state[LAYER_KEY], t),
+                    key="cmp.chart.histograms")
+    st.plotly_chart(compare_charts.units_chart(runs, t), key="cmp.chart.units")
+
+    st.subheader(t("compare.summary"))
+    summary = summary_frame(runs, t)
+    colours = {run.name: run.colour for run in runs}
+    shown = summary.copy()  # numbers as text for the screen; the CSV keeps them as numbers
+    formats = {"forward": "{:.3g}", "backward": "{:.3g}", "nonfinite": "{:.0f}",
+               "saturated": "{:.0f}", "dead": "{:.0f}"}
+    for column, pattern in formats.items():
+        name = t(f"compare.col.{column}")
+        shown[name] = [pattern.format(v) if v is not None and not pd.isna(v) else "—"
+                       for v in summary[name]]
+    styled = shown.style.map(lambda name: f"color: {colours.get(name, 'inherit')}; font-weight: bold",
+                             subset=[t("compare.col.setup")])
+    st.dataframe(styled, hide_index=True, column_config={
+        t("compare.col.diagnosis"): st.column_config.TextColumn(width="large"),
+        t("compare.col.setup"): st.column_config.TextColumn(width="large", pinned=True)})
+    st.download_button(t("compare.download_csv"), summary.to_csv(index=False),
+                       file_name="comparison.csv", mime="text/csv")
+    st.caption(t("compare.share_hint"))
+
+
+if runs:
+    draw_comparison(runs)
+else:
     st.info(t("compare.nothing"))
-    st.stop()
-
-show_theory = theory_toggle("compare")
-theory = {}
-if show_theory:
-    for run in runs:
-        predicted = prediction(run.result.config)
-        if predicted.supported:
-            theory[run.name] = predicted.table.set_index("layer")[["pred_out_var",
-                                                                  "pred_grad_out_var"]]
-st.plotly_chart(compare_charts.variance_overlay(runs, t, theory=theory),
-                key="cmp.chart.variance")
-st.caption(t("compare.variance_caption"))
-
-max_depth = max(run.result.config.depth for run in runs)
-chosen_layer = st.session_state.get(LAYER_KEY)
-if chosen_layer is not None and chosen_layer > max_depth:
-    st.session_state[LAYER_KEY] = chosen_layer = None
-# The widget shows "last" for None (a selectbox at None would show an empty placeholder).
-st.session_state[LAYER_WIDGET_KEY] = LAST if chosen_layer is None else chosen_layer
-st.selectbox(t("compare.layer"), [LAST] + list(range(0, max_depth + 1)), key=LAYER_WIDGET_KEY,
-             format_func=lambda v: tr("compare.layer_last") if v == LAST else str(v),
-             on_change=_change_layer, help=t("compare.layer_help"), **KEEP)
-st.plotly_chart(compare_charts.histogram_grid(runs, st.session_state[LAYER_KEY], t),
-                key="cmp.chart.histograms")
-st.plotly_chart(compare_charts.units_chart(runs, t), key="cmp.chart.units")
-
-st.subheader(t("compare.summary"))
-summary = summary_frame(runs, t)
-colours = {run.name: run.colour for run in runs}
-shown = summary.copy()  # numbers as text for the screen; the CSV keeps them as numbers
-formats = {"forward": "{:.3g}", "backward": "{:.3g}", "nonfinite": "{:.0f}",
-           "saturated": "{:.0f}", "dead": "{:.0f}"}
-for column, pattern in formats.items():
-    name = t(f"compare.col.{column}")
-    shown[name] = [pattern.format(v) if v is not None and not pd.isna(v) else "—"
-                   for v in summary[name]]
-styled = shown.style.map(lambda name: f"color: {colours.get(name, 'inherit')}; font-weight: bold",
-                         subset=[t("compare.col.setup")])
-st.dataframe(styled, hide_index=True, column_config={
-    t("compare.col.diagnosis"): st.column_config.TextColumn(width="large"),
-    t("compare.col.setup"): st.column_config.TextColumn(width="large", pinned=True)})
-st.download_button(t("compare.download_csv"), summary.to_csv(index=False),
-                   file_name="comparison.csv", mime="text/csv")
-st.caption(t("compare.share_hint"))

@@ -204,3 +204,9 @@ def test_theory_lines_per_setup_in_the_setups_colour():
     solid_colours = {d["line"]["color"] for d in overlay(at)["data"]}
     assert len(dashed) == 4  # 2 set-ups × forward, backward
     assert {d["line"]["color"] for d in dashed} == solid_colours
+
+
+def test_nothing_to_compare_still_writes_the_link():
+    at = open_compare(lang="en", batch_size="16384", cmp="width:4096")
+    assert not at.exception
+    assert at.info and any("cmp=width" in c.value for c in at.sidebar.code)

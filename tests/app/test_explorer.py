@@ -223,3 +223,11 @@ def test_link_warnings_speak_chinese(app):
 def test_over_budget_link_in_chinese(app):
     at = app(lang="zh", depth="200", width="4096", batch_size="16384")
     assert any("这个网络太大" in w for w in shown(at.warning))
+
+
+def test_no_page_stops_the_entry_point():
+    """st.stop() in a page would skip the link rewrite and the share box after it."""
+    from pathlib import Path
+
+    for page in (Path(__file__).resolve().parents[2] / "views").glob("*.py"):
+        assert "st.stop(" not in page.read_text(encoding="utf-8"), page.name

@@ -291,3 +291,12 @@ def test_a_click_on_a_one_layer_network_uses_its_only_fan_in():
     config = config_for_point(NetworkConfig(widths=(784, 10)), 1.0, 0.0)
     sigma_w2 = layer_variances(config)[0][0]
     assert sigma_w2 == pytest.approx(1.0, rel=0.01)
+
+
+def test_spectrum_of_a_network_too_large_for_the_jacobian_warns():
+    at = open_page("views/spectrum.py", lang="zh", depth="11", width="4096", batch_size="64")
+    assert not at.exception
+    assert any("雅可比矩阵" in w and "MiB" in w for w in shown(at.warning))
+    assert len(at.get("plotly_chart")) == 0
+    # the share link is still drawn after the page stopped
+    assert any("depth=11" in c.value for c in at.sidebar.code)

@@ -126,3 +126,14 @@ def test_overflowing_network_reports_nonfinite():
         spectrum = jacobian_spectrum(config, **kwargs)
         assert spectrum.nonfinite
         assert spectrum.singular_values.size == 0 and np.isnan(spectrum.mean_squared)
+
+
+def test_a_jacobian_over_its_memory_budget_is_refused_before_any_work():
+    from core import ConfigError
+    from core.jacobian import MAX_JACOBIAN_BYTES, jacobian_memory
+
+    config = NetworkConfig(depth=11, width=4096, batch_size=64)
+    assert jacobian_memory(config) > MAX_JACOBIAN_BYTES
+    with pytest.raises(ConfigError) as error:
+        jacobian_spectrum(config)
+    assert error.value.code == "jacobian_memory"

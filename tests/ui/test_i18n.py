@@ -56,7 +56,7 @@ def test_every_key_the_code_uses_exists():
     dynamic |= {f"explorer.theory_note.{code}" for code in NOTES}
     dynamic |= {f"valid.{kind}" for kind in ("choice", "bool", "int", "float", "ints")}
     dynamic |= {f"error.{code}" for code in ("invalid", "too_large", "too_much_memory",
-                                             "too_many_fields")}
+                                             "jacobian_memory", "too_many_fields")}
     missing = sorted(k for k in used | dynamic if k not in english)
     assert missing == []
     assert {f"choice.activation.{a}" for a in ACTIVATION_NAMES} <= set(english)
