@@ -129,7 +129,12 @@ def table_section() -> None:
     if prediction.supported:
         predicted = [c for c in prediction.table.columns if c.startswith("pred_")]
         table = stats.merge(prediction.table[["layer", *predicted]], on="layer", how="left")
-    st.dataframe(table, hide_index=True, height=420)
+    # Headers in the reader's language; the help (and the CSV) keep the API's column names.
+    columns = {name: st.column_config.NumberColumn(t(f"column.{name}"), help=f"`{name}`",
+                                                   format="%.4g")
+               for name in table.columns}
+    st.dataframe(table, hide_index=True, height=420, column_config=columns)
+    st.caption(t("explorer.table_help"))
     downloads = st.columns(2)
     downloads[0].download_button(t("explorer.download_csv"), table.to_csv(index=False),
                                  file_name="layer_stats.csv", mime="text/csv")

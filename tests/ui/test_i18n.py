@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from core import ACTIVATION_NAMES, FIELD_SPECS
+from core import ACTIVATION_NAMES, COLUMNS, FIELD_SPECS
 from core.diagnose import CODES
-from core.theory import NOTES, REASONS
+from core.theory import NOTES, PREDICTION_COLUMNS, REASONS
 from ui.i18n import LANGUAGES, catalogue, language_from_locale, translate
 from ui.presets import PRESETS
 
@@ -52,6 +52,7 @@ def test_every_key_the_code_uses_exists():
     dynamic |= {f"choice.{f}.{c}" for f, spec in FIELD_SPECS.items() for c in spec.choices}
     dynamic |= {f"preset.{p}.{part}" for p in PRESETS for part in ("name", "notice")}
     dynamic |= {f"finding.{code}" for code in CODES}
+    dynamic |= {f"column.{name}" for name in (*COLUMNS, *PREDICTION_COLUMNS)}
     dynamic |= {f"explorer.theory_reason.{code}" for code in REASONS}
     dynamic |= {f"explorer.theory_note.{code}" for code in NOTES}
     dynamic |= {f"valid.{kind}" for kind in ("choice", "bool", "int", "float", "ints")}
