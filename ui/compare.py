@@ -41,6 +41,7 @@ from core.query import format_value, parse_value
 from ui.charts import PALETTE
 from ui.errors import InvalidChoice
 from ui.findings import finding_sentence
+from ui.presets import DEEP_RESIDUAL_SCALE
 from ui.text import plotly_literal
 
 Translate = Callable[..., str]
@@ -224,7 +225,6 @@ class ComparePreset:
         return self.sweep.diffs() if self.sweep is not None else self.setups
 
 
-_DEEP_RELU_SCALE = round(1 / math.sqrt(50), 3)
 
 COMPARE_PRESETS: dict[str, ComparePreset] = {
     "tanh_init": ComparePreset(
@@ -237,7 +237,7 @@ COMPARE_PRESETS: dict[str, ComparePreset] = {
     "relu_norm": ComparePreset(
         dict(activation="relu", depth=50, width=256, init="xavier_normal"),
         setups=((("norm", "none"),), (("norm", "batchnorm"),), (("norm", "layernorm"),),
-                (("residual", True), ("residual_scale", _DEEP_RELU_SCALE)))),
+                (("residual", True), ("residual_scale", DEEP_RESIDUAL_SCALE)))),
     "sigmoid_tanh": ComparePreset(
         dict(activation="tanh", depth=20, width=256, init="xavier_normal"),
         sweep=Sweep("activation", ("sigmoid", "tanh", "scaled_sigmoid"))),

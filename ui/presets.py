@@ -8,6 +8,9 @@ import math
 
 from core import NetworkConfig
 
+#: s = 1/√L for the 50-layer residual lessons: the sum of 50 branches stays of order one.
+DEEP_RESIDUAL_SCALE = round(1 / math.sqrt(50), 3)
+
 PRESETS: dict[str, dict] = {
     "zero_init": dict(activation="tanh", init="zeros"),
     "tanh_small": dict(activation="tanh", init="normal", init_std=0.01),
@@ -23,7 +26,7 @@ PRESETS: dict[str, dict] = {
     "bn_batch2": dict(activation="tanh", init="xavier_normal", norm="batchnorm", batch_size=2),
     "layernorm": dict(activation="tanh", init="normal", init_std=0.01, norm="layernorm"),
     "residual_relu": dict(activation="relu", init="kaiming_normal", depth=50, residual=True,
-                          residual_scale=round(1 / math.sqrt(50), 3)),
+                          residual_scale=DEEP_RESIDUAL_SCALE),
     "selu_lecun": dict(activation="selu", init="lecun_normal", depth=50),
     "raw_features": dict(activation="tanh", init="xavier_normal", input_dist="raw"),
     "raw_zscore": dict(activation="tanh", init="xavier_normal", input_dist="raw",

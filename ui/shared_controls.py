@@ -12,6 +12,8 @@ import streamlit as st
 from ui.i18n import t
 
 THEORY_KEY = "ui.theory"
+#: Keyword for keyed widgets that keep their value while hidden and across pages.
+KEEP = {"persist_state": "session"}
 
 
 def theory_toggle(page: str) -> bool:

@@ -17,6 +17,7 @@ from ui import url_state
 from ui.errors import describe_config_error
 from ui.i18n import LANGUAGE_KEY, LANGUAGES, labels, t
 from ui.presets import PRESETS, preset_config
+from ui.shared_controls import KEEP
 from ui.text import markdown_literal
 from ui.url_state import config_key
 
@@ -24,8 +25,6 @@ WIDTH_OPTIONS = (2, 4, 8, 16, 32, 64, 128, 192, 256, 384, 512, 768, 1024, 1536, 
 BATCH_OPTIONS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)
 LOG_STEPS = tuple(float(f"{v:.3g}") for v in np.logspace(-4, 1, 26))  # 1e-4 … 10, 5 per decade
 PRESET_KEY = "ui.preset"
-#: Hidden controls keep their values across reruns and page switches.
-KEEP = {"persist_state": "session"}
 
 
 def _with(options: tuple, value) -> list:

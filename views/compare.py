@@ -22,10 +22,9 @@ from ui.compare import (COMPARE_PRESETS, DEFAULT_SWEEP, EDITOR_FIELDS, MAX_SETUP
 from ui.compare_state import LAYER_KEY, NAMES_KEY, PRESET_KEY, SETUPS_KEY, SWEEP_KEY
 from ui.errors import describe_config_error
 from ui.i18n import current_language, t, translate
-from ui.shared_controls import theory_toggle
+from ui.shared_controls import KEEP, theory_toggle
 from ui.text import markdown_literal
 
-KEEP = {"persist_state": "session"}
 #: format_funcs use the language of *this* run (Streamlit may call them later, outside it).
 LANG = current_language()
 

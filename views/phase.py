@@ -10,10 +10,10 @@ import streamlit as st
 from core.theory import layer_variances
 from ui import theory_cache, theory_charts
 from ui.i18n import labels, t
+from ui.shared_controls import KEEP
 from ui.theory_state import (APPLIED_KEY, CHART_KEY, METRIC_KEY, METRICS, applied_matches,
                              apply_selection, hidden_fan_in, reference_layer)
 
-KEEP = {"persist_state": "session"}
 #: Inits whose weights have no variance the mean-field theory could use.
 OUTSIDE = {"zeros": "constant_init", "constant": "constant_init", "lsuv": "lsuv"}
 
