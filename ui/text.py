@@ -6,6 +6,7 @@ legends: a link's value such as ``[click](http://…)`` or ``<a href=…>`` must
 
 from __future__ import annotations
 
+import math
 import re
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
@@ -26,3 +27,12 @@ def markdown_literal(text: str) -> str:
 def plotly_literal(text: str) -> str:
     """Plotly's text understands <b>, <a href>, <br> …: show angle brackets as look-alikes."""
     return str(text).replace("<", "‹").replace(">", "›")
+
+
+def number(value: float, show_infinity: bool = False) -> str:
+    """Three significant digits; "—" for NaN (and for ±inf unless ``show_infinity``: "∞")."""
+    if math.isnan(value):
+        return "—"
+    if math.isinf(value):
+        return "∞" if show_infinity else "—"
+    return f"{value:.3g}"

@@ -16,6 +16,8 @@ from typing import Callable
 import numpy as np
 import plotly.graph_objects as go
 
+from ui.text import number
+
 Translate = Callable[..., str]
 
 #: Colour range of ln χ1 (χ1 from e⁻³ ≈ 0.05 to e³ ≈ 20) and of log10 ξ_c (0.1 to 1000 layers).
@@ -27,12 +29,6 @@ ZERO_FRACTION = 1e-10
 CLICK_TRACE = "cells"
 COLOURS = {"line": "#111111", "marker": "#ffd400", "isometry": "#2ca02c",
            "rms": "#d62728", "histogram": "#1f77b4"}
-
-
-def _fmt(value: float) -> str:
-    if not math.isfinite(value):
-        return "∞" if value > 0 else "—"
-    return f"{value:.3g}"
 
 
 def phase_colour(log_chi1: np.ndarray, xi_c: np.ndarray, metric: str) -> np.ndarray:
@@ -91,7 +87,7 @@ def phase_figure(sigma_w2: np.ndarray, sigma_b2: np.ndarray, log_chi1: np.ndarra
     hover = f"σ_w² = %{{x:.3g}}<br>σ_b² = %{{y:.3g}}<br>χ1 = %{{customdata:.3g}}"
     extra = {}
     if metric == "xi_c":
-        extra["text"] = [_fmt(v) for v in np.asarray(xi_c, float).ravel()]
+        extra["text"] = [number(v, show_infinity=True) for v in np.asarray(xi_c, float).ravel()]
         hover += "<br>ξ_c = %{text}"
     fig.add_trace(go.Scatter(
         x=xs.ravel().astype(np.float32), y=ys.ravel().astype(np.float32), mode="markers",

@@ -17,6 +17,7 @@ from ui.findings import finding_sentence, headline_layer
 from ui.i18n import labels, t
 from ui.presets import PRESETS
 from ui.shared_controls import theory_toggle
+from ui.text import number
 from ui.url_state import EXPLORER_SECTIONS
 
 config = st.session_state["config"]
@@ -30,14 +31,10 @@ if preset_id in PRESETS:
     st.info(f"**{t(f'preset.{preset_id}.name')}** — {t(f'preset.{preset_id}.notice')}")
 
 
-def ratio_text(value: float) -> str:
-    return f"{value:.3g}" if math.isfinite(value) else "—"
-
-
 cols = st.columns(4)
-cols[0].metric(t("explorer.metric.forward"), ratio_text(forward_ratio(stats)),
+cols[0].metric(t("explorer.metric.forward"), number(forward_ratio(stats)),
                help=t("explorer.metric.forward_help"))
-cols[1].metric(t("explorer.metric.backward"), ratio_text(backward_ratio(stats)),
+cols[1].metric(t("explorer.metric.backward"), number(backward_ratio(stats)),
                help=t("explorer.metric.backward_help"))
 layer, kind = headline_layer(findings)
 cols[2].metric(t("explorer.metric.first_layer"), str(layer) if layer else "—",
@@ -62,8 +59,8 @@ st.plotly_chart(charts.variance_vs_depth(stats, t, first_nonfinite=result.first_
 if show_theory:
     if prediction.supported:
         scores = agreement(stats, prediction.table)
-        st.caption(t("explorer.theory_agreement", forward=ratio_text(scores["pred_preact_var"]),
-                     backward=ratio_text(scores["pred_grad_out_var"])))
+        st.caption(t("explorer.theory_agreement", forward=number(scores["pred_preact_var"]),
+                     backward=number(scores["pred_grad_out_var"])))
         for note in prediction.notes:
             st.caption(t(f"explorer.theory_note.{note}"))
     else:

@@ -7,8 +7,8 @@ import math
 
 import streamlit as st
 
-from core.theory import layer_variances
-from ui import theory_cache, theory_charts
+from core.theory import MIN_WIDTH, layer_variances
+from ui import text, theory_cache, theory_charts
 from ui.i18n import labels, t
 from ui.shared_controls import KEEP
 from ui.theory_state import (APPLIED_KEY, CHART_KEY, METRIC_KEY, METRICS, applied_matches,
@@ -19,11 +19,7 @@ OUTSIDE = {"zeros": "constant_init", "constant": "constant_init", "lsuv": "lsuv"
 
 
 def number(value: float) -> str:
-    if math.isnan(value):
-        return "—"
-    if math.isinf(value):
-        return "∞"
-    return f"{value:.3g}"
+    return text.number(value, show_infinity=True)
 
 
 config = st.session_state["config"]
@@ -91,7 +87,7 @@ else:
         st.caption(t("phase.depth_sentence", depth=config.depth, chi1=number(mf.chi1),
                      growth=f"{growth:.3g}"))
     notes = []
-    if config.bias_init == "constant" and config.init != "torch_default" and bias_mean:
+    if bias_mean:  # layer_variances gives a mean only to constant biases
         notes.append(t("phase.note.constant_bias"))
     if config.norm != "none":
         notes.append(t("phase.note.norm"))
@@ -99,7 +95,7 @@ else:
         notes.append(t("phase.note.residual"))
     if config.dropout > 0:
         notes.append(t("phase.note.dropout"))
-    if min(config.layer_widths[:-1]) < 16:
+    if min(config.layer_widths[:-1]) < MIN_WIDTH:
         notes.append(t("phase.note.narrow"))
     if config.init == "orthogonal":
         notes.append(t("phase.note.orthogonal"))

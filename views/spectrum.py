@@ -12,15 +12,12 @@ from core.jacobian import DEFAULT_MAX_EXACT, MAX_EXACT_WIDTH
 from ui import theory_cache, theory_charts
 from ui.errors import describe_config_error
 from ui.i18n import t
+from ui.text import number
 
 config = st.session_state["config"]
 
 st.title(t("spectrum.title"))
 st.markdown(t("spectrum.intro"))
-
-def number(value: float) -> str:
-    return f"{value:.3g}" if math.isfinite(value) else "—"
-
 
 def draw_spectrum(result) -> None:
     """The metrics, the histogram and the notes. A function, so that the page never stops the

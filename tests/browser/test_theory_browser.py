@@ -46,6 +46,14 @@ def query(page) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
 
 
+
+def tall_screenshot(page, name: str) -> None:
+    """The whole page in one picture: Streamlit scrolls inside its own container, so grow the
+    viewport rather than ask for a full-page shot."""
+    page.set_viewport_size(TALL)
+    harness.wait_for_plotly(page)
+    harness.screenshot(page, name, full_page=False)
+
 def test_clicking_the_phase_map_sets_the_explorer_config(page, app_server):
     open_page(page, app_server, "phase", "lang=en&activation=relu&init=kaiming_normal")
     assert "Gradient growth per layer χ1 for ReLU" in harness.chart_title(page)
@@ -71,9 +79,7 @@ def test_clicking_the_phase_map_sets_the_explorer_config(page, app_server):
     assert sidebar.get_by_test_id("stSelectbox").filter(has_text="Weight init") \
         .locator("input").input_value() == "normal N(0, σ²)"
     assert f"init_std={params['init_std']}" in sidebar.get_by_test_id("stCode").inner_text()
-    page.set_viewport_size(TALL)
-    harness.wait_for_plotly(page)
-    harness.screenshot(page, "phase_after_click_en", full_page=False)
+    tall_screenshot(page, "phase_after_click_en")
     # The link goes to the Explorer (the default page, served at /) with that network.
     page.get_by_test_id("stPageLink").filter(has_text="See this network in the Explorer").click()
     page.wait_for_url(re.compile(r":\d+/\?.*init_std=" + re.escape(params["init_std"])))
@@ -92,9 +98,7 @@ def test_phase_map_in_chinese(page, app_server):
     page.wait_for_url(re.compile(r"init=normal"))
     harness.wait_for_app_idle(page)
     assert "有序：梯度消失" in page.locator(harness.PLOTLY_CHART).first.text_content()
-    page.set_viewport_size(TALL)
-    harness.wait_for_plotly(page)
-    harness.screenshot(page, "phase_after_click_zh", full_page=False)
+    tall_screenshot(page, "phase_after_click_zh")
 
 
 def test_an_orthogonal_linear_network_is_an_isometry(page, app_server):
@@ -105,9 +109,7 @@ def test_an_orthogonal_linear_network_is_an_isometry(page, app_server):
     assert any("smallest … largest s" in m and "1 … 1" in m for m in metrics)
     captions = page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer")
     assert "Exact: the full 256 × 256 Jacobian" in " ".join(captions.all_inner_texts())
-    page.set_viewport_size(TALL)
-    harness.wait_for_plotly(page)
-    harness.screenshot(page, "spectrum_orthogonal_linear_en", full_page=False)
+    tall_screenshot(page, "spectrum_orthogonal_linear_en")
 
 
 def test_gaussian_relu_spectrum_in_chinese(page, app_server):
@@ -115,6 +117,4 @@ def test_gaussian_relu_spectrum_in_chinese(page, app_server):
     assert harness.chart_title(page).startswith("∂out/∂x 的奇异值：ReLU")
     assert "动力学等距" in page.get_by_test_id("stAlert").last.inner_text()
     assert "Traceback" not in page.content()
-    page.set_viewport_size(TALL)
-    harness.wait_for_plotly(page)
-    harness.screenshot(page, "spectrum_relu_zh", full_page=False)
+    tall_screenshot(page, "spectrum_relu_zh")
