@@ -164,3 +164,69 @@ def test_simulate_is_the_blocks_forward_and_backward():
     rngs = [stream(config.seed, _DROPOUT, layer) for layer in range(1, 4)]
     out, _ = forward(config, network, x, rngs=rngs)
     assert stats["out_var"].iloc[-1] == pytest.approx(float(out.var()), rel=1e-12)
+
+
+@pytest.mark.parametrize("form,norm,position,mode", [
+    ("pre", "batchnorm", "before", "train"), ("pre", "layernorm", "after", "train"),
+    ("post", "batchnorm", "after", "train"), ("post", "layernorm", "before", "train"),
+    ("pre", "batchnorm", "before", "eval"), ("post", "batchnorm", "before", "eval")])
+def test_forward_and_gradients_match_pytorch(form, norm, position, mode):
+    """The same block written with torch.nn (BatchNorm1d / LayerNorm without affine parameters,
+    eps 1e-5, momentum = bn_momentum) and autograd: outputs, running statistics, ∂L/∂x, ∂L/∂W
+    and ∂L/∂b agree in float64."""
+    torch = pytest.importorskip("torch")
+    config = NetworkConfig(widths=(6, 8, 5, 4), batch_size=12, dtype="float64", activation="silu",
+                           init="normal", init_std=0.4, bias_init="normal", bias_std=0.2,
+                           norm=norm, norm_position=position, residual=True, residual_form=form,
+                           residual_scale=0.6, bn_momentum=0.2, seed=5)
+    network = build_network(config)
+    init_running(config, network)
+    rng = np.random.default_rng(7)
+    x = make_input(config, network, rng)
+    upstream = rng.standard_normal((12, 4))
+    if mode == "eval":  # some running statistics first, from another batch
+        forward(config, network, rng.standard_normal(x.shape), update_running=True)
+    running_before = [(m.copy(), v.copy()) for m, v in network.running]
+    out, caches = forward(config, network, x, mode=mode, update_running=True)
+    grad_x, grads = backward(config, network, caches, upstream)
+
+    weights = [torch.tensor(w, requires_grad=True) for w in network.weights]
+    biases = [torch.tensor(b, requires_grad=True) for b in network.biases]
+    xt = torch.tensor(x, requires_grad=True)
+    h = xt
+    norms = []
+    for index, (w, b) in enumerate(zip(weights, biases)):
+        width = (w.shape[0] if form == "pre" else w.shape[1])
+        if norm == "batchnorm":
+            layer_norm = torch.nn.BatchNorm1d(width, eps=1e-5, momentum=0.2, affine=False,
+                                              dtype=torch.float64)
+            layer_norm.running_mean.copy_(torch.tensor(running_before[index][0]))
+            layer_norm.running_var.copy_(torch.tensor(running_before[index][1]))
+            layer_norm.train(mode == "train")
+        else:
+            layer_norm = torch.nn.LayerNorm(width, eps=1e-5, elementwise_affine=False,
+                                            dtype=torch.float64)
+        norms.append(layer_norm)
+        before = layer_norm if position == "before" else (lambda v: v)
+        after = layer_norm if position == "after" else (lambda v: v)
+        if form == "pre":
+            branch = after(torch.nn.functional.silu(before(h))) @ w + b
+        else:
+            branch = after(torch.nn.functional.silu(before(h @ w + b)))
+        projection = network.projections[index]
+        skip = h if projection is None else h @ torch.tensor(projection)
+        h = skip + 0.6 * branch
+    (h * torch.tensor(upstream)).sum().backward()
+
+    np.testing.assert_allclose(out, h.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(grad_x, xt.grad.numpy(), rtol=1e-8, atol=1e-10)
+    for layer in range(config.depth):
+        np.testing.assert_allclose(grads.weights[layer], weights[layer].grad.numpy(),
+                                   rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(grads.biases[layer], biases[layer].grad.numpy(),
+                                   rtol=1e-8, atol=1e-10)
+        if norm == "batchnorm":
+            np.testing.assert_allclose(network.running[layer][0],
+                                       norms[layer].running_mean.numpy(), rtol=1e-10)
+            np.testing.assert_allclose(network.running[layer][1],
+                                       norms[layer].running_var.numpy(), rtol=1e-10)
