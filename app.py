@@ -12,7 +12,7 @@ from ui.text import markdown_literal
 
 st.set_page_config(page_title="Variance Lab", page_icon="📉", layout="wide")
 
-url_state.load_once()
+first_run = url_state.load_once()
 sidebar.render_language()
 
 pages = [
@@ -34,6 +34,8 @@ st.session_state["config"] = config
 for problem in url_state.problems(config):
     st.warning(t(problem_heading(problem),
                  message=markdown_literal(describe_problem(problem, t))))
+if first_run:
+    url_state.check_dropped_query(t("url.ignored", message=t("error.too_many_fields")))
 if size_error is not None:
     st.error(t("sidebar.size_error",
                message=markdown_literal(describe_config_error(size_error, t))))

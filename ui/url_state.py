@@ -10,6 +10,7 @@ address bar always holds the whole experiment.
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass
 from typing import Callable
 
@@ -17,7 +18,7 @@ import streamlit as st
 
 from core import (FIELD_SPECS, ConfigError, NetworkConfig, QueryProblem, config_from_params,
                   params_from_pairs)
-from core.query import config_to_params
+from core.query import MAX_FIELDS, config_to_params
 from ui import compare_state, theory_state
 from ui.errors import InvalidChoice
 from ui.i18n import LANGUAGE_KEY, LANGUAGES, language_from_locale
@@ -94,14 +95,15 @@ def _read_params() -> tuple[dict[str, str], list[QueryProblem]]:
     return params_from_pairs(pairs)
 
 
-def load_once() -> None:
-    """Decode the URL into the session on the session's first run; later runs keep the session.
+def load_once() -> bool:
+    """Decode the URL into the session on the session's first run (then return True); later
+    runs keep the session.
 
     A valid ``preset`` is the base the other config fields change (a lesson's link holds its
     id); every value that cannot be used, every unknown key and every repeated key is noted
     for the page to warn about."""
     if st.session_state.get(LOADED_KEY):
-        return
+        return False
     params, problems = _read_params()
     values = {}
     for name, extra in EXTRAS.items():
@@ -130,6 +132,39 @@ def load_once() -> None:
     st.session_state[LAST_GOOD_KEY] = config
     st.session_state[OPENED_KEY] = config
     st.session_state[LOADED_KEY] = True
+    return True
+
+
+#: Runs in the browser: counts the fields of the address the page was loaded with (the
+#: navigation entry keeps it even after the address is rewritten) and, past the limit, shows
+#: the message in its own box.
+_DROPPED_QUERY_SCRIPT = """
+<div class="vl-dropped-query" style="display:none; padding:0.75rem 1rem; border-radius:0.5rem;
+     background:rgba(255,189,69,0.2); color:rgb(146,108,5)"></div>
+<script>
+(() => {
+  const entry = performance.getEntriesByType("navigation")[0];
+  const search = new URL(entry ? entry.name : window.location.href).search.slice(1);
+  const fields = search ? search.split("&").length : 0;
+  if (fields <= LIMIT) return;
+  for (const box of document.querySelectorAll(".vl-dropped-query")) {
+    box.textContent = MESSAGE;
+    box.style.display = "block";
+  }
+})();
+</script>
+"""
+
+
+def check_dropped_query(message: str) -> None:
+    """Streamlit drops a query of more than 1000 fields before the script runs (the app then
+    sees no parameter, and no header holds the address): when a session opens with none,
+    let the browser, which still has the address, say ``message`` if that happened."""
+    if len(st.query_params):
+        return
+    script = (_DROPPED_QUERY_SCRIPT.replace("LIMIT", str(MAX_FIELDS))
+              .replace("MESSAGE", json.dumps(message)))
+    st.html(script, unsafe_allow_javascript=True)
 
 
 def problems(config: NetworkConfig) -> list[QueryProblem]:
@@ -200,5 +235,5 @@ def share_link(config: NetworkConfig) -> str:
     return f"{base}?{urlencode(share_params(config), safe=',')}"
 
 
-__all__ = ["EXTRAS", "config_key", "config_values", "control_values", "load_once", "problems",
+__all__ = ["EXTRAS", "check_dropped_query", "config_key", "config_values", "control_values", "load_once", "problems",
            "session_config", "set_config", "share_link", "sync"]

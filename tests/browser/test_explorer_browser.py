@@ -115,3 +115,17 @@ def test_a_preset_link_then_the_depth_slider_redraws_without_an_exception(page, 
     harness.wait_for_app_idle(page)
     assert page.locator("[data-testid='stException']").count() == 0
     harness.screenshot(page, "explorer_preset_link_then_slider")
+
+
+def test_a_link_with_more_than_1000_parameters_is_said_not_silently_dropped(page, app_server):
+    """Streamlit drops such a query before the app runs; the browser still knows the address."""
+    open_app(page, app_server, "&".join(f"k{i}=1" for i in range(1001)) + "&depth=5")
+    page.get_by_text("more than 1000 parameters").wait_for()
+    assert "Part of the link was ignored" in page.locator(".vl-dropped-query").inner_text()
+    assert page.evaluate(POINTS_OF_FIRST_TRACE) == 10  # the defaults, as the warning says
+    harness.screenshot(page, "explorer_too_many_parameters")
+
+
+def test_a_plain_link_shows_no_dropped_query_box(page, app_server):
+    open_app(page, app_server, "")
+    assert not page.locator(".vl-dropped-query").is_visible()
