@@ -36,9 +36,10 @@ if preset_id in PRESETS:
 
 def ratio_text(ratio: float, denominator: float) -> str:
     """A headline ratio; +inf means its numerator is beyond float64, so the ratio exceeds
-    (largest float64) / denominator: say that bound."""
+    (largest float64) / denominator: say that bound (or the largest float64, when the bound
+    itself is beyond it)."""
     if math.isinf(ratio) and ratio > 0 and denominator > 0:
-        return "> " + number(sys.float_info.max / denominator)
+        return "> " + number(min(sys.float_info.max / denominator, sys.float_info.max))
     return number(ratio)
 
 
@@ -68,8 +69,10 @@ prediction = prediction_for(config)
 theory = None
 if show_theory and prediction.supported:
     theory = prediction.table.set_index("layer")[list(THEORY_SERIES)]
+beyond = next((f.layer for f in findings if f.code == "forward_variance_overflow"), None)
 st.plotly_chart(charts.variance_vs_depth(stats, t, first_nonfinite=result.first_nonfinite_layer,
-                                         theory=theory), key="chart.variance")
+                                         theory=theory, beyond_float64=beyond),
+                key="chart.variance")
 if show_theory:
     if prediction.supported:
         scores = agreement(stats, prediction.table)

@@ -278,3 +278,7 @@ def test_float64_statistics_overflow_is_diagnosed_and_the_headline_says_so(app):
     forward = next(m for m in at.metric if m.label.startswith("Forward variance"))
     assert forward.value.startswith("> ")  # a bound, not "—"
     assert float(forward.value[2:]) > 1e300
+    backward = next(m for m in at.metric if m.label.startswith("Gradient variance"))
+    assert backward.value.startswith("> ") and float(backward.value[2:]) > 1e300
+    variance = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert f"variance beyond float64 from layer {layer}" in str(variance["layout"]["annotations"])
