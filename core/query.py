@@ -90,6 +90,10 @@ def config_to_params(config: NetworkConfig) -> dict[str, str]:
     return params
 
 
+def _too_many(count: int) -> str:
+    return f"The query has {count} fields, more than {MAX_FIELDS}; none of them is used."
+
+
 def params_from_pairs(pairs: Sequence[tuple[str, str]]
                       ) -> tuple[dict[str, str], list[QueryProblem]]:
     """(key, value) pairs in query order → one value per key, the last (as browsers and
@@ -97,13 +101,14 @@ def params_from_pairs(pairs: Sequence[tuple[str, str]]
     different value; more than MAX_FIELDS pairs → none used, one "too_many_fields" problem."""
     if len(pairs) > MAX_FIELDS:
         shown = "&".join(f"{k}={v}" for k, v in pairs[:3])
-        return {}, [QueryProblem("query", shown[:60], f"more than {MAX_FIELDS} fields",
-                                 "too_many_fields", float(len(pairs)), float(MAX_FIELDS))]
+        return {}, [QueryProblem("query", shown[:60], _too_many(len(pairs)), "too_many_fields",
+                                 float(len(pairs)), float(MAX_FIELDS))]
     given: dict[str, list[str]] = {}
     for key, value in pairs:
         given.setdefault(key, []).append(value)
     problems = [QueryProblem(key, values[-1][:60],
-                             f"{key} is given {len(values)} times; the last value is used",
+                             f"{key} is given {len(values)} times; the last value, "
+                             f"{values[-1][:60]!r}, is used.",
                              "repeated", float(len(values)))
                 for key, values in given.items() if len(set(values)) > 1]
     return {key: values[-1] for key, values in given.items()}, problems
@@ -168,7 +173,7 @@ def decode_query(query: str, base: NetworkConfig | None = None
     text = query.lstrip("?")
     if text.count("&") + 1 > MAX_FIELDS:  # refused before parsing, however long
         return base or NetworkConfig(), [QueryProblem(
-            "query", text[:60], f"more than {MAX_FIELDS} fields", "too_many_fields",
+            "query", text[:60], _too_many(text.count("&") + 1), "too_many_fields",
             float(text.count("&") + 1), float(MAX_FIELDS))]
     params, problems = params_from_pairs(parse_qsl(text, keep_blank_values=True))
     config, more = config_from_params(params, base)

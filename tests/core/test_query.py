@@ -113,6 +113,15 @@ def test_command_line_reports_bad_values_without_a_traceback():
     assert "Traceback" not in completed.stderr
 
 
+def test_command_line_says_a_repeated_key_uses_its_last_value():
+    completed = subprocess.run([sys.executable, "-m", "core", "depth=abc&depth=3&width=16"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0
+    assert completed.stderr.strip() == (
+        "warning: depth is given 2 times; the last value, '3', is used.")
+    assert len(completed.stdout.strip().splitlines()) == 1 + 4
+
+
 def test_a_repeated_key_is_reported_and_the_last_value_wins():
     config, problems = decode_query("depth=abc&depth=5")
     assert config.depth == 5
