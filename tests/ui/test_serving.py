@@ -181,10 +181,10 @@ def test_different_links_compute_at_most_k_at_once_and_the_queue_is_shown():
     for thread in threads:
         thread.join(BOUND)
     assert sorted(calls) == list(range(6)) and probe.most == 2
-    assert {entry[1] for entry in FakeDisplay.log if entry[0] == "queued"} >= {0}
+    assert {entry[1] for entry in FakeDisplay.log if entry[0] == "queued"} >= {0, 1, 2, 3}
     assert sum(entry == ("computing",) for entry in FakeDisplay.log) == 6
     # A second round is all hits: no slot taken, nothing shown.
-    peak_before, FakeDisplay.log = limiter.peak, []
+    FakeDisplay.log = []
     assert [served(key) for key in range(6)] == [0, 10, 20, 30, 40, 50]
     assert FakeDisplay.log == [] and limiter.running == 0 and len(calls) == 6
     served.clear()
@@ -221,6 +221,15 @@ def test_worker_count_and_warmup_switches():
     assert serving.warmup_wanted({"VARIANCE_LAB_WARMUP": "1"}) is True
     # Under pytest (AppTest), not the real server: no warm-up by default.
     assert serving.warmup_wanted({}) is False
+
+
+def test_a_container_cpu_quota_bounds_the_workers(tmp_path):
+    limit = tmp_path / "cpu.max"
+    limit.write_text("150000 100000\n")
+    assert serving.cgroup_cpu_quota(str(limit)) == 2
+    limit.write_text("max 100000\n")
+    assert serving.cgroup_cpu_quota(str(limit)) is None
+    assert serving.cgroup_cpu_quota(str(tmp_path / "absent")) is None
 
 
 def test_shared_figure_is_built_once_per_key():
