@@ -19,7 +19,7 @@ sampled from /proc/PID/status, when this script started the server or got --serv
 the machine's load average at the start, the end and its highest sample.
 
 It starts `streamlit run app.py` itself on 127.0.0.1 with a free port (stopped by its pid at
-the end), or uses --url (e.g. nginx in front of replicas, see deploy/run_replicas.sh). Through a
+the end), or uses --url (e.g. nginx in front of replicas, see bench/run_replicas.py). Through a
 load balancer each session first GETs the page and keeps its cookies, as a browser does, so a
 cookie-based affinity routes its websocket.
 
