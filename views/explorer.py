@@ -15,8 +15,9 @@ from core.theory import agreement, layer_variances
 from ui.cache import prediction as prediction_for
 from ui.cache import simulation
 from ui.findings import finding_sentence, headline_layer
-from ui.i18n import labels, t
+from ui.i18n import current_language, labels, t
 from ui.presets import PRESETS
+from ui.serving import shared_figure
 from ui.shared_controls import theory_toggle
 from ui.text import number
 from ui.url_state import EXPLORER_SECTIONS
@@ -70,8 +71,10 @@ theory = None
 if show_theory and prediction.supported:
     theory = prediction.table.set_index("layer")[list(THEORY_SERIES)]
 beyond = next((f.layer for f in findings if f.code == "forward_variance_overflow"), None)
-st.plotly_chart(charts.variance_vs_depth(stats, t, first_nonfinite=result.first_nonfinite_layer,
-                                         theory=theory, beyond_float64=beyond),
+st.plotly_chart(shared_figure(
+    ("variance", config, current_language(), show_theory),
+    lambda: charts.variance_vs_depth(stats, t, first_nonfinite=result.first_nonfinite_layer,
+                                     theory=theory, beyond_float64=beyond)),
                 key="chart.variance")
 if show_theory:
     if prediction.supported:
@@ -94,10 +97,11 @@ def distributions() -> None:
     scale = st.radio(t("explorer.hist_scale"), ("std", "shared"), key="ui.hist_scale",
                      format_func=labels("explorer.hist_scale."), horizontal=True,
                      help=t("explorer.hist_scale_help"), persist_state="session")
-    st.plotly_chart(charts.distribution_heatmaps(
+    st.plotly_chart(shared_figure(("heatmaps", config, current_language(), scale),
+                                  lambda: charts.distribution_heatmaps(
         [(result.histograms.get("act", scale), 0, t("chart.heatmap.act")),
          (result.histograms.get("grad_out", scale), 1, t("chart.heatmap.grad"))],
-        scale, t, t("explorer.distributions")), key="chart.heatmaps")
+        scale, t, t("explorer.distributions"))), key="chart.heatmaps")
 
 
 def layers_section() -> None:
