@@ -2,11 +2,14 @@
 
 For one input sample x (a row), layer l maps its input row h to
 
-    out = skip(h) + s·m ⊙ Norm_a(φ(Norm_z(h W + b)))
+    out = skip(h) + s·m ⊙ Norm_a(φ(Norm_z(h W + b)))          (residual_form "post", or no
+                                                              residual: skip = 0, s = 1)
+    out = skip(h) + s·m ⊙ (Norm_a(φ(Norm_z(h))) W + b)        (residual_form "pre")
 
 so, with row vectors (d out = d h · A_l), its Jacobian is the (n_{l−1}, n_l) matrix
 
-    A_l = W · N_z · diag(φ'(z)) · N_a · diag(s·m) + (I or P)
+    A_l = W · N_z · diag(φ'(z)) · N_a · diag(s·m) + (I or P)      (post)
+    A_l = N_z · diag(φ'(z)) · N_a · W · diag(s·m) + (I or P)      (pre; N on the input width)
 
 and J = A_1 A_2 ⋯ A_L, of shape (n_0, n_L). Here m is the inverted-dropout mask of that sample
 (entries 0 or 1/(1 − p)), s the residual scale (1 without residual), P the residual projection
@@ -99,8 +102,9 @@ class _LayerJacobian:
     pre: tuple | None   # ("layer", x̂ (k, n), inv_std (k, 1)) or ("diag", inv_std (1, n))
     dphi: Array         # (k, n)
     post: tuple | None
-    scale: Array        # (k, n): residual scale × dropout mask
+    scale: Array        # (k, n_out): residual scale × dropout mask
     residual: bool
+    pre_form: bool = False  # residual_form "pre": norm and φ act on the input, W ends the branch
 
 
 def _layers(config: NetworkConfig, network: Network, x: Array, rows: int) -> list[_LayerJacobian]:
@@ -122,10 +126,10 @@ def _layers(config: NetworkConfig, network: Network, x: Array, rows: int) -> lis
     keep_all = batch_norm and not eval_mode
     h = x if keep_all else x[:rows]
     axis = {"batchnorm": 0, "layernorm": 1}.get(config.norm)
+    pre_form = config.residual and config.residual_form == "pre"
     out: list[_LayerJacobian] = []
     for index, (w, b) in enumerate(zip(network.weights, network.biases)):
         w64 = w.astype(np.float64)
-        y = ops.linear_forward(h, w64, None if b is None else b.astype(np.float64))
 
         def normalise(v: Array) -> tuple[Array, tuple]:
             if eval_mode:
@@ -139,14 +143,26 @@ def _layers(config: NetworkConfig, network: Network, x: Array, rows: int) -> lis
             return v, ("layer", cache.xhat[:rows].copy(), cache.inv_std[:rows])
 
         pre = post = None
-        z = y
-        if axis is not None and config.norm_position == "before":
-            z, pre = normalise(y)
-        a = act.fn(z, slope)
-        dphi = act.derivative(z, slope)
-        branch = a
-        if axis is not None and config.norm_position == "after":
-            branch, post = normalise(a)
+        if pre_form:
+            z = h
+            if axis is not None and config.norm_position == "before":
+                z, pre = normalise(h)
+            a = act.fn(z, slope)
+            dphi = act.derivative(z, slope)
+            lin_in = a
+            if axis is not None and config.norm_position == "after":
+                lin_in, post = normalise(a)
+            branch = ops.linear_forward(lin_in, w64, None if b is None else b.astype(np.float64))
+        else:
+            y = ops.linear_forward(h, w64, None if b is None else b.astype(np.float64))
+            z = y
+            if axis is not None and config.norm_position == "before":
+                z, pre = normalise(y)
+            a = act.fn(z, slope)
+            dphi = act.derivative(z, slope)
+            branch = a
+            if axis is not None and config.norm_position == "after":
+                branch, post = normalise(a)
         scale = np.full((rows, w.shape[1]), config.residual_scale if config.residual else 1.0)
         if config.dropout > 0.0:
             mask = ops.dropout_mask((config.batch_size, w.shape[1]), config.dropout,
@@ -161,7 +177,8 @@ def _layers(config: NetworkConfig, network: Network, x: Array, rows: int) -> lis
         else:
             h = branch
         out.append(_LayerJacobian(w=w64, projection=projection, pre=pre, dphi=dphi[:rows],
-                                  post=post, scale=scale, residual=config.residual))
+                                  post=post, scale=scale, residual=config.residual,
+                                  pre_form=pre_form))
     return out
 
 
@@ -183,10 +200,17 @@ def _push(layers: list[_LayerJacobian], row: int, start: Array | None) -> Array:
     """start · J (rows of start are vectors of the input space); start None: J itself."""
     v = start
     for layer in layers:
-        y = layer.w.copy() if v is None else v @ layer.w
-        y = _norm_apply(y, layer.pre, row, left=True)
-        y *= layer.dphi[row]
-        y = _norm_apply(y, layer.post, row, left=True)
+        if layer.pre_form:
+            y = np.eye(layer.w.shape[0]) if v is None else v
+            y = _norm_apply(y, layer.pre, row, left=True)
+            y = y * layer.dphi[row]
+            y = _norm_apply(y, layer.post, row, left=True)
+            y = y @ layer.w
+        else:
+            y = layer.w.copy() if v is None else v @ layer.w
+            y = _norm_apply(y, layer.pre, row, left=True)
+            y *= layer.dphi[row]
+            y = _norm_apply(y, layer.post, row, left=True)
         y *= layer.scale[row]
         if layer.residual:
             if v is None:
@@ -201,10 +225,13 @@ def _pull(layers: list[_LayerJacobian], row: int, u: Array) -> Array:
     """J · u (columns of u are vectors of the output space)."""
     for layer in reversed(layers):
         g = u * layer.scale[row][:, None]
+        if layer.pre_form:
+            g = layer.w @ g
         g = _norm_apply(g, layer.post, row, left=False)
         g = g * layer.dphi[row][:, None]
         g = _norm_apply(g, layer.pre, row, left=False)
-        g = layer.w @ g
+        if not layer.pre_form:
+            g = layer.w @ g
         if layer.residual:
             g += u if layer.projection is None else layer.projection @ u
         u = g

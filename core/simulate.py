@@ -135,7 +135,7 @@ def make_input(config: NetworkConfig, network: Network, rng: np.random.Generator
 
 @dataclass
 class _Layer:
-    """What the backward pass of one layer needs."""
+    """What the backward pass of one layer needs (h: the input of the linear map)."""
 
     h: Array
     z: Array | None
@@ -224,11 +224,11 @@ def _forward(config: NetworkConfig, network: Network, x: Array, *, dropout_rngs,
     layers: list[_Layer] = []
     h = x
     norm_axis = {"batchnorm": 0, "layernorm": 1}.get(config.norm)
+    norm_before = norm_axis is not None and config.norm_position == "before"
+    norm_after = norm_axis is not None and config.norm_position == "after"
+    pre = config.residual and config.residual_form == "pre"
     for index, (w, b) in enumerate(zip(network.weights, network.biases)):
         layer = index + 1
-        y = ops.linear_forward(h, w, b)
-        if calibrate:
-            y = _lsuv_rescale(y, w, b)
         norm_cache = None
 
         def normalise(v: Array) -> Array:
@@ -242,9 +242,22 @@ def _forward(config: NetworkConfig, network: Network, x: Array, *, dropout_rngs,
                 _update_running(network, index, mean, var, v.shape[0], config.bn_momentum)
             return v
 
-        z = normalise(y) if norm_axis is not None and config.norm_position == "before" else y
-        a = act.fn(z, slope)
-        branch = normalise(a) if norm_axis is not None and config.norm_position == "after" else a
+        if pre:
+            z = normalise(h) if norm_before else h
+            a = act.fn(z, slope)
+            lin_in = normalise(a) if norm_after else a
+            y = ops.linear_forward(lin_in, w, b)
+            if calibrate:
+                y = _lsuv_rescale(y, w, b)
+            branch = y
+        else:
+            lin_in = h
+            y = ops.linear_forward(h, w, b)
+            if calibrate:
+                y = _lsuv_rescale(y, w, b)
+            z = normalise(y) if norm_before else y
+            a = act.fn(z, slope)
+            branch = normalise(a) if norm_after else a
         mask = None
         if config.dropout > 0.0:
             mask = ops.dropout_mask(branch.shape, config.dropout, dropout_rngs[index], branch.dtype)
@@ -262,7 +275,7 @@ def _forward(config: NetworkConfig, network: Network, x: Array, *, dropout_rngs,
             record.sample(layer, "preact", z)
             record.sample(layer, "act", a)
         if keep:
-            layers.append(_Layer(h=h, z=z if keep_z else None, a=a, norm_cache=norm_cache,
+            layers.append(_Layer(h=lin_in, z=z if keep_z else None, a=a, norm_cache=norm_cache,
                                  mask=mask))
         h = out
     return h, layers
@@ -306,6 +319,7 @@ def _backward(config: NetworkConfig, network: Network, layers: list[_Layer], g: 
     slope = config.leaky_slope
     dtype = g.dtype.type
     norm_on = config.norm != "none"
+    pre = config.residual and config.residual_form == "pre"
     grad_weight = None
     for index in range(len(layers) - 1, -1, -1):
         layer, cache = index + 1, layers[index]
@@ -322,6 +336,10 @@ def _backward(config: NetworkConfig, network: Network, layers: list[_Layer], g: 
             g = g * dtype(config.residual_scale)
         if cache.mask is not None:
             g = ops.dropout_backward(g, cache.mask)
+        w = network.weights[index]
+        if pre:
+            grad_weight = _weight_gradient(row, w, cache.h, g, grad_weight, grads)
+            g = ops.linear_backward_input(g, w)
         if norm_on and config.norm_position == "after":
             g = ops.norm_backward(g, cache.norm_cache)
         if act.derivative_from_output is not None:
@@ -334,19 +352,29 @@ def _backward(config: NetworkConfig, network: Network, layers: list[_Layer], g: 
         record.sample(layer, "grad_preact", g)
         if norm_on and config.norm_position == "before":
             g = ops.norm_backward(g, cache.norm_cache)
-        w = network.weights[index]
-        if grad_weight is None or grad_weight.shape != w.shape:
-            grad_weight = np.empty_like(w)
-        ops.linear_backward_weight(cache.h, g, out=grad_weight)
-        _weight_stats(row, w, grad_weight)
-        if grads is not None:
-            grads.insert(0, grad_weight.copy())
+        if pre:
+            g += skip_grad
+            continue
+        grad_weight = _weight_gradient(row, w, cache.h, g, grad_weight, grads)
         if index > 0 or grads is not None:
             g_in = ops.linear_backward_input(g, w)
             if skip_grad is not None:
                 g_in += skip_grad
             g = g_in
     return g if grads is not None else None
+
+
+def _weight_gradient(row: dict, w: Array, h: Array, gy: Array, buffer: Array | None,
+                     grads: list[Array] | None) -> Array:
+    """∂L/∂W = hᵀ·∂L/∂y into ``buffer`` (reused while shapes agree), its statistics into ``row``,
+    a copy prepended to ``grads`` when collecting."""
+    if buffer is None or buffer.shape != w.shape:
+        buffer = np.empty_like(w)
+    ops.linear_backward_weight(h, gy, out=buffer)
+    _weight_stats(row, w, buffer)
+    if grads is not None:
+        grads.insert(0, buffer.copy())
+    return buffer
 
 
 def _weight_stats(row: dict, w: Array, grad_weight: Array) -> None:
@@ -380,7 +408,10 @@ def simulate(config: NetworkConfig, network: Network | None = None) -> Simulatio
     with np.errstate(all="ignore"):
         bn = "train"
         if config.norm == "batchnorm" and config.bn_mode == "eval":
-            network.running = [(np.zeros(n), np.ones(n)) for n in widths[1:]]
+            # The norm sits on the layer's output width, or on its input in the pre form.
+            normed = widths[:-1] if config.residual and config.residual_form == "pre" \
+                else widths[1:]
+            network.running = [(np.zeros(n), np.ones(n)) for n in normed]
             for _ in range(config.bn_passes):
                 _forward(config, network, make_input(config, network, input_rng),
                          dropout_rngs=dropout_rngs, bn="warmup", record=None, calibrate=calibrate,

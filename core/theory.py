@@ -657,6 +657,20 @@ def predict(config: NetworkConfig) -> Prediction:
     (N: the normalised axis' length, batch for BatchNorm, width for LayerNorm; its projection
     removes 2 of N directions.) pred_chi1 = σ_w²·E[φ'(z)²] is the layer's χ1.
 
+    Residual form "pre" (out = skip + s·Drop(a'W + b), a' = φ(Norm(h)) or Norm(φ(h))): z is
+    the layer input, standardised, N(0, v/(v+ε)) with v = Q − U (BatchNorm; U is the mean over
+    units of the squared per-unit batch mean, which BatchNorm removes) or Q − m² (LayerNorm),
+    else N(m, Q − m²) pooled over units; then
+
+        E[y²] = σ_w²·E[a'²] + σ_b² + c²,   E[out²] = E[skip²] + s²·E[y²]/(1 − p) + 2s·m_skip·c
+        U' = U + s²·(σ_w²·ā² + σ_b² + c²) + 2s·m_skip·c   (ā = E[φ] with a norm before, else 0)
+
+    so with a norm before φ the second moment grows by the constant s²(σ_w²·E[φ(z)²] + σ_b²)
+    per layer: linear in depth. After φ, BatchNorm's per-unit variance of φ(h) is taken at
+    h ~ N(m, Q − U). Backward, W comes first: g = G·s²/(1 − p)·σ_w²·fan_out/fan_in, then the
+    norm-after factor, E[φ'²] (pred_grad_preact_var) and the norm-before factor, on the input
+    width; G^{l−1} = g + G^l·fan_out/fan_in.
+
     Unsupported (``supported=False``): constant/zero init, LSUV, any fan_in < 16, raw inputs
     without zscore, BatchNorm in eval mode or over fewer than 16 samples.
     """
@@ -702,34 +716,59 @@ def predict(config: NetworkConfig) -> Prediction:
 
     rows = []
     q_h, m_h = moments0
+    # E over units of the squared per-unit batch mean of h: what BatchNorm on h removes
+    # (pre form). The supported inputs have per-unit means equal to their common mean.
+    u_h = m_h * m_h
+    pre_form = config.residual and config.residual_form == "pre"
     with np.errstate(all="ignore"):
         for layer, ((fan_in, fan_out), (sw, sb, c)) in enumerate(
                 zip(zip(widths[:-1], widths[1:]), variances), start=1):
             v_in = np.nan
-            if norm_before:
+            if pre_form:
+                if norm_before:
+                    v_in = q_h - u_h if config.norm == "batchnorm" else q_h - m_h * m_h
+                    z_var, z_mean = v_in / (v_in + NORM_EPS), 0.0
+                else:
+                    # Pooled over units and samples h is taken as N(m, Q − m²).
+                    z_var, z_mean = q_h - m_h * m_h, m_h
+            elif norm_before:
                 v_in = sw * (q_h - m_h * m_h) if config.norm == "batchnorm" else sw * q_h + sb
                 z_var, z_mean = v_in / (v_in + NORM_EPS), 0.0
             else:
                 z_var, z_mean = sw * q_h + sb, c
             e1, e2, d2 = (float(x) for x in _moments(act, slope, z_var, z_mean))
             a_var = e2 - e1 * e1
+            if pre_form and norm_after and config.norm == "batchnorm":
+                # Per unit, h is N(μ_j, Q − U): its own batch variance, not the pooled one.
+                f1, f2, _ = (float(x) for x in _moments(act, slope, q_h - u_h, m_h))
+                a_var = f2 - f1 * f1
             if norm_after:
-                branch_ms, branch_mean = a_var / (a_var + NORM_EPS), 0.0
+                normed_ms, normed_mean = a_var / (a_var + NORM_EPS), 0.0
             else:
-                branch_ms, branch_mean = e2, e1
+                normed_ms, normed_mean = e2, e1
+            if pre_form:
+                # y = a'W + b: the branch's second moment and mean, and (for BatchNorm on a
+                # later h) its per-unit mean square: Σ_i ā_i W_ij + b_j, ā_i = E[φ] when the
+                # units are standardised, 0 after a norm.
+                branch_ms, branch_mean = sw * normed_ms + sb + c * c, c
+                branch_unit_ms = sw * (e1 * e1 if norm_before else 0.0) + sb + c * c
+            else:
+                branch_ms, branch_mean = normed_ms, normed_mean
+                branch_unit_ms = float("nan")
             branch_ms /= keep
             if config.residual:
                 projected = fan_in != fan_out
                 skip_mean = 0.0 if projected else m_h
                 q_out = q_h + s * s * branch_ms + 2.0 * s * skip_mean * branch_mean
                 m_out = skip_mean + s * branch_mean
+                u_h = u_h + s * s * branch_unit_ms + 2.0 * s * skip_mean * branch_mean
             else:
                 q_out, m_out = branch_ms, branch_mean
             rows.append({
                 "layer": layer, "fan_in": fan_in, "fan_out": fan_out, "sigma_w2": sw,
                 "sigma_b2": sb, "bias_mean": c,
                 "pred_preact_mean_square": z_var + z_mean * z_mean, "pred_preact_var": z_var,
-                "pred_act_mean": e1, "pred_act_mean_square": e2, "pred_act_var": a_var,
+                "pred_act_mean": e1, "pred_act_mean_square": e2, "pred_act_var": e2 - e1 * e1,
                 "pred_out_mean": m_out, "pred_out_mean_square": q_out,
                 "pred_out_var": q_out - m_out * m_out, "pred_chi1": sw * d2,
                 "_d2": d2, "_v_in": v_in, "_v_a": a_var,
@@ -751,15 +790,19 @@ def predict(config: NetworkConfig) -> Prediction:
             row["pred_grad_out_mean_square"] = grad
             row["pred_grad_out_var"] = grad - grad_mean * grad_mean
             g = grad * s * s / keep
+            if pre_form:
+                # Through W first: ∂L/∂a' = ∂L/∂y·Wᵀ, the norm and φ' act on the input width.
+                g *= row["sigma_w2"] * fan_out / fan_in
+                axis_after = batch if config.norm == "batchnorm" else fan_in
+            else:
+                axis_after = batch if config.norm == "batchnorm" else fan_out
             if norm_after:
-                axis = batch if config.norm == "batchnorm" else fan_out
-                g *= (1.0 - 2.0 / axis) / (row["_v_a"] + NORM_EPS)
+                g *= (1.0 - 2.0 / axis_after) / (row["_v_a"] + NORM_EPS)
             g *= row["_d2"]
             row["pred_grad_preact_var"] = g
             if norm_before:
-                axis = batch if config.norm == "batchnorm" else fan_out
-                g *= (1.0 - 2.0 / axis) / (row["_v_in"] + NORM_EPS)
-            below = row["sigma_w2"] * (fan_out / fan_in) * g
+                g *= (1.0 - 2.0 / axis_after) / (row["_v_in"] + NORM_EPS)
+            below = g if pre_form else row["sigma_w2"] * (fan_out / fan_in) * g
             if config.residual:
                 below += grad * fan_out / fan_in
                 grad_mean = grad_mean if fan_in == fan_out else 0.0
