@@ -76,6 +76,44 @@ def shade_healthy_band(fig: go.Figure, tr: Translate, col: int | None = None) ->
                        font=dict(size=10, color="#2ca02c"))
 
 
+def layer_ranges(layers: Sequence[int]) -> str:
+    """[1, 2, 3, 7, 9, 10] → '1–3, 7, 9–10'."""
+    runs: list[list[int]] = []
+    for layer in sorted(layers):
+        if runs and layer == runs[-1][1] + 1:
+            runs[-1][1] = layer
+        else:
+            runs.append([layer, layer])
+    return ", ".join(f"{a}–{b}" if b > a else f"{a}" for a, b in runs)
+
+
+def note_exact_zeros(fig: go.Figure, layers: pd.DataFrame, series: Sequence[str] | None,
+                     first_nonfinite: int | None, tr: Translate) -> None:
+    """Say on the chart which series are exactly 0 where (a log axis draws nothing there, so an
+    all-zero network would otherwise show an empty chart). Layers past an overflow are
+    undefined, not zero: they are left out, and so is the gradient when anything overflowed."""
+    # Grouped by quantity (pooled and per-unit share their zeros) and by the layers concerned.
+    groups: dict[tuple[int, ...], list[str]] = {}
+    shown = layers if first_nonfinite is None else layers[layers["layer"] < first_nonfinite]
+    for column, quantity, _, _ in VARIANCE_SERIES:
+        if (series is not None and column not in series) or \
+                (column.startswith("grad") and first_nonfinite is not None):
+            continue
+        zero = tuple(shown.loc[shown[column] == 0, "layer"].astype(int))
+        name = tr(f"chart.zero_values.{quantity}")
+        if zero and name not in groups.setdefault(zero, []):
+            groups[zero].append(name)
+    items = [tr("chart.zero_values.every_layer" if len(zero) == len(layers)
+                else "chart.zero_values.some_layers", series=tr("chart.zero_values.list_sep").join(names),
+                layers=layer_ranges(zero))
+             for zero, names in groups.items() if names]
+    if items:
+        fig.add_annotation(text=tr("chart.zero_values", items=tr("chart.zero_values.item_sep").join(items)),
+                           showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+                           xanchor="center", yanchor="middle", align="left",
+                           font=dict(size=13), bgcolor="rgba(255,255,255,0.85)")
+
+
 def variance_vs_depth(stats: pd.DataFrame, tr: Translate, *, first_nonfinite: int | None = None,
                       theory: pd.DataFrame | None = None,
                       series: Sequence[str] | None = None) -> go.Figure:
@@ -109,6 +147,7 @@ def variance_vs_depth(stats: pd.DataFrame, tr: Translate, *, first_nonfinite: in
                 fig.data[-1].update(name=tr("chart.series.theory_all"))
                 first = False
     mark_nonfinite(fig, first_nonfinite, int(layers["layer"].max()), tr)
+    note_exact_zeros(fig, layers, series, first_nonfinite, tr)
     _base_layout(fig, tr("chart.variance.title"), tr("chart.layer"), tr("chart.variance.y"))
     fig.update_yaxes(type="log", exponentformat="power")
     return fig

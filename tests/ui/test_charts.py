@@ -75,3 +75,32 @@ def test_saturation_chart_in_percent():
     fig = charts.saturation_chart(result.layer_stats, tr)
     saturated = next(t for t in fig.data if t.name == "chart.series.saturated")
     assert 50 < saturated.y[-1] <= 100
+
+
+def test_a_zero_init_chart_says_its_variances_are_exactly_zero():
+    from ui.i18n import translate
+
+    result = simulate(NetworkConfig(depth=10, activation="tanh", init="zeros"))
+    for lang in ("en", "zh"):
+        fig = charts.variance_vs_depth(result.layer_stats,
+                                       lambda key, **v: translate(lang, key, **v))
+        notes = [a.text for a in fig.layout.annotations if "0" in a.text and "<br>" in a.text]
+        assert len(notes) == 1, lang
+        # Forward: every layer; the gradient: every layer but the last (the loss's).
+        assert translate(lang, "chart.zero_values.every_layer",
+                         series=translate(lang, "chart.zero_values.list_sep").join(
+                             [translate(lang, "chart.zero_values.preact"),
+                              translate(lang, "chart.zero_values.act")])) in notes[0]
+        assert "1–9" in notes[0]
+
+
+def test_no_zero_note_where_nothing_is_zero_or_past_an_overflow(collapsed, overflowed):
+    for result in (collapsed, overflowed):
+        fig = charts.variance_vs_depth(result.layer_stats, tr,
+                                       first_nonfinite=result.first_nonfinite_layer)
+        assert not [a for a in fig.layout.annotations if "chart.zero_values" in a.text]
+
+
+def test_layer_ranges_are_compact():
+    assert charts.layer_ranges([1, 2, 3, 7, 9, 10]) == "1–3, 7, 9–10"
+    assert charts.layer_ranges([4]) == "4"
