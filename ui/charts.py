@@ -76,6 +76,28 @@ def shade_healthy_band(fig: go.Figure, tr: Translate, col: int | None = None) ->
                        font=dict(size=10, color="#2ca02c"))
 
 
+#: The layer's output h (what the next layer receives) where it is not φ(z): the residual
+#: stream h + s·branch, or φ(z) after dropout or a norm after φ.
+OUT_SERIES = ("out_var", "#8c564b", "chart.series.out_var")
+
+
+def draw_residual_stream(fig: go.Figure, layers: pd.DataFrame, series: Sequence[str] | None,
+                         tr: Translate) -> None:
+    """Add the layer output's variance when it differs from the activation's (the residual
+    lessons are about it: the sum of the branches grows linearly)."""
+    column, colour, key = OUT_SERIES
+    if series is not None and column not in series:
+        return
+    out, act = layers[column].to_numpy(), layers["act_var"].to_numpy()
+    with np.errstate(invalid="ignore"):
+        differs = np.abs(out - act) > 1e-6 * np.maximum(np.abs(act), 1e-30)
+    if not bool(np.nan_to_num(differs).any()):
+        return
+    fig.add_trace(go.Scatter(x=layers["layer"], y=positive(layers[column]), name=tr(key),
+                             mode="lines+markers", line=dict(color=colour, width=2.5),
+                             marker=dict(size=4), hovertemplate="%{y:.3e}"))
+
+
 def layer_ranges(layers: Sequence[int]) -> str:
     """[1, 2, 3, 7, 9, 10] → '1–3, 7, 9–10'."""
     runs: list[list[int]] = []
@@ -129,6 +151,7 @@ def variance_vs_depth(stats: pd.DataFrame, tr: Translate, *, first_nonfinite: in
             x=layers["layer"], y=positive(layers[column]), name=tr(key), mode="lines+markers",
             line=dict(color=COLOURS[quantity], dash=dash, width=2 if dash == "solid" else 1.5),
             marker=dict(size=4), hovertemplate="%{y:.3e}"))
+    draw_residual_stream(fig, layers, series, tr)
     if theory is not None:
         first = True
         for column in theory.columns:

@@ -57,6 +57,7 @@ def lesson_bar(preset_id: str) -> None:
     middle.markdown(f"**{progress} · {t(f'preset.{preset_id}.name')}**")
     right.button(t("lesson.next"), on_click=choose_preset, args=(following,),
                  disabled=following is None, icon=":material/arrow_forward:", key="lesson.next",
+                 icon_position="right",
                  width="stretch")
     st.info(preset_text("notice", preset_id, result, t))
     st.markdown(f"**{t('lesson.question')}** {preset_text('question', preset_id, result, t)}")

@@ -104,3 +104,14 @@ def test_no_zero_note_where_nothing_is_zero_or_past_an_overflow(collapsed, overf
 def test_layer_ranges_are_compact():
     assert charts.layer_ranges([1, 2, 3, 7, 9, 10]) == "1–3, 7, 9–10"
     assert charts.layer_ranges([4]) == "4"
+
+
+def test_a_residual_chart_draws_the_layer_output_the_lesson_speaks_of():
+    residual = simulate(NetworkConfig(depth=12, width=64, batch_size=64, activation="relu",
+                                      init="kaiming_normal", norm="batchnorm", residual=True))
+    fig = charts.variance_vs_depth(residual.layer_stats, tr)
+    out = next(t for t in fig.data if t.name == "chart.series.out_var")
+    np.testing.assert_allclose(out.y, residual.layer_stats["out_var"].iloc[1:])
+    plain = simulate(NetworkConfig(depth=12, width=64, batch_size=64, activation="relu"))
+    assert "chart.series.out_var" not in [t.name for t in
+                                          charts.variance_vs_depth(plain.layer_stats, tr).data]
