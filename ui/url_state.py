@@ -17,6 +17,7 @@ import streamlit as st
 from core import FIELD_SPECS, ConfigError, NetworkConfig, QueryProblem, config_from_params
 from core.query import config_to_params
 from ui import compare_state, theory_state
+from ui.classroom import format_hide, parse_hide
 from ui.errors import InvalidChoice
 from ui.i18n import LANGUAGE_KEY, LANGUAGES, language_from_locale
 from ui.presets import PRESETS
@@ -25,6 +26,8 @@ CONFIG_PREFIX = "cfg."
 PROBLEMS_KEY = "url.problems"
 LOADED_KEY = "url.loaded"
 LAST_GOOD_KEY = "url.last_good_config"
+PRESENT_KEY = "ui.present"
+HIDE_KEY = "ui.hide"
 OPENED_KEY = "url.opened_config"
 #: The Explorer's sections; only the chosen one is drawn, so a rerun stays cheap.
 EXPLORER_SECTIONS = ("overview", "layers", "why", "table")
@@ -67,6 +70,9 @@ EXTRAS: dict[str, Extra] = {
     "theory": Extra("ui.theory", True, _flag, lambda v: "1" if v else "0"),
     "hist_scale": Extra("ui.hist_scale", "std", _choice(("std", "shared"))),
     "view": Extra("ui.section", "overview", _choice(EXPLORER_SECTIONS)),
+    # Classroom: present mode for the projector, controls a teacher's link hides (ui.classroom).
+    "present": Extra(PRESENT_KEY, False, _flag, lambda v: "1" if v else "0"),
+    "hide": Extra(HIDE_KEY, (), parse_hide, format_hide),
     **{name: Extra(key, default, parse, fmt)
        for table in (compare_state.URL_PARAMS, theory_state.URL_PARAMS)
        for name, (key, default, parse, fmt) in table.items()},
@@ -134,10 +140,13 @@ def set_config(config: NetworkConfig) -> None:
     st.session_state.pop("ui.widths_error", None)
 
 
-def share_params(config: NetworkConfig) -> dict[str, str]:
+def share_params(config: NetworkConfig, **overrides: object) -> dict[str, str]:
+    """The link's parameters: the config's differences from the defaults, then every extra that
+    differs from its default (``overrides``, by parameter name, replace the session's value)."""
     params = config_to_params(config)
     for name, extra in EXTRAS.items():
-        value = st.session_state.get(extra.session_key, extra.default)
+        value = overrides[name] if name in overrides else st.session_state.get(
+            extra.session_key, extra.default)
         if name == "lang" or value != extra.default:
             params[name] = extra.format(value)
     return params
@@ -150,11 +159,11 @@ def sync(config: NetworkConfig) -> None:
         st.query_params.from_dict(wanted)
 
 
-def share_link(config: NetworkConfig) -> str:
+def share_link(config: NetworkConfig, **overrides: object) -> str:
     from urllib.parse import urlencode
 
     base = st.context.url or ""
-    return f"{base}?{urlencode(share_params(config), safe=',')}"
+    return f"{base}?{urlencode(share_params(config, **overrides), safe=',')}"
 
 
 __all__ = ["EXTRAS", "config_key", "load_once", "problems", "session_config", "set_config",

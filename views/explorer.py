@@ -18,6 +18,7 @@ from ui.i18n import labels, t
 from ui.presets import PRESETS
 from ui.shared_controls import theory_toggle
 from ui.text import number
+from ui.present import PRESENT_CHART_HEIGHT, is_present
 from ui.url_state import EXPLORER_SECTIONS
 
 config = st.session_state["config"]
@@ -30,8 +31,12 @@ preset_id = st.session_state.get("ui.preset", "")
 if preset_id in PRESETS:
     st.info(f"**{t(f'preset.{preset_id}.name')}** — {t(f'preset.{preset_id}.notice')}")
 
+# The lesson's chart comes right under its notice (one screen on a projector and a phone); the
+# headline numbers and the findings follow it.
+main_chart = st.container()
 
-cols = st.columns(4)
+headline = st.container(key="headline")
+cols = headline.columns(4)
 cols[0].metric(t("explorer.metric.forward"), number(forward_ratio(stats)),
                help=t("explorer.metric.forward_help"))
 cols[1].metric(t("explorer.metric.backward"), number(backward_ratio(stats)),
@@ -42,7 +47,7 @@ cols[2].metric(t("explorer.metric.first_layer"), str(layer) if layer else "—",
 cols[3].metric(t("explorer.metric.depth"), f"{config.depth} × {max(config.layer_widths)}",
                help=t("explorer.metric.depth_help"))
 if kind:
-    st.caption(t(f"explorer.first_layer_kind.{kind}"))
+    headline.caption(t(f"explorer.first_layer_kind.{kind}"))
 
 for finding in findings:
     sentence = finding_sentence(finding, t)
@@ -54,8 +59,11 @@ prediction = prediction_for(config)
 theory = None
 if show_theory and prediction.supported:
     theory = prediction.table.set_index("layer")[list(THEORY_SERIES)]
-st.plotly_chart(charts.variance_vs_depth(stats, t, first_nonfinite=result.first_nonfinite_layer,
-                                         theory=theory), key="chart.variance")
+variance_figure = charts.variance_vs_depth(stats, t, first_nonfinite=result.first_nonfinite_layer,
+                                           theory=theory)
+if is_present():
+    charts.projector(variance_figure, height=PRESENT_CHART_HEIGHT)
+main_chart.plotly_chart(variance_figure, key="chart.variance")
 if show_theory:
     if prediction.supported:
         scores = agreement(stats, prediction.table)
@@ -77,10 +85,12 @@ def distributions() -> None:
     scale = st.radio(t("explorer.hist_scale"), ("std", "shared"), key="ui.hist_scale",
                      format_func=labels("explorer.hist_scale."), horizontal=True,
                      help=t("explorer.hist_scale_help"), persist_state="session")
-    st.plotly_chart(charts.distribution_heatmaps(
+    figures = charts.distribution_heatmaps(
         [(result.histograms.get("act", scale), 0, t("chart.heatmap.act")),
-         (result.histograms.get("grad_out", scale), 1, t("chart.heatmap.grad"))],
-        scale, t, t("explorer.distributions")), key="chart.heatmaps")
+         (result.histograms.get("grad_out", scale), 1, t("chart.heatmap.grad"))], scale, t)
+    # Columns: side by side on a wide screen, stacked on a phone.
+    for column, figure, key in zip(st.columns(2), figures, ("act", "grad")):
+        column.plotly_chart(figure, key=f"chart.heatmap.{key}")
 
 
 def layers_section() -> None:
@@ -95,8 +105,9 @@ def layers_section() -> None:
 
 def why_section() -> None:
     st.markdown(t("explorer.why_intro"))
-    st.latex(r"\operatorname{E}[(y^{l})^2] \;=\; n_{l-1}\,\operatorname{Var}[W^{l}]\,"
-             r"\operatorname{E}[(h^{l-1})^2] \;+\; \operatorname{E}[b^2]")
+    # Inline math: KaTeX may break it after = and +, so it wraps on a phone.
+    st.markdown(r"$\operatorname{E}[(y^{l})^2] = n_{l-1}\,\operatorname{Var}[W^{l}]\,"
+                r"\operatorname{E}[(h^{l-1})^2] + \operatorname{E}[b^2]$")
     why_layer = st.slider(t("explorer.why_layer"), 1, depth, min(depth, max(1, depth // 2))) \
         if depth > 1 else 1
     row, previous = stats.loc[why_layer], stats.loc[why_layer - 1]
@@ -104,8 +115,8 @@ def why_section() -> None:
     _, bias_var, bias_mean = layer_variances(config)[why_layer - 1]
     bias_square = bias_var + bias_mean ** 2
     predicted = row["fan_in"] * row["weight_var"] * h_square + bias_square
-    st.latex(rf"{predicted:.4g} \;\approx\; {int(row['fan_in'])} \times {row['weight_var']:.4g}"
-             rf" \times {h_square:.4g} \;+\; {bias_square:.3g}")
+    st.markdown(rf"${predicted:.4g} \approx {int(row['fan_in'])} \times {row['weight_var']:.4g}"
+                rf" \times {h_square:.4g} + {bias_square:.3g}$")
     cols = st.columns(3)
     cols[0].metric(t("explorer.why_predicted"), f"{predicted:.4g}")
     if config.norm != "none" and config.norm_position == "before":
@@ -127,8 +138,9 @@ def table_section() -> None:
         predicted = [c for c in prediction.table.columns if c.startswith("pred_")]
         table = stats.merge(prediction.table[["layer", *predicted]], on="layer", how="left")
     # Headers in the reader's language; the help (and the CSV) keep the API's column names.
+    # The layer column stays in view while the table scrolls sideways (a phone shows ~3 columns).
     columns = {name: st.column_config.NumberColumn(t(f"column.{name}"), help=f"`{name}`",
-                                                   format="%.4g")
+                                                   format="%.4g", pinned=name == "layer")
                for name in table.columns}
     st.dataframe(table, hide_index=True, height=420, column_config=columns)
     st.caption(t("explorer.table_help"))
