@@ -58,7 +58,7 @@ def _base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, **more)
                              yanchor="top", pad=dict(t=TOOLBAR_ROOM)),
                   height=420, margin=dict(l=10, r=10, t=TOOLBAR_ROOM + 44, b=10),
                   legend=dict(orientation="h", yref="container", y=0.0, yanchor="bottom",
-                              x=0.0, xanchor="left"),
+                              x=0.0, xanchor="left", tracegroupgap=0),
                   hovermode="x unified")
     fig.update_layout(**{**layout, **more})
     fig.update_xaxes(title_text=x_title)
@@ -151,7 +151,9 @@ def projector(fig: go.Figure, height: int | None = None) -> go.Figure:
     """The same figure for a projector: every text at least PROJECTOR_FONT px, the legend
     beside the plot (a projected screen is wide; a legend under it would cost height)."""
     big = PROJECTOR_FONT
-    fig.update_layout(font=dict(size=big), title_font_size=big + 6,
+    # A projected page is wide: the toolbar sits far right of the title, no room kept above it.
+    fig.update_layout(font=dict(size=big), title=dict(font_size=big + 6, pad_t=6),
+                      margin=dict(t=big + 6 + 24),
                       legend=dict(font=dict(size=big), orientation="v", yref="paper", y=1.0,
                                   yanchor="top", x=1.02, xanchor="left"),
                       hoverlabel=dict(font_size=big))
@@ -170,56 +172,49 @@ def projector(fig: go.Figure, height: int | None = None) -> go.Figure:
 
 
 #: The variance chart's one story: the forward signal, the gradient and (dashed) their theory.
-#: The other series are one legend click away.
+#: The other series are one click away (a control beside the chart adds them).
 STORY_SERIES = ("act_var", "grad_out_var")
+MORE_SERIES = tuple(c for c, *_ in VARIANCE_SERIES if c not in STORY_SERIES)
 
 
 def variance_vs_depth(stats: pd.DataFrame, tr: Translate, *, first_nonfinite: int | None = None,
                       theory: pd.DataFrame | None = None,
-                      series: Sequence[str] | None = None,
-                      shown: Sequence[str] = STORY_SERIES) -> go.Figure:
-    """Forward and backward variances per layer on a log axis; per-unit variants dotted;
-    optional dashed theory lines (columns pred_<column> of ``theory``, indexed by layer).
-    Series not in ``shown`` are drawn "legendonly" (a click on their legend entry shows them);
-    ``series`` limits which are drawn at all."""
+                      series: Sequence[str] = STORY_SERIES) -> go.Figure:
+    """Variances per layer on a log axis, only the columns in ``series`` (the story by default):
+    per-unit variants dotted, and dashed theory lines of those columns (columns pred_<column>
+    of ``theory``, indexed by layer) under one legend entry. A short legend leaves the plot its
+    height on a phone and on a projector."""
     layers = stats[stats["layer"] >= 1]
     fig = go.Figure()
     shade_healthy_band(fig, tr)
-    for rank, (column, quantity, dash, key) in enumerate(VARIANCE_SERIES):
-        if series is not None and column not in series:
+    for column, quantity, dash, key in VARIANCE_SERIES:
+        if column not in series:
             continue
-        story = column in shown
+        story = column in STORY_SERIES
         fig.add_trace(go.Scatter(
             x=layers["layer"], y=positive(layers[column]), name=tr(key), mode="lines+markers",
             line=dict(color=COLOURS[quantity], dash=dash, width=2.5 if story else 1.5),
-            marker=dict(size=5 if story else 4), hovertemplate="%{y:.3e}",
-            legendgroup=column, legendrank=(0 if story else 1000) + rank,
-            visible=True if story else "legendonly"))
+            marker=dict(size=5 if story else 4), hovertemplate="%{y:.3e}"))
     if theory is not None:
         first = True
         for column in theory.columns:
             base = column.removeprefix("pred_")
             quantity = next((q for c, q, _, _ in VARIANCE_SERIES if c == base), None)
-            if quantity is None or (series is not None and base not in series):
+            if quantity is None or base not in series:
                 continue
-            line = dict(x=theory.index, y=positive(theory[column]), mode="lines",
-                        name=tr("chart.series.theory", series=tr(f"chart.series.{base}")),
-                        line=dict(color=COLOURS[quantity], dash="dash", width=1.5),
-                        hovertemplate="%{y:.3e}")
-            if base in shown:
-                # One legend entry for the story's theory lines: each dashed in its colour.
-                fig.add_trace(go.Scatter(**line, legendgroup="theory", showlegend=first,
-                                         legendrank=100))
-                if first:
-                    fig.data[-1].update(name=tr("chart.series.theory_all"))
-                    first = False
-            else:
-                # Shown and hidden with its series' legend entry.
-                fig.add_trace(go.Scatter(**line, legendgroup=base, showlegend=False,
-                                         visible="legendonly"))
+            # One legend entry for all theory lines: each is dashed in its series' colour.
+            fig.add_trace(go.Scatter(
+                x=theory.index, y=positive(theory[column]), mode="lines",
+                name=tr("chart.series.theory", series=tr(f"chart.series.{base}")),
+                legendgroup="theory", showlegend=first,
+                line=dict(color=COLOURS[quantity], dash="dash", width=1.5),
+                hovertemplate="%{y:.3e}"))
+            if first:
+                fig.data[-1].update(name=tr("chart.series.theory_all"))
+                first = False
     mark_nonfinite(fig, first_nonfinite, int(layers["layer"].max()), tr)
     _base_layout(fig, tr("chart.variance.title"), tr("chart.layer"), tr("chart.variance.y"),
-                 legend_groupclick="togglegroup")
+                 height=460)
     fig.update_yaxes(type="log", **log_axis([*trace_values(fig), *HEALTHY_BAND]))
     return fig
 

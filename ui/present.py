@@ -23,7 +23,7 @@ from ui.i18n import t
 BAR_KEY = "present_bar"
 #: The main chart's height in present mode: with the title, a two-line notice and the page header
 #: it fits a 1280×720 screen (tests/browser/test_classroom_browser.py measures it).
-PRESENT_CHART_HEIGHT = 440
+PRESENT_CHART_HEIGHT = 480
 
 #: Both modes: what a 390 px phone needs (Streamlit stacks st.columns below 640 px by itself).
 _PHONE_CSS = """
@@ -73,14 +73,18 @@ def _leave() -> None:
     st.session_state[url_state.PRESENT_KEY] = False
 
 
-@st.dialog(" ", width="large")
-def _qr_dialog(link: str) -> None:
-    st.markdown(f"### {t('classroom.qr_title')}")
+#: The QR code's size on the page in present mode: ≈ 15 cm on a 2 m projected image.
+QR_PIXELS = 480
+
+
+def _qr_body(link: str) -> None:
+    code, text = st.columns([3, 2], vertical_alignment="center")
     try:
-        st.image(qr_png(link), width=560)
+        code.image(qr_png(link), width=QR_PIXELS)
     except LinkTooLongForQR:
-        st.warning(t("classroom.qr_too_long"))
-    st.code(link, language=None, wrap_lines=True)
+        code.warning(t("classroom.qr_too_long"))
+    text.code(link, language=None, wrap_lines=True)
+    text.caption(t("classroom.qr_caption"))
 
 
 def present_bar(link: str) -> None:
@@ -91,7 +95,8 @@ def present_bar(link: str) -> None:
     with st.container(key=BAR_KEY, horizontal=True, gap="small"):
         if st.button(t("classroom.qr_button"), icon=":material/qr_code_2:", type="secondary",
                      help=t("classroom.qr_help")):
-            _qr_dialog(link)
+            # The dialog's title is in the reader's language, so it is made in the run.
+            st.dialog(t("classroom.qr_title"), width="large")(_qr_body)(link)
         st.button(t("classroom.leave_present"), icon=":material/close_fullscreen:",
                   on_click=_leave, type="secondary")
 

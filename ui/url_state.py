@@ -17,6 +17,7 @@ import streamlit as st
 from core import FIELD_SPECS, ConfigError, NetworkConfig, QueryProblem, config_from_params
 from core.query import config_to_params
 from ui import compare_state, theory_state
+from ui.charts import MORE_SERIES
 from ui.classroom import format_hide, parse_hide
 from ui.errors import InvalidChoice
 from ui.i18n import LANGUAGE_KEY, LANGUAGES, language_from_locale
@@ -28,6 +29,7 @@ LOADED_KEY = "url.loaded"
 LAST_GOOD_KEY = "url.last_good_config"
 PRESENT_KEY = "ui.present"
 HIDE_KEY = "ui.hide"
+SERIES_KEY = "ui.series"
 OPENED_KEY = "url.opened_config"
 #: The Explorer's sections; only the chosen one is drawn, so a rerun stays cheap.
 EXPLORER_SECTIONS = ("overview", "layers", "why", "table")
@@ -44,6 +46,16 @@ def _choice(valid: Callable[[], tuple[str, ...]] | tuple[str, ...]) -> Callable[
         if text not in choices:
             raise InvalidChoice(choices)
         return text
+    return parse
+
+
+def _choices(valid: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
+    """A comma-separated subset of ``valid``, in ``valid``'s order."""
+    def parse(text: str) -> tuple[str, ...]:
+        names = {part.strip() for part in text.split(",") if part.strip()}
+        if not names <= set(valid):
+            raise InvalidChoice(valid)
+        return tuple(name for name in valid if name in names)
     return parse
 
 
@@ -73,6 +85,8 @@ EXTRAS: dict[str, Extra] = {
     # Classroom: present mode for the projector, controls a teacher's link hides (ui.classroom).
     "present": Extra(PRESENT_KEY, False, _flag, lambda v: "1" if v else "0"),
     "hide": Extra(HIDE_KEY, (), parse_hide, format_hide),
+    # The Explorer's variance chart: series drawn besides the story (ui.charts.MORE_SERIES).
+    "series": Extra(SERIES_KEY, (), _choices(MORE_SERIES), ",".join),
     **{name: Extra(key, default, parse, fmt)
        for table in (compare_state.URL_PARAMS, theory_state.URL_PARAMS)
        for name, (key, default, parse, fmt) in table.items()},
@@ -147,6 +161,8 @@ def share_params(config: NetworkConfig, **overrides: object) -> dict[str, str]:
     for name, extra in EXTRAS.items():
         value = overrides[name] if name in overrides else st.session_state.get(
             extra.session_key, extra.default)
+        if isinstance(value, list):  # a multi-choice widget's value
+            value = tuple(value)
         if name == "lang" or value != extra.default:
             params[name] = extra.format(value)
     return params

@@ -19,7 +19,7 @@ from ui.presets import PRESETS
 from ui.shared_controls import theory_toggle
 from ui.text import number
 from ui.present import PRESENT_CHART_HEIGHT, is_present
-from ui.url_state import EXPLORER_SECTIONS
+from ui.url_state import EXPLORER_SECTIONS, SERIES_KEY
 
 config = st.session_state["config"]
 result = simulation(config)
@@ -59,11 +59,17 @@ prediction = prediction_for(config)
 theory = None
 if show_theory and prediction.supported:
     theory = prediction.table.set_index("layer")[list(THEORY_SERIES)]
+chart_slot = main_chart.empty()
+# The chart tells one story; the other series are one click away, under it.
+more = main_chart.pills(t("explorer.more_series"), charts.MORE_SERIES, selection_mode="multi",
+                        key=SERIES_KEY, format_func=labels("chart.series."),
+                        help=t("explorer.more_series_help"), persist_state="session")
 variance_figure = charts.variance_vs_depth(stats, t, first_nonfinite=result.first_nonfinite_layer,
-                                           theory=theory)
+                                           theory=theory,
+                                           series=charts.STORY_SERIES + tuple(more or ()))
 if is_present():
     charts.projector(variance_figure, height=PRESENT_CHART_HEIGHT)
-main_chart.plotly_chart(variance_figure, key="chart.variance")
+chart_slot.plotly_chart(variance_figure, key="chart.variance")
 if show_theory:
     if prediction.supported:
         scores = agreement(stats, prediction.table)

@@ -28,7 +28,8 @@ def overflowed():
 
 
 def test_variance_chart_is_log_scale_with_every_series_and_the_band(collapsed):
-    fig = charts.variance_vs_depth(collapsed.layer_stats, tr)
+    fig = charts.variance_vs_depth(collapsed.layer_stats, tr,
+                                   series=[c for c, *_ in charts.VARIANCE_SERIES])
     assert isinstance(fig, go.Figure)
     assert fig.layout.yaxis.type == "log"
     names = [trace.name for trace in fig.data]
@@ -83,23 +84,20 @@ def test_saturation_chart_in_percent():
 
 # --- one story, readable axes, text that does not collide ----------------------------------
 
-def test_variance_chart_tells_one_story_and_keeps_the_rest_one_click_away(collapsed):
+def test_variance_chart_tells_one_story_and_draws_the_rest_on_request(collapsed):
     theory = pd.DataFrame({f"pred_{c}": np.ones(8) for c, *_ in charts.VARIANCE_SERIES
                            if not c.endswith("unit_var")}, index=range(1, 9))
     fig = charts.variance_vs_depth(collapsed.layer_stats, tr, theory=theory)
-    visible = {t.name for t in fig.data if t.visible is not False and t.visible != "legendonly"
-               and t.name != "chart.healthy_band"}
-    assert visible == {"chart.series.act_var", "chart.series.grad_out_var",
-                       "chart.series.theory_all",
-                       "chart.series.theory[('series', 'chart.series.grad_out_var')]"}
-    hidden = [t for t in fig.data if t.visible == "legendonly"]
-    assert {t.name for t in hidden if t.showlegend is not False} == {
-        "chart.series.preact_var", "chart.series.preact_unit_var", "chart.series.act_unit_var",
-        "chart.series.grad_preact_var"}
-    # A hidden series' theory line comes with it: same legend group, no entry of its own.
-    preact_theory = next(t for t in fig.data if "preact_var')]" in t.name and "grad" not in t.name)
-    assert preact_theory.visible == "legendonly" and preact_theory.legendgroup == "preact_var"
-    assert fig.layout.legend.groupclick == "togglegroup"
+    assert [t.name for t in fig.data if t.showlegend is not False] == [
+        "chart.healthy_band", "chart.series.act_var", "chart.series.grad_out_var",
+        "chart.series.theory_all"]
+    assert len([t for t in fig.data if t.line.dash == "dash"]) == 2  # the story's theory
+    more = charts.variance_vs_depth(collapsed.layer_stats, tr, theory=theory,
+                                    series=charts.STORY_SERIES + ("preact_var",))
+    assert "chart.series.preact_var" in [t.name for t in more.data]
+    assert len([t for t in more.data if t.line.dash == "dash"]) == 3
+    assert set(charts.MORE_SERIES) | set(charts.STORY_SERIES) == {
+        c for c, *_ in charts.VARIANCE_SERIES}
 
 
 def test_legend_sits_at_the_figure_bottom_and_the_title_under_the_toolbar(collapsed):
