@@ -50,11 +50,40 @@ TOOLBAR_ROOM = 34
 PROJECTOR_FONT = 18
 
 
+#: A title longer than this (a CJK character counts twice) is broken onto two lines: Plotly
+#: does not wrap titles, and a 390 px phone shows about this many.
+TITLE_WIDTH = 44
+
+
+def wrap_title(text: str, width: int = TITLE_WIDTH) -> str:
+    """Break ``text`` once, with Plotly's <br>, at the last space or after the last CJK
+    character or punctuation that keeps the first line within ``width`` (CJK counted double);
+    short texts are returned as they are."""
+    def cost(part: str) -> int:
+        return sum(2 if ord(c) > 0x2E80 else 1 for c in part)
+
+    if cost(text) <= width or "<br>" in text:
+        return text
+    best = None
+    used = 0
+    for index, char in enumerate(text):
+        used += cost(char)
+        if used > width:
+            break
+        if char == " ":
+            best = (index, index + 1)
+        elif ord(char) > 0x2E80 or char in ":：,，;；":
+            best = (index + 1, index + 1)
+    if best is None:
+        return text
+    return text[:best[0]].rstrip() + "<br>" + text[best[1]:].lstrip()
+
+
 def _base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, **more) -> go.Figure:
     """Title under the toolbar's strip; legend horizontal at the figure's bottom edge, in
     container coordinates, so that Plotly widens the bottom margin for it instead of laying it
     over the x axis title at any width (the rows it needs depend on the width)."""
-    layout = dict(title=dict(text=title, x=0.0, xanchor="left", yref="container", y=1.0,
+    layout = dict(title=dict(text=wrap_title(title), x=0.0, xanchor="left", yref="container", y=1.0,
                              yanchor="top", pad=dict(t=TOOLBAR_ROOM)),
                   height=420, margin=dict(l=10, r=10, t=TOOLBAR_ROOM + 44, b=10),
                   legend=dict(orientation="h", yref="container", y=0.0, yanchor="bottom",

@@ -98,22 +98,21 @@ def phase_figure(sigma_w2: np.ndarray, sigma_b2: np.ndarray, log_chi1: np.ndarra
         customdata=chi, hovertemplate=hover + f"<br>{tr('phase.hover_click')}<extra></extra>",
         **extra))
 
-    label = dict(xref="paper", yref="paper", y=1.0, yanchor="bottom", showarrow=False,
-                 bgcolor="rgba(255,255,255,0.85)")
-    fig.add_annotation(x=0.0, xanchor="left", text="← " + tr("phase.side.ordered"),
+    # Opposite corners inside the map (ordered: small σ_w², bottom left; chaotic: top right):
+    # side by side above it, the two labels overlapped on a phone.
+    label = dict(xref="paper", yref="paper", showarrow=False, bgcolor="rgba(255,255,255,0.85)")
+    fig.add_annotation(x=0.0, xanchor="left", y=0.0, yanchor="bottom",
+                       text="← " + tr("phase.side.ordered"),
                        font=dict(size=13, color="#1f4e99"), **label)
-    fig.add_annotation(x=1.0, xanchor="right", text=tr("phase.side.chaotic") + " →",
+    fig.add_annotation(x=1.0, xanchor="right", y=1.0, yanchor="top",
+                       text=tr("phase.side.chaotic") + " →",
                        font=dict(size=13, color="#a31515"), **label)
     w_pad = (sigma_w2[-1] - sigma_w2[0]) / max(len(sigma_w2) - 1, 1) / 2
     b_pad = (sigma_b2[-1] - sigma_b2[0]) / max(len(sigma_b2) - 1, 1) / 2
-    fig.update_layout(title=dict(text=title, x=0.0, xanchor="left", y=0.97), height=560,
-                      margin=dict(l=10, r=10, t=90, b=10), hovermode="closest",
-                      clickmode="event+select", dragmode=False,
-                      legend=dict(orientation="h", y=-0.12))
-    fig.update_xaxes(title_text=tr("phase.axis.sigma_w2"),
-                     range=[sigma_w2[0] - w_pad, sigma_w2[-1] + w_pad])
-    fig.update_yaxes(title_text=tr("phase.axis.sigma_b2"),
-                     range=[sigma_b2[0] - b_pad, sigma_b2[-1] + b_pad])
+    _base_layout(fig, title, tr("phase.axis.sigma_w2"), tr("phase.axis.sigma_b2"), height=560,
+                 hovermode="closest", clickmode="event+select", dragmode=False)
+    fig.update_xaxes(range=[sigma_w2[0] - w_pad, sigma_w2[-1] + w_pad])
+    fig.update_yaxes(range=[sigma_b2[0] - b_pad, sigma_b2[-1] + b_pad])
     return fig
 
 

@@ -5,7 +5,7 @@ phone. One server and one page per viewport for the module; each case opens the 
 artifacts/screenshots/classroom_<viewport>_<lang>_<preset>.png.
 
 Asserted everywhere: no two text boxes of one chart (title, axis titles, legend, annotations,
-colour-bar title) intersect. Present mode: the title is one line, title, notice and main chart
+colour-bar title, and Plotly's toolbar, laid out even while it is faded out) intersect. Present mode: the title is one line, title, notice and main chart
 lie inside the viewport, tick labels are ≥ 18 px and the sidebar is collapsed. Phone: no
 horizontal overflow and the first chart starts above the bottom of the first screen.
 """
@@ -45,7 +45,7 @@ LANGS = ("en", "zh")
 CHART_TEXT_COLLISIONS = """() => {
   const selector = ["text.gtitle", "text[class^='x'][class$='title']",
                     "text[class^='y'][class$='title']", "g.legend", "g.annotation text",
-                    "text.cbtitle"].join(", ");
+                    "text.cbtitle", "div.modebar"].join(", ");
   const out = [];
   document.querySelectorAll("[data-testid='stPlotlyChart']").forEach((chart, index) => {
     const boxes = [];
@@ -198,3 +198,44 @@ def test_a_teacher_link_hiding_the_sidebar_shows_no_sidebar(browser, app_server)
         harness.screenshot(page, "classroom_hide_sidebar_zh", full_page=False)
     finally:
         page.context.close()
+
+
+#: Every page and Explorer section a phone reader may open (link, language).
+PHONE_PAGES = {
+    "explorer-heatmaps": ("?view=overview&lang=en", "en"),
+    "explorer-layers": ("?view=layers&activation=tanh&init=normal&init_std=1&lang=zh", "zh"),
+    "explorer-why": ("?view=why&lang=en", "en"),
+    "explorer-table": ("?view=table&lang=zh", "zh"),
+    "compare": ("compare?cmp_preset=relu_norm&activation=relu&depth=50&lang=en"
+                "&cmp_setups=norm%3Dnone%3Bnorm%3Dbatchnorm%3Bnorm%3Dlayernorm%3B"
+                "residual%3Dtrue%26residual_scale%3D0.141", "en"),
+    "compare-zh": ("compare?lang=zh", "zh"),
+    "phase": ("phase?lang=en", "en"),
+    "spectrum": ("spectrum?activation=tanh&init=orthogonal&lang=zh", "zh"),
+}
+
+
+@pytest.mark.parametrize("name", list(PHONE_PAGES))
+def test_phone_pages_fit_and_their_chart_text_does_not_collide(pages, app_server, name):
+    query, lang = PHONE_PAGES[name]
+    page = pages(VIEWPORTS["phone"])
+    page.goto(app_server.rstrip("/") + "/" + query)
+    harness.wait_for_plotly(page, min_count=1)
+    harness.wait_for_app_idle(page)
+    page.wait_for_timeout(500)
+    layout = page.evaluate(LAYOUT)
+    assert layout["scrollWidth"] <= layout["innerWidth"]
+    assert page.evaluate(CHART_TEXT_COLLISIONS) == []
+    assert "Traceback" not in page.content()
+    # The whole page in one picture: Streamlit scrolls inside its own container, so the
+    # viewport grows to the content's height (and back for the next case).
+    height = page.evaluate("""() => { const m = document.querySelector(
+                                  "[data-testid='stMain']"); return m ? m.scrollHeight : 844; }""")
+    phone = VIEWPORTS["phone"]
+    page.set_viewport_size({"width": phone.width, "height": min(int(height), 6000)})
+    try:
+        page.wait_for_timeout(500)
+        harness.screenshot(page, f"classroom_phone_page_{name}", full_page=False)
+        assert page.evaluate(CHART_TEXT_COLLISIONS) == []
+    finally:
+        page.set_viewport_size({"width": phone.width, "height": phone.height})

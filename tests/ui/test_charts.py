@@ -155,3 +155,15 @@ def test_projector_text_is_at_least_18_px(collapsed, overflowed):
     heat = charts.projector(charts.distribution_heatmaps(
         [(collapsed.histograms.get("act"), 0, "a")], "std", tr)[0])
     assert heat.data[0].colorbar.tickfont.size >= 18
+
+
+def test_long_titles_break_once_within_a_phones_width():
+    text = "Gradient growth per layer χ1 for tanh: click a cell to try it"
+    wrapped = charts.wrap_title(text)
+    first, second = wrapped.split("<br>")
+    assert len(first) <= charts.TITLE_WIDTH and f"{first} {second}" == text
+    chinese = "激活函数 tanh 的每层梯度增长 χ1 与深度尺度：点击任一格子试试看会发生什么"
+    first, second = charts.wrap_title(chinese).split("<br>")
+    assert first + second == chinese
+    assert sum(2 if ord(c) > 0x2E80 else 1 for c in first) <= charts.TITLE_WIDTH
+    assert charts.wrap_title("Variance versus depth (log scale)") == "Variance versus depth (log scale)"
