@@ -46,6 +46,8 @@ def positive(values: Iterable[float]) -> list[float | None]:
 #: Room above a chart's title for Plotly's toolbar (it appears over the top right of a chart
 #: and, on a phone, would cover a title that starts under it).
 TOOLBAR_ROOM = 34
+#: The height of one more line of a (wrapped) title.
+TITLE_LINE = 22
 #: Projector text: ticks, legends and annotations at least this many pixels.
 PROJECTOR_FONT = 18
 
@@ -83,12 +85,18 @@ def _base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, **more)
     """Title under the toolbar's strip; legend horizontal at the figure's bottom edge, in
     container coordinates, so that Plotly widens the bottom margin for it instead of laying it
     over the x axis title at any width (the rows it needs depend on the width)."""
-    layout = dict(title=dict(text=wrap_title(title), x=0.0, xanchor="left", yref="container", y=1.0,
-                             yanchor="top", pad=dict(t=TOOLBAR_ROOM)),
-                  height=420, margin=dict(l=10, r=10, t=TOOLBAR_ROOM + 44, b=10),
+    title = wrap_title(title)
+    # Plotly raises a title's first line by the height of the lines under it: keep them all
+    # below the toolbar's strip.
+    extra = TITLE_LINE * title.count("<br>")
+    layout = dict(title=dict(text=title, x=0.0, xanchor="left", yref="container", y=1.0,
+                             yanchor="top", pad=dict(t=TOOLBAR_ROOM + extra)),
+                  height=420 + extra, margin=dict(l=10, r=10, t=TOOLBAR_ROOM + 44 + extra, b=10),
                   legend=dict(orientation="h", yref="container", y=0.0, yanchor="bottom",
                               x=0.0, xanchor="left", tracegroupgap=0),
                   hovermode="x unified")
+    if "height" in more:
+        more = {**more, "height": more["height"] + extra}
     fig.update_layout(**{**layout, **more})
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title)
@@ -215,7 +223,6 @@ def variance_vs_depth(stats: pd.DataFrame, tr: Translate, *, first_nonfinite: in
     height on a phone and on a projector."""
     layers = stats[stats["layer"] >= 1]
     fig = go.Figure()
-    shade_healthy_band(fig, tr)
     for column, quantity, dash, key in VARIANCE_SERIES:
         if column not in series:
             continue
@@ -241,6 +248,7 @@ def variance_vs_depth(stats: pd.DataFrame, tr: Translate, *, first_nonfinite: in
             if first:
                 fig.data[-1].update(name=tr("chart.series.theory_all"))
                 first = False
+    shade_healthy_band(fig, tr)
     mark_nonfinite(fig, first_nonfinite, int(layers["layer"].max()), tr)
     _base_layout(fig, tr("chart.variance.title"), tr("chart.layer"), tr("chart.variance.y"),
                  height=460)

@@ -33,9 +33,6 @@ def variance_overlay(runs: Sequence[Run], tr: Translate, *,
     """
     title_key = dict(OVERLAY_SERIES)[column]
     fig = go.Figure()
-    if runs and column == "grad_out_var":
-        # The band is about gradients: the backward panel only.
-        shade_healthy_band(fig, tr)
     for run in runs:
         layers = run.result.layer_stats
         layers = layers[layers["layer"] >= 1]
@@ -54,6 +51,9 @@ def variance_overlay(runs: Sequence[Run], tr: Translate, *,
         first = run.result.first_nonfinite_layer
         if first is not None:
             fig.add_vline(x=first, line=dict(color=run.colour, dash="dot", width=1.5))
+    if runs and column == "grad_out_var":
+        # The band is about gradients: the backward panel only.
+        shade_healthy_band(fig, tr)
     _base_layout(fig, tr(title_key), tr("chart.layer"), tr("chart.variance.y"), height=440)
     values = trace_values(fig)
     if column == "grad_out_var" and runs:

@@ -33,7 +33,7 @@ def test_variance_chart_is_log_scale_with_every_series_and_the_band(collapsed):
     assert isinstance(fig, go.Figure)
     assert fig.layout.yaxis.type == "log"
     names = [trace.name for trace in fig.data]
-    assert names == ["chart.healthy_band"] + [key for _, _, _, key in charts.VARIANCE_SERIES]
+    assert names == [key for _, _, _, key in charts.VARIANCE_SERIES] + ["chart.healthy_band"]
     assert any(shape.y0 == 1e-6 and shape.y1 == 1e3 for shape in fig.layout.shapes)
     # The band is named in the legend, not by a label inside the plot under the data lines.
     assert not fig.layout.annotations
@@ -89,8 +89,8 @@ def test_variance_chart_tells_one_story_and_draws_the_rest_on_request(collapsed)
                            if not c.endswith("unit_var")}, index=range(1, 9))
     fig = charts.variance_vs_depth(collapsed.layer_stats, tr, theory=theory)
     assert [t.name for t in fig.data if t.showlegend is not False] == [
-        "chart.healthy_band", "chart.series.act_var", "chart.series.grad_out_var",
-        "chart.series.theory_all"]
+        "chart.series.act_var", "chart.series.grad_out_var", "chart.series.theory_all",
+        "chart.healthy_band"]
     assert len([t for t in fig.data if t.line.dash == "dash"]) == 2  # the story's theory
     more = charts.variance_vs_depth(collapsed.layer_stats, tr, theory=theory,
                                     series=charts.STORY_SERIES + ("preact_var",))
