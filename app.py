@@ -6,13 +6,13 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import present, sidebar, url_state
-from ui.errors import describe_config_error, describe_problem
+from ui.errors import describe_config_error, describe_problem, problem_heading
 from ui.i18n import t
 from ui.text import markdown_literal
 
 st.set_page_config(page_title="Variance Lab", page_icon="📉", layout="wide")
 
-url_state.load_once()
+first_run = url_state.load_once()
 present.page_config()
 sidebar.render_language()
 
@@ -26,17 +26,20 @@ pages = [
 ]
 navigation = st.navigation(pages, position="top")
 
+sidebar.clear_stale_preset()
 sidebar.render_presets()
 if not sidebar.is_hidden("present"):
     present.present_toggle(st.sidebar)
 sidebar.render_controls()
 present.styles(sidebar_hidden=sidebar.is_hidden("sidebar"))
 config, size_error = url_state.session_config()
-sidebar.clear_stale_preset(config)
 st.session_state["config"] = config
 
 for problem in url_state.problems(config):
-    st.warning(t("url.problem", message=markdown_literal(describe_problem(problem, t))))
+    st.warning(t(problem_heading(problem),
+                 message=markdown_literal(describe_problem(problem, t))))
+if first_run:
+    url_state.check_dropped_query(t("url.ignored", message=t("error.too_many_fields")))
 if size_error is not None:
     st.error(t("sidebar.size_error",
                message=markdown_literal(describe_config_error(size_error, t))))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from dataclasses import asdict
 
 import streamlit as st
@@ -35,11 +36,25 @@ if preset_id in PRESETS:
 # headline numbers and the findings follow it.
 main_chart = st.container()
 
+
+
+def ratio_text(ratio: float, denominator: float) -> str:
+    """A headline ratio; +inf means its numerator is beyond float64, so the ratio exceeds
+    (largest float64) / denominator: say that bound (or the largest float64, when the bound
+    itself is beyond it)."""
+    if math.isinf(ratio) and ratio > 0 and denominator > 0:
+        return "> " + number(min(sys.float_info.max / denominator, sys.float_info.max))
+    return number(ratio)
+
+
+layer_rows = stats[stats["layer"] >= 1]
 headline = st.container(key="headline")
 cols = headline.columns(4)
-cols[0].metric(t("explorer.metric.forward"), number(forward_ratio(stats)),
+cols[0].metric(t("explorer.metric.forward"),
+               ratio_text(forward_ratio(stats), float(layer_rows["out_var"].iloc[0])),
                help=t("explorer.metric.forward_help"))
-cols[1].metric(t("explorer.metric.backward"), number(backward_ratio(stats)),
+cols[1].metric(t("explorer.metric.backward"),
+               ratio_text(backward_ratio(stats), float(layer_rows["grad_out_var"].iloc[-1])),
                help=t("explorer.metric.backward_help"))
 layer, kind = headline_layer(findings)
 cols[2].metric(t("explorer.metric.first_layer"), str(layer) if layer else "—",
@@ -59,13 +74,14 @@ prediction = prediction_for(config)
 theory = None
 if show_theory and prediction.supported:
     theory = prediction.table.set_index("layer")[list(THEORY_SERIES)]
+beyond = next((f.layer for f in findings if f.code == "forward_variance_overflow"), None)
 chart_slot = main_chart.empty()
 # The chart tells one story; the other series are one click away, under it.
 more = main_chart.pills(t("explorer.more_series"), charts.MORE_SERIES, selection_mode="multi",
                         key=SERIES_KEY, format_func=labels("chart.series."),
                         help=t("explorer.more_series_help"), persist_state="session")
 variance_figure = charts.variance_vs_depth(stats, t, first_nonfinite=result.first_nonfinite_layer,
-                                           theory=theory,
+                                           theory=theory, beyond_float64=beyond,
                                            series=charts.STORY_SERIES + tuple(more or ()))
 if is_present():
     charts.projector(variance_figure, height=PRESENT_CHART_HEIGHT)

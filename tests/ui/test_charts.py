@@ -167,3 +167,11 @@ def test_long_titles_break_once_within_a_phones_width():
     assert first + second == chinese
     assert sum(2 if ord(c) > 0x2E80 else 1 for c in first) <= charts.TITLE_WIDTH
     assert charts.wrap_title("Variance versus depth (log scale)") == "Variance versus depth (log scale)"
+
+
+def test_variance_beyond_float64_is_shaded_and_labelled(collapsed):
+    fig = charts.variance_vs_depth(collapsed.layer_stats, tr, beyond_float64=5)
+    labels = [a.text for a in fig.layout.annotations]
+    assert "chart.beyond_float64_from[('layer', 5)]" in labels
+    assert [(s.x0, s.x1) for s in fig.layout.shapes if s.type == "rect" and s.x0 == 4.5] == [
+        (4.5, 8.5)]
