@@ -37,6 +37,9 @@ VALID_EXTRAS = {
     "cmp_preset": st.sampled_from(list(COMPARE_PRESETS)),
     "cmp_layer": st.integers(0, 8).map(str),
     "phase_metric": st.sampled_from(["chi1", "xi_c"]),
+    "present": st.sampled_from(["0", "1"]),
+    "hide": st.sampled_from(["init,depth", "sidebar", "network,presets", "seed"]),
+    "series": st.sampled_from(["preact_var", "act_unit_var,grad_preact_var"]),
 }
 assert set(VALID_EXTRAS) == set(EXTRAS), "a new page parameter needs its valid values here"
 EXTRA_VALUES = {name: st.one_of(valid, GARBAGE_TEXT) for name, valid in VALID_EXTRAS.items()}
