@@ -55,7 +55,7 @@ from . import ops
 from .activations import ACTIVATIONS
 from .config import NetworkConfig
 from .datasets import Dataset, make_dataset
-from .optim import Optimizer, add_l1, clip, total_norm
+from .optim import Optimizer, regularise_and_clip
 from .simulate import Network, _lsuv_rescale, build_network
 from .train_config import (MAX_SNAPSHOTS, SNAPSHOT_GRID, TrainConfig, check_budget,
                            training_network_config)
@@ -416,12 +416,10 @@ def train(config: NetworkConfig, train_config: TrainConfig, network: Network | N
             else:
                 net.backward(caches, _loss_gradient(task, out, yb), grad_out_rms)
                 data_grad_norms = _layer_norms(params.grad_weights) if record else None
-                add_l1(params.grad, params.theta, tc.l1)
-                norm = total_norm(params.grad)
+                norm, clipped = regularise_and_clip(params.grad, params.theta, tc.l1, tc.clip,
+                                                    tc.clip_threshold)
                 if not math.isfinite(norm):
                     first_nonfinite = (step, _highest_nonfinite(params), "backward")
-                else:
-                    clipped = clip(params.grad, tc.clip, tc.clip_threshold, norm)
             stop = first_nonfinite is not None
             ratios = [float("nan")] * depth
             if not stop and not last:
