@@ -460,6 +460,24 @@ def train(config: NetworkConfig, train_config: TrainConfig, network: Network | N
                        network=params.network(network, net.running), first_nonfinite=first_nonfinite)
 
 
+def parameter_gradients(config: NetworkConfig, network: Network, x: Array, upstream: Array,
+                        dropout_seed: int = 0) -> tuple[Array, list[Array], list[Array]]:
+    """The training-mode forward of ``x`` (dropout masks from ``dropout_seed``, BatchNorm with
+    batch statistics, running statistics untouched) and the gradients of L = Σ upstream ⊙ out:
+    (out, ∂L/∂W per layer, ∂L/∂b per layer). ``config`` has the network's widths. For checking
+    the passes against finite differences and other implementations."""
+    dtype = np.float64 if config.dtype == "float64" else np.float32
+    params = _Parameters(network, dtype)
+    net = _Net(config, params, network)
+    with np.errstate(all="ignore"):
+        out, caches, _ = net.forward(np.ascontiguousarray(x, dtype=dtype), train=True,
+                                     dropout_rng=_stream(dropout_seed, _DROPOUT_STREAM),
+                                     update_running=False)
+        net.backward(caches, np.array(upstream, dtype=dtype), None)
+    return (out.copy(), [g.copy() for g in params.grad_weights],
+            [g.copy() for g in params.grad_biases])
+
+
 def _evaluate(net: _Net, task: str, x_train, y_train, x_test, y_test):
     """Evaluation mode over both splits: losses, accuracies, and each layer's φ output on the
     training split (the head: its output)."""
