@@ -57,6 +57,7 @@ from .config import NetworkConfig
 from .datasets import Dataset, make_dataset
 from .optim import Optimizer, regularise_and_clip
 from .simulate import Network, _lsuv_rescale, build_network
+from .stats import count_where_abs_above, dead_unit_count, moments, zero_count
 from .train_config import (MAX_SNAPSHOTS, SNAPSHOT_GRID, TrainConfig, check_budget,
                            training_network_config)
 
@@ -329,17 +330,16 @@ class _Batches:
 
 
 def _activation_stats(act, a: Array, hidden: bool) -> tuple[float, float, float, float]:
-    """Mean, std, saturated fraction (bounded φ), dead-unit fraction (zero on every row)."""
-    a64 = a.astype(np.float64, copy=False)
-    mean, std = float(a64.mean()), float(a64.std())
+    """Mean, std (pooled), saturated fraction (bounded φ), dead-unit fraction (zero on every
+    row): simulate's definitions (core.stats)."""
+    m = moments(a)
     saturated = dead = float("nan")
     if hidden:
         threshold = act.saturation_threshold()
         if threshold is not None:
-            centre, half = threshold
-            saturated = float(np.mean(np.abs(a64 - centre) > half))
-        dead = float(np.mean(~(a != 0).any(axis=0)))
-    return mean, std, saturated, dead
+            saturated = count_where_abs_above(a, *threshold) / a.size
+        dead = dead_unit_count(a) / a.shape[1] if zero_count(a) else 0.0
+    return m.mean, math.sqrt(m.var) if m.var == m.var else m.var, saturated, dead
 
 
 def train(config: NetworkConfig, train_config: TrainConfig, network: Network | None = None,
