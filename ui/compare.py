@@ -53,7 +53,8 @@ MAX_TEXT_LENGTH = 4000
 
 #: The fields a one-parameter sweep may vary, in the order the page offers them.
 SWEEP_FIELDS = ("init", "activation", "init_std", "init_gain", "norm", "norm_position",
-                "residual", "residual_scale", "dropout", "batch_size", "depth", "width")
+                "residual", "residual_form", "residual_scale", "dropout", "batch_size", "depth",
+                "width")
 
 #: Values a sweep starts with when its field is chosen.
 SWEEP_DEFAULTS: dict[str, tuple] = {
@@ -64,6 +65,7 @@ SWEEP_DEFAULTS: dict[str, tuple] = {
     "norm": ("none", "batchnorm", "layernorm"),
     "norm_position": ("before", "after"),
     "residual": (False, True),
+    "residual_form": ("pre", "post"),
     "residual_scale": (0.1, 0.5, 1.0),
     "dropout": (0.0, 0.2, 0.5),
     "batch_size": (2, 32, 512),

@@ -155,6 +155,7 @@ CONTROLS: dict[str, Control] = {
     "norm": Control(_select),
     "norm_position": Control(_select, lambda get: get("norm") != "none"),
     "residual": Control(_toggle),
+    "residual_form": Control(_select, lambda get: bool(get("residual"))),
     "residual_scale": Control(_float_slider(0.01), lambda get: bool(get("residual"))),
     "dropout": Control(_float_slider(0.05)),
     "bn_mode": Control(_select, lambda get: get("norm") == "batchnorm"),
@@ -176,7 +177,8 @@ GROUPS = (
      ("widths", "dtype")),
     ("sidebar.group.init", ("init", "init_std", "init_bound", "init_value", "init_mode",
                             "init_gain"), ("bias_init", "bias_value", "bias_std")),
-    ("sidebar.group.norm", ("norm", "norm_position", "residual", "residual_scale", "dropout"),
+    ("sidebar.group.norm", ("norm", "norm_position", "residual", "residual_form", "residual_scale",
+                             "dropout"),
      ("bn_mode", "bn_momentum", "bn_passes")),
     ("sidebar.group.data", ("batch_size", "seed", "input_dist", "input_preprocess"), ("loss",)),
 )
