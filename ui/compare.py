@@ -198,7 +198,8 @@ def format_names(names: Sequence[str]) -> str:
 
 def parse_layer(text: str) -> int:
     """The histogram layer: an integer from 0 (the input) to MAX_DEPTH."""
-    if len(text) > 4 or not text.isdigit() or int(text) > MAX_DEPTH:
+    # str.isdigit() also accepts '²' or '٣', which int() refuses or reads: ASCII digits only.
+    if not (0 < len(text) <= 4 and text.isascii() and text.isdigit()) or int(text) > MAX_DEPTH:
         raise ValueError(f"an integer from 0 to {MAX_DEPTH}")
     return int(text)
 

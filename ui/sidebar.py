@@ -246,8 +246,16 @@ def render_controls() -> None:
                 control.draw(field, config_key(field), expander)
 
 
-def clear_stale_preset(config: NetworkConfig) -> None:
-    """A preset stays selected only while the controls still match it."""
+def clear_stale_preset() -> None:
+    """A preset stays selected only while the controls still match it.
+
+    Call before the preset widget is drawn: the session then already holds this run's control
+    values (a moved slider's new value, a chosen preset's fields from its callback), and a
+    widget's value can be set only before the widget exists in the run."""
     preset_id = st.session_state.get(PRESET_KEY, "")
-    if preset_id and preset_config(preset_id, seed=config.seed) != config:
+    if not preset_id:
+        return
+    values = url_state.control_values()
+    if preset_id not in PRESETS or url_state.config_values(
+            preset_config(preset_id, seed=values["seed"])) != values:
         st.session_state[PRESET_KEY] = ""

@@ -451,3 +451,17 @@ def test_histogram_payload_is_small_for_200_layers():
     total = sum(h.counts.nbytes + h.low.nbytes + h.high.nbytes + h.below.nbytes + h.above.nbytes
                 for h in result.histograms.sets.values())
     assert total < 400_000
+
+
+def test_moments_of_finite_entries_whose_squares_overflow_float64_are_inf_not_nan():
+    from core.stats import moments
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 32)) * 1e200
+    m = moments(x, across_units=True)
+    assert m.nonfinite_frac == 0.0
+    # The true variance is ≈ 1e400: beyond float64, so +inf (a bound), never NaN.
+    assert m.var == m.unit_var == m.mean_square == m.across_units_var == float("inf")
+    assert math.isfinite(m.mean) and abs(m.mean) < 1e200
+    # Scaled down, the same entries give the same relative moments.
+    small = moments(x * 1e-200)
+    assert m.mean == pytest.approx(small.mean * 1e200)
