@@ -109,7 +109,7 @@ GROUPS = {
     "kaiming": [("init", "kaiming_normal"), ("init_mode", "fan_out"), ("init_gain", 1.5)],
     "batchnorm": [("norm", "batchnorm"), ("norm_position", "after"), ("bn_mode", "eval"),
                   ("bn_momentum", 0.2), ("bn_passes", 3)],
-    "data": [("residual", True), ("residual_scale", 0.5), ("dropout", 0.1), ("batch_size", 64),
+    "data": [("residual", True), ("residual_form", "post"), ("residual_scale", 0.5), ("dropout", 0.1), ("batch_size", 64),
              ("input_dist", "uniform"), ("input_preprocess", "zscore"), ("loss", "mse")],
 }
 
