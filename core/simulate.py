@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import ops
+from . import ops, underflow
 from .activations import ACTIVATIONS, Activation
 from .config import NetworkConfig
 from .inits import INITS, InitParams, kaiming_gain, orthogonal
@@ -165,6 +165,9 @@ class SimulationResult:
     loss: float
     first_nonfinite_layer: int | None
     first_nonfinite_grad_layer: int | None
+    # Subnormal entries (core/underflow.py): first forward layer, first layer reached backward.
+    first_subnormal_layer: int | None = None
+    first_subnormal_grad_layer: int | None = None
 
 
 class _Recorder:
@@ -399,12 +402,14 @@ def simulate(config: NetworkConfig, network: Network | None = None) -> Simulatio
         loss, g = ops.loss_gradient(config.loss, out, stream(config.seed, _LOSS))
         _backward(config, network, layers, g, record)
         histograms = _histograms(record, config)
+        subnormal = underflow.first_subnormal_layers(record.samples, config.dtype)  # underflow
     stats = pd.DataFrame({column: [row[column] for row in record.rows] for column in COLUMNS})
     stats["layer"] = stats["layer"].astype(int)
     return SimulationResult(
         config=config, layer_stats=stats, histograms=histograms, loss=loss,
         first_nonfinite_layer=_first_positive(stats["nonfinite_frac"]),
         first_nonfinite_grad_layer=_last_positive(stats["grad_nonfinite_frac"]),
+        first_subnormal_layer=subnormal[0], first_subnormal_grad_layer=subnormal[1],  # underflow
     )
 
 
