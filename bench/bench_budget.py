@@ -63,13 +63,14 @@ def main() -> None:
     for index in np.argsort(-cpu_ratio)[: args.worst]:
         print(f"  {cpu_ratio[index]:5.2f} {cpu[index]:7.3f} {wall[index]:7.3f} "
               f"{estimated[index]:7.3f}  {encode_query(configs[index])}")
-    print(f"best 3 by CPU ratio:")
+    print("best 3 by CPU ratio:")
     for index in np.argsort(cpu_ratio)[:3]:
         print(f"  {cpu_ratio[index]:5.2f} {cpu[index]:7.3f} {wall[index]:7.3f} "
               f"{estimated[index]:7.3f}  {encode_query(configs[index])}")
     if args.memory:
         by_memory = sorted(configs, key=lambda c: -c.estimated_memory())
-        chosen = by_memory[: args.memory // 2] + configs[: args.memory - args.memory // 2]
+        chosen = by_memory[: args.memory // 2]
+        chosen += [c for c in configs if c not in chosen][: args.memory - len(chosen)]
         ratios = []
         print("peak memory, tracemalloc in a fresh process (measured MiB, estimate MiB, ratio):")
         for config in chosen:

@@ -17,8 +17,8 @@ with the features (``features(config)``):
   …); ``weights_float64`` adds what float64 costs more;
 - ``qr``: Σ max(m, n)·min(m, n)² over the matrices made orthogonal by a QR (orthogonal and
   lsuv inits, residual projections), ``projections``: the entries of those projections;
-- ``elements``: B·Σ n_l, the entries of every layer's output, for the element-wise passes
-  every layer makes (moments of the pre-activation, activation, output and both gradients,
+- ``elements``: B·Σ n_l, the entries of every layer's output and of the input, for the
+  element-wise passes every layer makes (moments of the pre-activation, activation, output and both gradients,
   zero counts, histogram samples); ``act_<activation>``: the same count, for what the run's
   activation adds (its forward and its derivative); ``elements_float64`` adds the float64
   surcharge;
@@ -28,6 +28,7 @@ with the features (``features(config)``):
 - ``warmup``: bn_passes · B·Σ n_l, the element-wise work of the BatchNorm warm-up forwards,
   ``warmup_exp`` the same for the exp-based activations' extra forward cost;
 - ``inputs``: B·(n_0 + n_L), drawing the input batch and the loss target;
+  ``inputs_processed``: B·n_0 again for raw features or a z-score / min-max preprocessing;
 - ``layers``: L, the fixed Python and NumPy overhead of a layer (≈ 60 calls) and its share of
   the histograms; ``norm_layers``, ``dropout_layers``, ``lsuv_layers``: L again where a layer
   has that part, ``warmup_layers``: bn_passes · L (small networks are all overhead);
@@ -79,7 +80,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     + ("weights_float64", "qr", "projections", "elements")
     + tuple(f"act_{name}" for name in ACTIVATION_FEATURES)
     + ("elements_float64", "batchnorm", "layernorm", "dropout", "residual", "bias", "lsuv",
-       "warmup", "warmup_exp", "inputs", "layers", "norm_layers", "dropout_layers", "lsuv_layers",
+       "warmup", "warmup_exp", "inputs", "inputs_processed", "layers", "norm_layers", "dropout_layers", "lsuv_layers",
        "warmup_layers", "constant")
 )
 
@@ -87,54 +88,55 @@ FEATURE_NAMES: tuple[str, ...] = (
 #: NumPy 2.4 with OpenBLAS 0.3.31 limited to one thread). Written by bench/fit_budget.py.
 # BEGIN FITTED (bench/fit_budget.py: 300 configs, refit from budget_fit_data.csv, 2026-11-30)
 COEFFICIENTS: dict[str, float] = {
-    'gemm_float32': 1.682e-11,
-    'gemm_float64': 4.007e-11,
-    'weights': 2.389e-09,
+    'gemm_float32': 1.653e-11,
+    'gemm_float64': 4.005e-11,
+    'weights': 2.402e-09,
     'weights_zeros': 0,
-    'weights_constant': 8.684e-10,
-    'weights_normal': 8.904e-09,
-    'weights_uniform': 3.296e-09,
-    'weights_truncated_normal': 1.815e-08,
-    'weights_xavier_uniform': 3.314e-09,
-    'weights_xavier_normal': 1.059e-08,
-    'weights_kaiming_uniform': 4.51e-09,
-    'weights_kaiming_normal': 9.319e-09,
-    'weights_lecun_normal': 9.064e-09,
-    'weights_lecun_uniform': 5.189e-09,
-    'weights_orthogonal': 3.447e-08,
-    'weights_torch_default': 3.393e-09,
-    'weights_lsuv': 2.396e-08,
-    'weights_float64': 9.788e-10,
-    'qr': 7.515e-11,
-    'projections': 4.064e-08,
-    'elements': 4.444e-09,
+    'weights_constant': 8.618e-10,
+    'weights_normal': 8.949e-09,
+    'weights_uniform': 3.293e-09,
+    'weights_truncated_normal': 1.817e-08,
+    'weights_xavier_uniform': 3.317e-09,
+    'weights_xavier_normal': 1.061e-08,
+    'weights_kaiming_uniform': 4.407e-09,
+    'weights_kaiming_normal': 9.335e-09,
+    'weights_lecun_normal': 9.051e-09,
+    'weights_lecun_uniform': 5.293e-09,
+    'weights_orthogonal': 3.431e-08,
+    'weights_torch_default': 3.407e-09,
+    'weights_lsuv': 2.377e-08,
+    'weights_float64': 1.024e-09,
+    'qr': 7.553e-11,
+    'projections': 4.062e-08,
+    'elements': 4.607e-09,
     'act_identity': 0,
-    'act_sigmoid': 3.157e-09,
-    'act_tanh': 2.557e-09,
-    'act_relu': 4.919e-09,
-    'act_leaky_relu': 7.453e-09,
-    'act_elu': 7.484e-09,
-    'act_selu': 8.225e-09,
-    'act_gelu': 1.858e-08,
-    'act_silu': 1.387e-08,
-    'act_softplus': 7.182e-09,
-    'act_scaled_sigmoid': 5.48e-09,
-    'elements_float64': 6.826e-09,
-    'batchnorm': 7.656e-09,
-    'layernorm': 6.185e-09,
-    'dropout': 3.768e-09,
+    'act_sigmoid': 3.294e-09,
+    'act_tanh': 2.189e-09,
+    'act_relu': 5.262e-09,
+    'act_leaky_relu': 7.272e-09,
+    'act_elu': 6.941e-09,
+    'act_selu': 8.067e-09,
+    'act_gelu': 1.867e-08,
+    'act_silu': 1.363e-08,
+    'act_softplus': 6.674e-09,
+    'act_scaled_sigmoid': 5.763e-09,
+    'elements_float64': 6.512e-09,
+    'batchnorm': 7.83e-09,
+    'layernorm': 6.239e-09,
+    'dropout': 3.729e-09,
     'residual': 0,
-    'bias': 2.034e-09,
-    'lsuv': 8.654e-09,
-    'warmup': 7.089e-09,
-    'warmup_exp': 5.481e-09,
-    'inputs': 4.84e-09,
-    'layers': 0.0002916,
-    'norm_layers': 3.732e-05,
-    'dropout_layers': 1.779e-05,
-    'lsuv_layers': 0.0001588,
-    'warmup_layers': 3.077e-05,
-    'constant': 0.002236,
+    'bias': 1.521e-09,
+    'lsuv': 9.1e-09,
+    'warmup': 7.136e-09,
+    'warmup_exp': 5.597e-09,
+    'inputs': 4.339e-09,
+    'inputs_processed': 0,
+    'layers': 0.0002932,
+    'norm_layers': 3.672e-05,
+    'dropout_layers': 1.755e-05,
+    'lsuv_layers': 0.0001586,
+    'warmup_layers': 3.078e-05,
+    'constant': 0.002215,
 }
 # END FITTED
 
@@ -159,7 +161,7 @@ _DRAW_SCRATCH = {**{("float32", name): 8 for name in _UNIFORMS},
                  ("float32", "lsuv"): 28, ("float64", "lsuv"): 32}
 #: Bytes a layer holds besides its arrays (its statistics row, caches, running statistics),
 #: and a run besides its layers (the result's DataFrame, histogram counts), rounded up.
-_LAYER_BYTES = 32 * 2**10
+_LAYER_BYTES = 48 * 2**10
 _RUN_BYTES = 2**20
 
 
@@ -188,6 +190,10 @@ def _has_bias(config: Any) -> bool:
             or (config.bias_init == "normal" and config.bias_std > 0.0))
 
 
+def _processed_inputs(config: Any) -> bool:
+    return config.input_dist == "raw" or config.input_preprocess != "none"
+
+
 def _warmup_passes(config: Any) -> int:
     return config.bn_passes if config.norm == "batchnorm" and config.bn_mode == "eval" else 0
 
@@ -205,7 +211,7 @@ def _step_features(config: Any, batch: int) -> dict[str, float]:
     elements = float(batch) * sum(n[1:])
     f = dict.fromkeys(FEATURE_NAMES, 0.0)
     f[f"gemm_{config.dtype}"] = macs
-    f["elements"] = elements
+    f["elements"] = elements + float(batch) * n[0]  # the input's statistics are a layer's
     f[f"act_{config.activation}"] = elements
     if config.dtype == "float64":
         f["elements_float64"] = elements
@@ -218,6 +224,8 @@ def _step_features(config: Any, batch: int) -> dict[str, float]:
     if _has_bias(config):
         f["bias"] = elements
     f["inputs"] = float(batch) * (n[0] + n[-1])
+    if _processed_inputs(config):
+        f["inputs_processed"] = float(batch) * n[0]
     f["layers"] = float(len(pairs))
     if config.norm != "none":
         f["norm_layers"] = float(len(pairs))
@@ -255,6 +263,7 @@ def features(config: Any) -> dict[str, float]:
             f["warmup_exp"] = passes * elements
         f["warmup_layers"] = float(passes * len(pairs))
         f["inputs"] += passes * float(config.batch_size) * config.layer_widths[0]
+        f["inputs_processed"] *= 1 + passes
     f["constant"] = 1.0
     return f
 

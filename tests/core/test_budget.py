@@ -38,8 +38,9 @@ def test_each_init_counts_its_weights_and_the_qr_where_there_is_one(init):
 def test_each_activation_counts_its_elementwise_passes(activation):
     config = NetworkConfig(activation=activation, widths=(8, 16, 32), batch_size=10)
     f = budget.features(config)
-    assert f[f"act_{activation}"] == f["elements"] == 10 * (16 + 32)
-    assert sum(f[f"act_{other}"] for other in ACTIVATION_NAMES) == f["elements"]
+    assert f[f"act_{activation}"] == 10 * (16 + 32)
+    assert f["elements"] == 10 * (8 + 16 + 32)  # the input's statistics too
+    assert sum(f[f"act_{other}"] for other in ACTIVATION_NAMES) == 10 * (16 + 32)
 
 
 @pytest.mark.parametrize("changes,feature", [
