@@ -19,7 +19,8 @@ Like with like, measured fairly:
     ours, torch, matmul, init in an order rotated each round — so that no contender is timed
     right after a long stretch of another (torch timed straight after NumPy at two threads
     was slowed from 8 to 19 ms: the two thread pools contend);
-  - the load average is printed before and after each row: on a shared machine, repeat.
+  - the load average is printed before and after each row: on a shared machine, repeat; with
+    one thread the CPU-time medians are printed too (one core's work, steady under load).
 torch is a benchmark-only extra: on these machines
 `pip install /opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl`.
 """
@@ -88,20 +89,24 @@ def torch_run(config: NetworkConfig, network) -> Callable[[], None] | None:
     return run
 
 
-def interleaved(contenders: dict[str, Callable[[], None]], repeats: int) -> dict[str, list]:
-    """Warm every contender, then time them in turn, the order rotated each round."""
+def interleaved(contenders: dict[str, Callable[[], None]], repeats: int
+                ) -> tuple[dict[str, list], dict[str, list]]:
+    """Warm every contender, then time them in turn, the order rotated each round: wall
+    seconds and the process's CPU seconds of each run."""
     for fn in contenders.values():
         for _ in range(WARMUP):
             fn()
     names = list(contenders)
     times: dict[str, list] = {name: [] for name in names}
+    cpu: dict[str, list] = {name: [] for name in names}
     for round_ in range(repeats):
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             contenders[name]()
             times[name].append(time.perf_counter() - start)
-    return times
+            cpu[name].append(time.process_time() - start_cpu)
+    return times, cpu
 
 
 def fmt(times: list) -> str:
@@ -138,7 +143,7 @@ def main() -> None:
                 if torch_fn is not None:
                     contenders["torch"] = torch_fn
                 before = load()
-                times = interleaved(contenders, args.repeats)
+                times, cpu = interleaved(contenders, args.repeats)
                 ours = statistics.median(times["ours"])
                 matmul = statistics.median(times["matmul"])
                 torch_cell = fmt(times["torch"]) if "torch" in times else "n/a"
@@ -148,6 +153,15 @@ def main() -> None:
                       f"{torch_cell:>17} {fmt(times['matmul']):>17} {fmt(times['init']):>17} "
                       f"{torch_ratio:>10} {matmul / ours:>11.2f}  {before} → {load()}",
                       flush=True)
+                if threads == 1:
+                    # One thread: CPU time is the work itself, steady when others load the cores.
+                    med = {name: statistics.median(values) for name, values in cpu.items()}
+                    torch_cpu = (f"{med['torch'] * 1e3:.1f}", f"{med['torch'] / med['ours']:.2f}"
+                                 ) if "torch" in med else ("n/a", "n/a")
+                    print(f"{'':>7} {'CPU medians':>17} {med['ours'] * 1e3:>17.1f} "
+                          f"{torch_cpu[0]:>17} {med['matmul'] * 1e3:>17.1f} "
+                          f"{med['init'] * 1e3:>17.1f} {torch_cpu[1]:>10} "
+                          f"{med['matmul'] / med['ours']:>11.2f}", flush=True)
 
 
 if __name__ == "__main__":
