@@ -36,7 +36,9 @@ with the features (``features(config)``):
 
 The coefficients come from ``python bench/fit_budget.py`` (random legal configs, each timed in
 one process with one BLAS thread, min of a few repeats; non-negative least squares on the
-relative error). ``python bench/bench_budget.py`` checks them on fresh random configs.
+relative error). ``python bench/bench_budget.py`` checks them on fresh random configs. A
+coefficient fitted to 0 (the residual sum, input preprocessing, the zeros init) means that
+part's extra cost was lost in the measurement noise next to the shared terms.
 
 Memory (``peak_bytes``) is counted from the arrays a run holds at its peak, not fitted: all
 weights, the per-layer arrays the forward pass keeps for the backward pass (the layer output,
