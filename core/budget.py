@@ -58,9 +58,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .activations import ACTIVATIONS
+
 #: Estimated seconds of one core a run may take. A class shares a small server (1–2 cores):
 #: at this bound a run that really costs the estimate holds one core for 1.5 s; most lessons
-#: cost 0.01–0.3 s (see README, "Budget").
+#: cost 0.01–0.4 s (see README, "Budget").
 MAX_RUN_SECONDS = 1.5
 #: Peak bytes one run may hold: ~2.5 GB for a whole class, two runs at a time and the server
 #: itself (≈ 0.3 GB) leave ≈ 0.3 GiB a run.
@@ -82,8 +84,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     + ("weights_float64", "qr", "projections", "elements")
     + tuple(f"act_{name}" for name in ACTIVATION_FEATURES)
     + ("elements_float64", "batchnorm", "layernorm", "dropout", "residual", "bias", "lsuv",
-       "warmup", "warmup_exp", "inputs", "inputs_processed", "layers", "norm_layers", "dropout_layers", "lsuv_layers",
-       "warmup_layers", "constant")
+       "warmup", "warmup_exp", "inputs", "inputs_processed", "layers", "norm_layers",
+       "dropout_layers", "lsuv_layers", "warmup_layers", "constant")
 )
 
 #: Seconds per unit of each feature, one core of the reference machine (2-core AMD EPYC,
@@ -144,7 +146,8 @@ COEFFICIENTS: dict[str, float] = {
 
 #: Activations whose derivative needs the pre-activation (no derivative_from_output): the
 #: forward pass keeps z as well as φ(z).
-_KEEPS_PREACTIVATION = frozenset({"elu", "selu", "gelu", "silu", "softplus"})
+_KEEPS_PREACTIVATION = frozenset(name for name, activation in ACTIVATIONS.items()
+                                 if activation.derivative_from_output is None)
 #: Activations computed through exp/erf polynomials: their forward costs ≈ 3× tanh's, which
 #: matters in the BatchNorm warm-up passes (forward only).
 _EXP_ACTIVATIONS = frozenset({"elu", "selu", "gelu", "silu", "softplus"})
