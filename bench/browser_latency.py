@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import sys
@@ -131,6 +132,7 @@ def run(args: argparse.Namespace) -> dict:
         raise SystemExit(f"error: {reason}")
 
     latencies: list[float] = []
+    load_start = os.getloadavg()
     t0 = time.perf_counter()
     with harness.start_app(app, cwd=REPO_ROOT, query=args.query) as url, \
             sync_playwright() as pw:
@@ -192,11 +194,15 @@ def run(args: argparse.Namespace) -> dict:
         "samples_ms": [round(x, 1) for x in latencies],
         "config_url": config_url,
         "slider": how,
+        "loadavg_start": [round(x, 2) for x in load_start],
+        "loadavg_end": [round(x, 2) for x in os.getloadavg()],
     }
     print(f"\nkeypress -> all charts updated, n={result['n']}, charts={n_charts}\n"
           f"  median {result['median_ms']:.0f} ms | p90 {result['p90_ms']:.0f} ms | "
           f"min {result['min_ms']:.0f} ms | max {result['max_ms']:.0f} ms\n"
-          f"  config URL: {config_url}")
+          f"  config URL: {config_url}\n"
+          f"  load average start {result['loadavg_start']}, end {result['loadavg_end']} "
+          f"({os.cpu_count()} CPUs)")
     return result
 
 

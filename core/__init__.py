@@ -17,7 +17,7 @@ from .config import (FIELD_SPECS, MAX_MEMORY_BYTES, MAX_RUN_SECONDS, ConfigError
 from .diagnose import Finding, backward_ratio, diagnose, forward_ratio
 from .inits import INIT_NAMES, INITS, Init
 from .query import (QueryProblem, config_from_params, config_to_params, decode_query,
-                    encode_query)
+                    encode_query, params_from_pairs)
 from .simulate import (COLUMNS, HISTOGRAM_QUANTITIES, Histograms, SimulationResult, build_network,
                        simulate)
 
@@ -26,5 +26,6 @@ __all__ = [
     "FieldSpec", "Finding", "HISTOGRAM_QUANTITIES", "Histograms", "INITS", "INIT_NAMES", "Init",
     "MAX_MEMORY_BYTES", "MAX_RUN_SECONDS", "NetworkConfig", "QueryProblem", "SimulationResult",
     "backward_ratio", "build_network", "config_from_params", "config_to_params", "decode_query",
-    "diagnose", "encode_query", "forward_ratio", "simulate", "simulation_cost", "step_cost",
+    "diagnose", "encode_query", "forward_ratio", "params_from_pairs", "simulate",
+    "simulation_cost", "step_cost",
 ]

@@ -26,7 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config, problems = decode_query(args.query)
     for problem in problems:
-        print(f"warning: {problem.message} Using the default.", file=sys.stderr)
+        # A repeat or an overlong query is not a bad value that falls back to a default.
+        fallback = "" if problem.code in ("repeated", "too_many_fields") else " Using the default."
+        print(f"warning: {problem.message}{fallback}", file=sys.stderr)
     known = set(FIELD_SPECS)
     for key in (pair.split("=", 1)[0] for pair in args.query.lstrip("?").split("&") if pair):
         if key not in known:

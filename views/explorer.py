@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from dataclasses import asdict
 
 import streamlit as st
@@ -14,8 +15,9 @@ from core.theory import agreement, layer_variances
 from ui.cache import prediction as prediction_for
 from ui.cache import simulation
 from ui.findings import finding_sentence, headline_layer
-from ui.i18n import labels, t
+from ui.i18n import current_language, labels, t
 from ui.presets import PRESETS
+from ui.serving import shared_figure
 from ui.shared_controls import theory_toggle
 from ui.text import number
 from ui.url_state import EXPLORER_SECTIONS
@@ -31,10 +33,24 @@ if preset_id in PRESETS:
     st.info(f"**{t(f'preset.{preset_id}.name')}** — {t(f'preset.{preset_id}.notice')}")
 
 
+
+
+def ratio_text(ratio: float, denominator: float) -> str:
+    """A headline ratio; +inf means its numerator is beyond float64, so the ratio exceeds
+    (largest float64) / denominator: say that bound (or the largest float64, when the bound
+    itself is beyond it)."""
+    if math.isinf(ratio) and ratio > 0 and denominator > 0:
+        return "> " + number(min(sys.float_info.max / denominator, sys.float_info.max))
+    return number(ratio)
+
+
+layer_rows = stats[stats["layer"] >= 1]
 cols = st.columns(4)
-cols[0].metric(t("explorer.metric.forward"), number(forward_ratio(stats)),
+cols[0].metric(t("explorer.metric.forward"),
+               ratio_text(forward_ratio(stats), float(layer_rows["out_var"].iloc[0])),
                help=t("explorer.metric.forward_help"))
-cols[1].metric(t("explorer.metric.backward"), number(backward_ratio(stats)),
+cols[1].metric(t("explorer.metric.backward"),
+               ratio_text(backward_ratio(stats), float(layer_rows["grad_out_var"].iloc[-1])),
                help=t("explorer.metric.backward_help"))
 layer, kind = headline_layer(findings)
 cols[2].metric(t("explorer.metric.first_layer"), str(layer) if layer else "—",
@@ -54,8 +70,12 @@ prediction = prediction_for(config)
 theory = None
 if show_theory and prediction.supported:
     theory = prediction.table.set_index("layer")[list(THEORY_SERIES)]
-st.plotly_chart(charts.variance_vs_depth(stats, t, first_nonfinite=result.first_nonfinite_layer,
-                                         theory=theory), key="chart.variance")
+beyond = next((f.layer for f in findings if f.code == "forward_variance_overflow"), None)
+st.plotly_chart(shared_figure(
+    ("variance", config, current_language(), show_theory),
+    lambda: charts.variance_vs_depth(stats, t, first_nonfinite=result.first_nonfinite_layer,
+                                     theory=theory, beyond_float64=beyond)),
+                key="chart.variance")
 if show_theory:
     if prediction.supported:
         scores = agreement(stats, prediction.table)
@@ -77,10 +97,11 @@ def distributions() -> None:
     scale = st.radio(t("explorer.hist_scale"), ("std", "shared"), key="ui.hist_scale",
                      format_func=labels("explorer.hist_scale."), horizontal=True,
                      help=t("explorer.hist_scale_help"), persist_state="session")
-    st.plotly_chart(charts.distribution_heatmaps(
+    st.plotly_chart(shared_figure(("heatmaps", config, current_language(), scale),
+                                  lambda: charts.distribution_heatmaps(
         [(result.histograms.get("act", scale), 0, t("chart.heatmap.act")),
          (result.histograms.get("grad_out", scale), 1, t("chart.heatmap.grad"))],
-        scale, t, t("explorer.distributions")), key="chart.heatmaps")
+        scale, t, t("explorer.distributions"))), key="chart.heatmaps")
 
 
 def layers_section() -> None:
