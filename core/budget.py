@@ -65,8 +65,9 @@ from .activations import ACTIVATIONS
 #: cost 0.01–0.4 s (see README, "Budget").
 MAX_RUN_SECONDS = 1.5
 #: Peak bytes one run may hold: ~2.5 GB for a whole class, two runs at a time and the server
-#: itself (≈ 0.3 GB) leave ≈ 0.3 GiB a run.
-MAX_RUN_BYTES = 320 * 2**20
+#: itself (≈ 0.3 GB) leave ≈ 0.35 GiB a run; 384 MiB admits the float64 overflow lesson
+#: (depth 200, width 256, batch 512: 354 MiB).
+MAX_RUN_BYTES = 384 * 2**20
 
 #: Entries per layer and quantity kept for the histograms (core.stats.HISTOGRAM_SAMPLE).
 _HISTOGRAM_SAMPLE = 4096
