@@ -96,8 +96,9 @@ def test_variance_chart_tells_one_story_and_draws_the_rest_on_request(collapsed)
                                     series=charts.STORY_SERIES + ("preact_var",))
     assert "chart.series.preact_var" in [t.name for t in more.data]
     assert len([t for t in more.data if t.line.dash == "dash"]) == 3
+    # The story also names the layer output (drawn only where it differs from φ(z)).
     assert set(charts.MORE_SERIES) | set(charts.STORY_SERIES) == {
-        c for c, *_ in charts.VARIANCE_SERIES}
+        c for c, *_ in charts.VARIANCE_SERIES} | {charts.OUT_SERIES[0]}
 
 
 def test_legend_sits_at_the_figure_bottom_and_the_title_under_the_toolbar(collapsed):
