@@ -187,12 +187,19 @@ def test_a_zero_init_chart_says_its_variances_are_exactly_zero():
                                        lambda key, **v: translate(lang, key, **v))
         notes = [a.text for a in fig.layout.annotations if "0" in a.text and "<br>" in a.text]
         assert len(notes) == 1, lang
-        # Forward: every layer; the gradient: every layer but the last (the loss's).
+        # Forward: every layer; the gradient: every layer but the last (the loss's). Only the
+        # series drawn are named (the story by default; pre-activations once added).
+        assert translate(lang, "chart.zero_values.every_layer",
+                         series=translate(lang, "chart.zero_values.act")) in notes[0]
+        assert "1–9" in notes[0]
+        more = charts.variance_vs_depth(result.layer_stats,
+                                        lambda key, **v: translate(lang, key, **v),
+                                        series=charts.STORY_SERIES + ("preact_var",))
+        note = next(a.text for a in more.layout.annotations if "<br>" in a.text)
         assert translate(lang, "chart.zero_values.every_layer",
                          series=translate(lang, "chart.zero_values.list_sep").join(
                              [translate(lang, "chart.zero_values.preact"),
-                              translate(lang, "chart.zero_values.act")])) in notes[0]
-        assert "1–9" in notes[0]
+                              translate(lang, "chart.zero_values.act")])) in note
 
 
 def test_no_zero_note_where_nothing_is_zero_or_past_an_overflow(collapsed, overflowed):
