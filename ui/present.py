@@ -23,7 +23,7 @@ from ui.i18n import t
 BAR_KEY = "present_bar"
 #: The main chart's height in present mode: with the title, a two-line notice and the page header
 #: it fits a 1280×720 screen (tests/browser/test_classroom_browser.py measures it).
-PRESENT_CHART_HEIGHT = 480
+PRESENT_CHART_HEIGHT = 400
 
 #: Both modes: what a 390 px phone needs (Streamlit stacks st.columns below 640 px by itself).
 _PHONE_CSS = """

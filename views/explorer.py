@@ -41,7 +41,11 @@ with st.spinner(work_text(config), show_time=True):
 stats = result.layer_stats
 findings = diagnose(result)
 
-st.title(t("explorer.title"))
+present = is_present()
+lesson_id = st.session_state.get("ui.preset", "")
+# On a projector the lesson's name is the page's one-line title.
+st.title(t(f"preset.{lesson_id}.name") if present and lesson_id in PRESETS
+         else t("explorer.title"))
 
 
 def lesson_bar(preset_id: str) -> None:
@@ -57,22 +61,35 @@ def lesson_bar(preset_id: str) -> None:
                 disabled=previous is None, icon=":material/arrow_back:", key="lesson.previous",
                 width="stretch")
     progress = t("lesson.progress", index=SEQUENCE.index(preset_id) + 1, count=len(SEQUENCE))
-    middle.markdown(f"**{progress} · {t(f'preset.{preset_id}.name')}**")
+    middle.markdown(f"**{progress}**" if present else
+                    f"**{progress} · {t(f'preset.{preset_id}.name')}**")
     right.button(t("lesson.next"), on_click=choose_preset, args=(following,),
                  disabled=following is None, icon=":material/arrow_forward:", key="lesson.next",
                  icon_position="right",
                  width="stretch")
     st.info(preset_text("notice", preset_id, result, t))
+
+
+def lesson_question(preset_id: str) -> None:
+    """'What do you notice?' and its folded answer."""
+    if preset_id not in PRESETS:
+        return
     st.markdown(f"**{t('lesson.question')}** {preset_text('question', preset_id, result, t)}")
     with st.expander(t("lesson.answer")):
         st.markdown(preset_text("answer", preset_id, result, t))
 
 
-lesson_bar(st.session_state.get("ui.preset", ""))
+lesson_bar(lesson_id)
+if not present:
+    lesson_question(lesson_id)
 
 # The lesson's chart comes right under its notice (one screen on a projector and a phone); the
-# headline numbers and the findings follow it.
+# headline numbers and the findings follow it. On a projector the question comes under the
+# chart, so that title, notice and chart fill the first screen.
 main_chart = st.container()
+if present:
+    with st.container():
+        lesson_question(lesson_id)
 
 
 
@@ -119,7 +136,6 @@ more = main_chart.pills(t("explorer.more_series"), charts.MORE_SERIES, selection
                         key=SERIES_KEY, format_func=labels("chart.series."),
                         help=t("explorer.more_series_help"), persist_state="session")
 series = charts.STORY_SERIES + tuple(more or ())
-present = is_present()
 
 
 def build_variance_figure():
