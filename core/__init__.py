@@ -19,6 +19,9 @@ from .query import (QueryProblem, config_from_params, config_to_params, decode_q
                     encode_query)
 from .simulate import (COLUMNS, HISTOGRAM_QUANTITIES, Histograms, SimulationResult, build_network,
                        simulate)
+from .datasets import Dataset, make_dataset
+from .train import (HISTORY_COLUMNS, LAYER_HISTORY_COLUMNS, Snapshots, TrainResult, train)
+from .train_config import TRAIN_FIELD_SPECS, TrainConfig, check_budget
 
 __all__ = [
     "ACTIVATIONS", "ACTIVATION_NAMES", "Activation", "COLUMNS", "ConfigError", "FIELD_SPECS",
@@ -26,4 +29,6 @@ __all__ = [
     "MAX_MEMORY_BYTES", "MAX_MULTIPLY_ADDS", "NetworkConfig", "QueryProblem", "SimulationResult",
     "backward_ratio", "build_network", "config_from_params", "config_to_params", "decode_query",
     "diagnose", "encode_query", "forward_ratio", "simulate",
+    "Dataset", "HISTORY_COLUMNS", "LAYER_HISTORY_COLUMNS", "Snapshots", "TRAIN_FIELD_SPECS",
+    "TrainConfig", "TrainResult", "check_budget", "make_dataset", "train",
 ]

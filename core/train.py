@@ -1,0 +1,496 @@
+"""train(config, train_config): train the network and record what happens to it, step by step.
+
+    from core import NetworkConfig, TrainConfig, train
+    result = train(NetworkConfig(depth=10, width=64, activation="tanh", init="xavier_normal"),
+                   TrainConfig(dataset="spiral", optimizer="sgd", lr=0.1, steps=1000))
+    result.history, result.layer_history, result.snapshots, result.network, result.first_nonfinite
+
+The network: layers 1 … L − 1 are NetworkConfig's block (linear → norm → φ → norm → dropout →
+residual, as simulate); layer L is the head, linear only, whose output is the logit
+(classification) or the prediction (regression). Its widths are the dataset's 2 features,
+``width`` × (L − 1), 1 output, unless ``widths`` is given; the initial parameters are
+``build_network`` of that config, so every layer whose shape agrees with the Explorer's network
+starts from the Explorer's weights. Zero biases become trainable zero arrays; residual
+projections stay fixed. BatchNorm and LayerNorm have no learnable scale or shift (γ = 1, β = 0:
+torch's ``affine=False`` / ``elementwise_affine=False``), like simulate's.
+
+Semantics are PyTorch's (see core/optim.py for the update rules):
+- loss: mean binary cross-entropy with logits (classification; labels 0/1) or mean squared
+  error (regression), plus ``l1``·Σ|θ| over all parameters (biases included);
+- training mode for the steps: dropout active (inverted, masks from the train seed), BatchNorm
+  with batch statistics, running statistics updated as running = (1 − m)·running + m·batch
+  (m = ``bn_momentum``, unbiased batch variance); evaluation mode for the recorded losses,
+  accuracies, activation statistics and snapshots: no dropout, BatchNorm's running statistics;
+- input preprocessing (NetworkConfig.input_preprocess): z-score (population std) or min-max with
+  the statistics of the training split only, applied to both splits and to the snapshot grid.
+  ``input_dist``, ``batch_size``, ``loss``, ``bn_mode`` and ``bn_passes`` of the NetworkConfig
+  are simulate's and play no part here (the data, the loss and the modes are the training's).
+
+Row ``step = t`` of ``history`` describes the parameters after t updates: train/test loss and
+accuracy in evaluation mode; ``batch_loss`` (data loss, penalty excluded), ``grad_norm`` (total
+2-norm of the gradient that clipping sees: data loss + l1 term) and ``clipped`` of the minibatch
+drawn at that step. t = 0, record_every, 2·record_every, …, steps; at t = steps one more batch
+gives the gradient columns without an update. ``layer_history`` has one row per recorded step
+and layer 1 … L: ‖W‖ (Frobenius, weights only), ‖∂(data loss)/∂W‖ on the minibatch,
+update_ratio ‖ΔW‖/‖W‖ of the update made at that step (NaN at t = steps), mean / std /
+saturated fraction (bounded φ: within 1 % of its range's ends) / dead-unit fraction (zero on
+every training point) of φ's output over the training split (the head: the output itself), and
+the RMS of ∂L/∂(layer output) on the minibatch.
+
+A non-finite value never raises: the step that meets it is recorded and training stops;
+``first_nonfinite`` = (step, layer, "forward") for the first layer whose linear output is not
+finite (L: the head's output or the loss), or (step, layer, "backward") for the highest layer
+whose parameter gradient is not finite.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import ops
+from .activations import ACTIVATIONS
+from .config import NetworkConfig
+from .datasets import Dataset, make_dataset
+from .optim import Optimizer, add_l1, clip, total_norm
+from .simulate import Network, _lsuv_rescale, build_network
+from .train_config import (MAX_SNAPSHOTS, SNAPSHOT_GRID, TrainConfig, check_budget,
+                           training_network_config)
+
+Array = np.ndarray
+
+#: The contract columns (more may follow them).
+HISTORY_COLUMNS = ("step", "batch_loss", "train_loss", "test_loss", "train_acc", "test_acc",
+                   "grad_norm", "clipped")
+LAYER_HISTORY_COLUMNS = ("step", "layer", "weight_norm", "grad_weight_norm", "update_ratio",
+                         "act_mean", "act_std", "act_saturated_frac", "dead_unit_frac",
+                         "grad_out_rms")
+
+# Spawn keys of the training's own streams (the data's are in datasets.py).
+_BATCH_STREAM, _DROPOUT_STREAM = 200, 201
+
+
+@dataclass(frozen=True)
+class Snapshots:
+    """The decision function on a grid: ``values[k, i, j]`` is the network's output (the logit
+    for classification, σ(logit) = P(label 1); the prediction for regression) at raw features
+    (``grid_x[j]``, ``grid_y[i]``) after ``steps[k]`` updates, in evaluation mode."""
+
+    steps: Array
+    grid_x: Array
+    grid_y: Array
+    values: Array
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    config: NetworkConfig  # with the training widths
+    train_config: TrainConfig
+    history: pd.DataFrame
+    layer_history: pd.DataFrame
+    snapshots: Snapshots | None
+    network: Network
+    first_nonfinite: tuple[int, int, str] | None
+
+
+# Parameters: one flat vector, each layer's weight and bias a view into it -----------------------
+
+class _Parameters:
+    def __init__(self, network: Network, dtype):
+        shapes = [w.shape for w in network.weights]
+        sizes = [a * b + b for a, b in shapes]
+        self.theta = np.empty(sum(sizes), dtype=dtype)
+        self.grad = np.zeros_like(self.theta)
+        self.weights, self.biases, self.grad_weights, self.grad_biases = [], [], [], []
+        self.weight_slices = []
+        offset = 0
+        for (fan_in, fan_out), w, b in zip(shapes, network.weights, network.biases):
+            end_w = offset + fan_in * fan_out
+            self.weight_slices.append(slice(offset, end_w))
+            for flat, ws, bs in ((self.theta, self.weights, self.biases),
+                                 (self.grad, self.grad_weights, self.grad_biases)):
+                ws.append(flat[offset:end_w].reshape(fan_in, fan_out))
+                bs.append(flat[end_w:end_w + fan_out])
+            self.weights[-1][...] = w
+            self.biases[-1][...] = 0 if b is None else b
+            offset = end_w + fan_out
+
+    def network(self, template: Network, running: list) -> Network:
+        return Network(weights=[w.copy() for w in self.weights],
+                       biases=[b.copy() for b in self.biases],
+                       projections=template.projections, running=running,
+                       feature_scale=template.feature_scale, feature_shift=template.feature_shift)
+
+
+# The forward and backward passes (TEMPORARY ADAPTER: replaced by the shared layer block) --------
+
+@dataclass
+class _Cache:
+    h: Array
+    z: Array | None
+    a: Array
+    norm_cache: ops.NormCache | None
+    mask: Array | None
+    y: Array | None = None
+
+
+class _Net:
+    """What the passes need: the config's block, the parameters, projections, running stats."""
+
+    def __init__(self, config: NetworkConfig, params: _Parameters, network: Network):
+        self.config = config
+        self.act = ACTIVATIONS[config.activation]
+        self.params = params
+        self.projections = network.projections
+        self.norm_axis = {"batchnorm": 0, "layernorm": 1}.get(config.norm)
+        self.running = network.running
+        if self.norm_axis == 0:
+            widths = config.layer_widths
+            self.running = [(np.zeros(n), np.ones(n)) for n in widths[1:-1]]
+        self.depth = config.depth
+        self.keep_z = self.act.derivative_from_output is None
+
+    def forward(self, x: Array, *, train: bool, dropout_rng: np.random.Generator | None,
+                update_running: bool = True, calibrate: bool = False
+                ) -> tuple[Array, list[_Cache], int | None]:
+        """Logits, the caches, and the first layer whose linear output is not finite (or None)."""
+        c = self.config
+        slope = c.leaky_slope
+        dtype = x.dtype.type
+        caches: list[_Cache] = []
+        h = x
+        for index in range(self.depth):
+            w, b = self.params.weights[index], self.params.biases[index]
+            y = ops.linear_forward(h, w, b)
+            if calibrate:
+                y = _lsuv_rescale(y, w, b)
+            if not np.isfinite(y).all():
+                return y, caches, index + 1
+            if index == self.depth - 1:
+                caches.append(_Cache(h=h, z=None, a=y, norm_cache=None, mask=None))
+                return y, caches, None
+            norm_cache = None
+
+            def normalise(v: Array) -> Array:
+                nonlocal norm_cache
+                if self.norm_axis == 0 and not train:
+                    mean, var = self.running[index]
+                    v, norm_cache = ops.norm_forward_fixed(v, mean, var)
+                    return v
+                v, norm_cache, mean, var = ops.norm_forward(v, self.norm_axis)
+                if self.norm_axis == 0 and update_running:
+                    _update_running(self.running[index], mean, var, v.shape[0], c.bn_momentum)
+                return v
+
+            before = self.norm_axis is not None and c.norm_position == "before"
+            z = normalise(y) if before else y
+            a = self.act.fn(z, slope)
+            branch = normalise(a) if self.norm_axis is not None and not before else a
+            mask = None
+            if train and c.dropout > 0.0:
+                mask = ops.dropout_mask(branch.shape, c.dropout, dropout_rng, branch.dtype)
+                branch = ops.dropout_forward(branch, mask)
+            if c.residual:
+                projection = self.projections[index]
+                skip = h if projection is None else h @ projection
+                out = skip + dtype(c.residual_scale) * branch
+            else:
+                out = branch
+            caches.append(_Cache(h=h, z=z if self.keep_z else None, a=a, norm_cache=norm_cache,
+                                 mask=mask))
+            h = out
+        raise AssertionError("unreachable: the head returns")
+
+    def backward(self, caches: list[_Cache], g: Array, grad_out_rms: list | None) -> None:
+        """∂L/∂logits → every parameter's gradient, into params.grad. With ``grad_out_rms`` (a
+        list), also the RMS of ∂L/∂(layer output) of every layer, first layer first."""
+        c = self.config
+        slope = c.leaky_slope
+        dtype = g.dtype.type
+        p = self.params
+        for index in range(self.depth - 1, -1, -1):
+            cache = caches[index]
+            if grad_out_rms is not None:
+                grad_out_rms.insert(0, math.sqrt(float(np.vdot(g, g)) / g.size))
+            if index < self.depth - 1:
+                skip_grad = None
+                if c.residual:
+                    projection = self.projections[index]
+                    skip_grad = g if projection is None else g @ projection.T
+                    g = g * dtype(c.residual_scale)
+                if cache.mask is not None:
+                    g = ops.dropout_backward(g, cache.mask)
+                if self.norm_axis is not None and c.norm_position == "after":
+                    g = ops.norm_backward(g, cache.norm_cache)
+                if self.act.derivative_from_output is not None:
+                    g *= self.act.derivative_from_output(cache.a, slope)
+                else:
+                    g *= self.act.derivative(cache.z, slope)
+                if self.norm_axis is not None and c.norm_position == "before":
+                    g = ops.norm_backward(g, cache.norm_cache)
+            else:
+                skip_grad = None
+            ops.linear_backward_weight(cache.h, g, out=p.grad_weights[index])
+            np.add.reduce(g, axis=0, out=p.grad_biases[index])
+            if index > 0:
+                g_in = ops.linear_backward_input(g, p.weights[index])
+                if skip_grad is not None:
+                    g_in += skip_grad
+                g = g_in
+
+
+def _update_running(running: tuple[Array, Array], mean: Array, var: Array, batch: int,
+                    momentum: float) -> None:
+    """PyTorch: running = (1 − m)·running + m·batch statistic, with the unbiased variance."""
+    running_mean, running_var = running
+    unbiased = var.reshape(-1).astype(np.float64) * batch / max(batch - 1, 1)
+    running_mean *= 1.0 - momentum
+    running_mean += momentum * mean.reshape(-1)
+    running_var *= 1.0 - momentum
+    running_var += momentum * unbiased
+
+
+# Loss ---------------------------------------------------------------------------------------
+
+def _loss(task: str, out: Array, target: Array) -> float:
+    """Mean BCE with logits, log(1 + e^o) − y·o, or mean squared error (float64)."""
+    o = out.astype(np.float64, copy=False)
+    if task == "classification":
+        return float(np.mean(np.logaddexp(0.0, o) - target * o))
+    return float(np.mean((o - target) ** 2))
+
+
+def _loss_gradient(task: str, out: Array, target: Array) -> Array:
+    """∂L/∂o: (σ(o) − y)/N for BCE with logits, 2(o − y)/N for MSE (N entries)."""
+    if task == "classification":
+        g = ACTIVATIONS["sigmoid"].fn(out, 0.0) - target
+    else:
+        g = (out - target) * out.dtype.type(2.0)
+    g *= out.dtype.type(1.0 / out.size)
+    return g
+
+
+def _accuracy(task: str, out: Array, target: Array) -> float:
+    if task != "classification":
+        return float("nan")
+    return float(np.mean((out > 0) == (target > 0.5)))
+
+
+# Preprocessing --------------------------------------------------------------------------------
+
+def preprocessing(config: NetworkConfig, x_train: Array) -> tuple[Array, Array]:
+    """(shift, scale) with x' = (x − shift)/scale, from the training split only: z-score
+    (mean, population std) or min-max (min, max − min); (0, 1) for none; 1 where a feature is
+    constant."""
+    n = x_train.shape[1]
+    if config.input_preprocess == "zscore":
+        shift, scale = x_train.mean(axis=0), x_train.std(axis=0)
+    elif config.input_preprocess == "minmax":
+        shift, scale = x_train.min(axis=0), x_train.max(axis=0) - x_train.min(axis=0)
+    else:
+        return np.zeros(n), np.ones(n)
+    return shift, np.where(scale > 0, scale, 1.0)
+
+
+def _prepared(x: Array, shift: Array, scale: Array, dtype) -> Array:
+    return np.ascontiguousarray((x - shift) / scale, dtype=dtype)
+
+
+# The training loop ----------------------------------------------------------------------------
+
+def _stream(seed: int, key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
+
+
+class _Batches:
+    """Epochs of a seeded permutation cut into whole batches (the remainder dropped, so every
+    step sees batch_size points); full-batch steps use the split in its order."""
+
+    def __init__(self, x: Array, y: Array, batch_size: int, rng: np.random.Generator):
+        self.x, self.y, self.size, self.rng = x, y, batch_size, rng
+        self.full = batch_size == x.shape[0]
+        self.per_epoch = x.shape[0] // batch_size
+        self.position = self.per_epoch
+        self.xp, self.yp = x, y
+
+    def next(self) -> tuple[Array, Array]:
+        if self.full:
+            return self.x, self.y
+        if self.position == self.per_epoch:
+            order = self.rng.permutation(self.x.shape[0])
+            self.xp, self.yp = self.x[order], self.y[order]
+            self.position = 0
+        start = self.position * self.size
+        self.position += 1
+        return self.xp[start:start + self.size], self.yp[start:start + self.size]
+
+
+def _activation_stats(act, a: Array, hidden: bool) -> tuple[float, float, float, float]:
+    """Mean, std, saturated fraction (bounded φ), dead-unit fraction (zero on every row)."""
+    a64 = a.astype(np.float64, copy=False)
+    mean, std = float(a64.mean()), float(a64.std())
+    saturated = dead = float("nan")
+    if hidden:
+        threshold = act.saturation_threshold()
+        if threshold is not None:
+            centre, half = threshold
+            saturated = float(np.mean(np.abs(a64 - centre) > half))
+        dead = float(np.mean(~(a != 0).any(axis=0)))
+    return mean, std, saturated, dead
+
+
+def train(config: NetworkConfig, train_config: TrainConfig, network: Network | None = None,
+          data: Dataset | None = None) -> TrainResult:
+    """Train ``network`` (default: ``build_network`` of the config with the training widths) on
+    ``data`` (default: ``make_dataset(train_config)``); deterministic bit for bit.
+
+    Raises ConfigError before any work when the pair is over budget or the widths do not fit.
+    """
+    check_budget(config, train_config)
+    config = training_network_config(config, train_config)
+    tc = train_config
+    if data is None:
+        data = make_dataset(tc)
+    if network is None:
+        network = build_network(config)
+    dtype = np.float64 if config.dtype == "float64" else np.float32
+    shift, scale = preprocessing(config, data.x_train)
+    x_train = _prepared(data.x_train, shift, scale, dtype)
+    x_test = _prepared(data.x_test, shift, scale, dtype)
+    y_train = np.ascontiguousarray(data.y_train, dtype=dtype)
+    y_test = np.ascontiguousarray(data.y_test, dtype=dtype)
+    task = data.task
+
+    params = _Parameters(network, dtype)
+    net = _Net(config, params, network)
+    act = net.act
+    optimizer = Optimizer(tc.optimizer, tc.lr, tc.momentum, tc.l2)
+    batches = _Batches(x_train, y_train, tc.batch_size, _stream(tc.seed, _BATCH_STREAM))
+    dropout_rng = _stream(tc.seed, _DROPOUT_STREAM)
+    depth = config.depth
+
+    record_steps = sorted(set(range(0, tc.steps, tc.record_every)) | {tc.steps})
+    chosen = np.unique(np.round(np.linspace(0, len(record_steps) - 1,
+                                            min(len(record_steps), MAX_SNAPSHOTS))).astype(int))
+    snapshot_steps = {record_steps[i] for i in chosen}
+    low0, high0, low1, high1 = data.domain
+    grid_x = np.linspace(low0, high0, SNAPSHOT_GRID)
+    grid_y = np.linspace(low1, high1, SNAPSHOT_GRID)
+    gx, gy = np.meshgrid(grid_x, grid_y)
+    grid = _prepared(np.stack([gx.ravel(), gy.ravel()], axis=1), shift, scale, dtype) \
+        if data.n_features == 2 else None
+    snap_steps, snap_values = [], []
+
+    history: list[tuple] = []
+    layer_rows: list[tuple] = []
+    first_nonfinite = None
+    previous = np.empty_like(params.theta)
+
+    with np.errstate(all="ignore"):
+        if config.init == "lsuv":
+            net.forward(x_train, train=False, dropout_rng=None, calibrate=True)
+
+        for step in range(tc.steps + 1):
+            record = step % tc.record_every == 0 or step == tc.steps
+            last = step == tc.steps
+            evaluation = None
+            if record:
+                evaluation = _evaluate(net, task, x_train, y_train, x_test, y_test)
+                if step in snapshot_steps and grid is not None:
+                    out, _, _ = net.forward(grid, train=False, dropout_rng=None)
+                    snap_steps.append(step)
+                    snap_values.append(out[:, 0].astype(np.float64).reshape(gy.shape))
+            xb, yb = batches.next()
+            out, caches, bad = net.forward(xb, train=True, dropout_rng=dropout_rng,
+                                           update_running=not last)
+            batch_loss = _loss(task, out, yb) if bad is None else float("nan")
+            if bad is None and not math.isfinite(batch_loss):
+                bad = depth
+            grad_out_rms: list[float] | None = [] if record else None
+            norm, clipped = float("nan"), False
+            if bad is not None:
+                first_nonfinite = (step, bad, "forward")
+            else:
+                net.backward(caches, _loss_gradient(task, out, yb), grad_out_rms)
+                data_grad_norms = _layer_norms(params.grad_weights) if record else None
+                add_l1(params.grad, params.theta, tc.l1)
+                norm = total_norm(params.grad)
+                if not math.isfinite(norm):
+                    first_nonfinite = (step, _highest_nonfinite(params), "backward")
+                else:
+                    clipped = clip(params.grad, tc.clip, tc.clip_threshold, norm)
+            stop = first_nonfinite is not None
+            ratios = [float("nan")] * depth
+            if not stop and not last:
+                if record:
+                    previous[...] = params.theta
+                optimizer.step(params.theta, params.grad)
+                if record:
+                    ratios = _update_ratios(params, previous)
+            if record or stop:
+                if evaluation is None:
+                    evaluation = _evaluate(net, task, x_train, y_train, x_test, y_test)
+                train_loss, test_loss, train_acc, test_acc, layer_acts = evaluation
+                history.append((step, batch_loss, train_loss, test_loss, train_acc, test_acc,
+                                norm, clipped))
+                weight_norms = _layer_norms([params.theta[s] for s in params.weight_slices])
+                if stop or not grad_out_rms:
+                    grad_out_rms = [float("nan")] * depth
+                    data_grad_norms = [float("nan")] * depth
+                for index in range(depth):
+                    stats = _activation_stats(act, layer_acts[index], index < depth - 1) \
+                        if index < len(layer_acts) else (float("nan"),) * 4
+                    layer_rows.append((step, index + 1, weight_norms[index],
+                                       data_grad_norms[index], ratios[index], *stats,
+                                       grad_out_rms[index]))
+            if stop:
+                break
+
+    history_frame = pd.DataFrame(history, columns=list(HISTORY_COLUMNS))
+    history_frame["clipped"] = history_frame["clipped"].astype(bool)
+    layer_frame = pd.DataFrame(layer_rows, columns=list(LAYER_HISTORY_COLUMNS))
+    snapshots = None
+    if grid is not None:
+        values = np.stack(snap_values) if snap_values else np.empty((0,) + gy.shape)
+        snapshots = Snapshots(steps=np.array(snap_steps, dtype=int), grid_x=grid_x,
+                              grid_y=grid_y, values=values)
+    return TrainResult(config=config, train_config=tc, history=history_frame,
+                       layer_history=layer_frame, snapshots=snapshots,
+                       network=params.network(network, net.running), first_nonfinite=first_nonfinite)
+
+
+def _evaluate(net: _Net, task: str, x_train, y_train, x_test, y_test):
+    """Evaluation mode over both splits: losses, accuracies, and each layer's φ output on the
+    training split (the head: its output)."""
+    out, caches, _ = net.forward(x_train, train=False, dropout_rng=None)
+    layer_acts = [cache.a for cache in caches]
+    out_test, _, _ = net.forward(x_test, train=False, dropout_rng=None)
+    return (_loss(task, out, y_train), _loss(task, out_test, y_test),
+            _accuracy(task, out, y_train), _accuracy(task, out_test, y_test), layer_acts)
+
+
+def _layer_norms(arrays: list[Array]) -> list[float]:
+    return [math.sqrt(float(np.vdot(a, a))) for a in arrays]
+
+
+def _update_ratios(params: _Parameters, previous: Array) -> list[float]:
+    """‖W_after − W_before‖/‖W_before‖ of every layer's weights."""
+    ratios = []
+    for s in params.weight_slices:
+        before = previous[s]
+        delta = params.theta[s] - before
+        denominator = math.sqrt(float(np.vdot(before, before)))
+        ratios.append(math.sqrt(float(np.vdot(delta, delta))) / denominator
+                      if denominator > 0 else float("inf") if delta.any() else float("nan"))
+    return ratios
+
+
+def _highest_nonfinite(params: _Parameters) -> int:
+    for index in range(len(params.weights) - 1, -1, -1):
+        if not (np.isfinite(params.grad_weights[index]).all()
+                and np.isfinite(params.grad_biases[index]).all()):
+            return index + 1
+    return len(params.weights)
