@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import NetworkConfig, SimulationResult, simulate
+from core import (Dataset, NetworkConfig, SimulationResult, TrainConfig, TrainResult,
+                  make_dataset, simulate, train)
 from core.theory import Prediction, predict
 
 #: ≈ 100–400 KB a result: a few tens of MB at most.
@@ -24,3 +25,18 @@ def simulation(config: NetworkConfig) -> SimulationResult:
 def prediction(config: NetworkConfig) -> Prediction:
     """The mean-field prediction for a config (or why there is none)."""
     return predict(config)
+
+
+#: A training result holds ≈ 26 decision-function snapshots (40 × 40) and its records: ≈ 0.5 MB.
+MAX_TRAINING_ENTRIES = 64
+
+
+@st.cache_data(max_entries=MAX_TRAINING_ENTRIES, show_spinner=False)
+def training(network: NetworkConfig, train_config: TrainConfig) -> TrainResult:
+    """One set-up's run, computed once per (network, training) pair for every session."""
+    return train(network, train_config)
+
+
+@st.cache_data(max_entries=MAX_TRAINING_ENTRIES, show_spinner=False)
+def dataset(train_config: TrainConfig) -> Dataset:
+    return make_dataset(train_config)

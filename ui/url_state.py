@@ -16,7 +16,7 @@ import streamlit as st
 
 from core import FIELD_SPECS, ConfigError, NetworkConfig, QueryProblem, config_from_params
 from core.query import config_to_params
-from ui import compare_state, theory_state
+from ui import compare_state, theory_state, train_state
 from ui.errors import InvalidChoice
 from ui.i18n import LANGUAGE_KEY, LANGUAGES, language_from_locale
 from ui.presets import PRESETS
@@ -68,7 +68,7 @@ EXTRAS: dict[str, Extra] = {
     "hist_scale": Extra("ui.hist_scale", "std", _choice(("std", "shared"))),
     "view": Extra("ui.section", "overview", _choice(EXPLORER_SECTIONS)),
     **{name: Extra(key, default, parse, fmt)
-       for table in (compare_state.URL_PARAMS, theory_state.URL_PARAMS)
+       for table in (compare_state.URL_PARAMS, theory_state.URL_PARAMS, train_state.URL_PARAMS)
        for name, (key, default, parse, fmt) in table.items()},
 }
 

@@ -9,7 +9,7 @@ from dataclasses import asdict
 import streamlit as st
 
 from core import backward_ratio, diagnose, forward_ratio
-from ui import charts
+from ui import charts, url_state
 from core.theory import agreement, layer_variances
 from ui.cache import prediction as prediction_for
 from ui.cache import simulation
@@ -26,6 +26,8 @@ stats = result.layer_stats
 findings = diagnose(result)
 
 st.title(t("explorer.title"))
+st.page_link("views/train.py", label=t("train.link"), icon=":material/model_training:",
+             help=t("train.link_help"), query_params=url_state.share_params(config))
 preset_id = st.session_state.get("ui.preset", "")
 if preset_id in PRESETS:
     st.info(f"**{t(f'preset.{preset_id}.name')}** — {t(f'preset.{preset_id}.notice')}")
