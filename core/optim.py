@@ -36,7 +36,8 @@ CLIP_NORM_EPS = 1e-6
 
 def total_norm(g: Array) -> float:
     """‖g‖₂, without a spurious overflow: float32 squares overflow above ≈ 1.8e19."""
-    squared = float(np.dot(g, g))
+    with np.errstate(over="ignore", invalid="ignore"):
+        squared = float(np.dot(g, g))
     if math.isfinite(squared):
         return math.sqrt(squared)
     if not np.isfinite(g).all():
@@ -65,6 +66,17 @@ def clip(g: Array, mode: str, threshold: float, norm: float) -> bool:
             np.clip(g, -threshold, threshold, out=g)
         return changed
     return False
+
+
+def regularise_and_clip(g: Array, theta: Array, l1: float, mode: str,
+                        threshold: float) -> tuple[float, bool]:
+    """The part of a step before the optimizer: g += l1·sign(θ), then the total norm (returned,
+    whether clipping is on or not) and the clipping. A non-finite norm leaves g unclipped."""
+    add_l1(g, theta, l1)
+    norm = total_norm(g)
+    if not math.isfinite(norm):
+        return norm, False
+    return norm, clip(g, mode, threshold, norm)
 
 
 class Optimizer:

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from urllib.parse import parse_qsl, urlencode
 
 from .config import FIELD_SPECS, ConfigError, FieldSpec, NetworkConfig
+from .train_config import TRAIN_FIELD_SPECS, TrainConfig, check_budget
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -136,3 +137,94 @@ def decode_query(query: str, base: NetworkConfig | None = None
         return base or NetworkConfig(), [QueryProblem("query", query[:60], str(error),
                                                       "too_many_fields")]
     return config_from_params(dict(pairs), base)
+
+
+# TrainConfig ⇄ query string ------------------------------------------------------------------
+# A training link holds both configs. TrainConfig fields keep their names as keys, except those
+# that NetworkConfig also has (batch_size, seed): they are written train_batch_size, train_seed.
+
+TRAIN_QUERY_KEYS: dict[str, str] = {
+    name: f"train_{name}" if name in FIELD_SPECS else name for name in TRAIN_FIELD_SPECS}
+_TRAIN_FIELDS_BY_KEY = {key: name for name, key in TRAIN_QUERY_KEYS.items()}
+
+
+def train_config_to_params(train_config: TrainConfig) -> dict[str, str]:
+    """The TrainConfig fields that differ from their defaults, keyed as in a link, in order."""
+    params = {}
+    for name, spec in TRAIN_FIELD_SPECS.items():
+        value = getattr(train_config, name)
+        if value != spec.default:
+            params[TRAIN_QUERY_KEYS[name]] = format_value(spec, value)
+    return params
+
+
+def train_config_from_params(params: Mapping[str, str], base: TrainConfig | None = None
+                             ) -> tuple[TrainConfig, list[QueryProblem]]:
+    """Decode the TrainConfig keys of ``params`` (others are ignored); every unusable value is
+    reported (``field`` = its key in the link) and replaced by the base's value."""
+    base = base or TrainConfig()
+    problems: list[QueryProblem] = []
+    values: dict[str, Any] = {}
+    for key, raw in params.items():
+        name = _TRAIN_FIELDS_BY_KEY.get(key)
+        if name is None:
+            continue
+        try:
+            values[name] = parse_value(TRAIN_FIELD_SPECS[name], str(raw))
+        except ConfigError as error:
+            problems.append(QueryProblem(key, str(raw)[:60], str(error)))
+    while True:
+        try:
+            return base.replace(**values), problems
+        except ConfigError as error:
+            culprits = [f for f in error.fields if f in values]
+            if not culprits:
+                raise
+            shown = "&".join(f"{TRAIN_QUERY_KEYS[f]}="
+                             f"{format_value(TRAIN_FIELD_SPECS[f], values[f])}" for f in culprits)
+            problems.append(QueryProblem(TRAIN_QUERY_KEYS[culprits[0]], shown[:120], str(error),
+                                         error.code, error.amount, error.limit))
+            for name in culprits:
+                values.pop(name)
+
+
+def encode_train_query(config: NetworkConfig, train_config: TrainConfig) -> str:
+    """'depth=10&dataset=spiral&lr=0.1…': the network's then the training's non-defaults."""
+    return urlencode({**config_to_params(config), **train_config_to_params(train_config)},
+                     safe=",")
+
+
+def decode_train_query(query: str, base: NetworkConfig | None = None,
+                       train_base: TrainConfig | None = None
+                       ) -> tuple[NetworkConfig, TrainConfig, list[QueryProblem]]:
+    """The inverse of encode_train_query. A pair over the training budget (check_budget) is
+    reported, and the link's values of the fields at fault fall back to the bases' (training
+    fields first, then the network's)."""
+    try:
+        pairs = dict(parse_qsl(query.lstrip("?"), keep_blank_values=True, max_num_fields=1000))
+    except ValueError as error:
+        return (base or NetworkConfig(), train_base or TrainConfig(),
+                [QueryProblem("query", query[:60], str(error), "too_many_fields")])
+    config, problems = config_from_params(pairs, base)
+    train_config, train_problems = train_config_from_params(pairs, train_base)
+    problems += train_problems
+    while True:
+        try:
+            check_budget(config, train_config)
+            return config, train_config, problems
+        except ConfigError as error:
+            train_keys = [TRAIN_QUERY_KEYS[f] for f in error.fields
+                          if f in TRAIN_FIELD_SPECS and TRAIN_QUERY_KEYS[f] in pairs]
+            network_keys = [f for f in error.fields if f not in TRAIN_FIELD_SPECS and f in pairs]
+            culprits = train_keys or network_keys
+            if not culprits:
+                raise
+            shown = "&".join(f"{key}={pairs[key]}" for key in culprits)
+            problems.append(QueryProblem(culprits[0], shown[:120], str(error), error.code,
+                                         error.amount, error.limit))
+            for key in culprits:
+                pairs.pop(key)
+            if train_keys:
+                train_config, _ = train_config_from_params(pairs, train_base)
+            else:
+                config, _ = config_from_params(pairs, base)

@@ -55,7 +55,7 @@ from . import ops
 from .activations import ACTIVATIONS
 from .config import NetworkConfig
 from .datasets import Dataset, make_dataset
-from .optim import Optimizer, add_l1, clip, total_norm
+from .optim import Optimizer, regularise_and_clip
 from .simulate import Network, _lsuv_rescale, build_network
 from .train_config import (MAX_SNAPSHOTS, SNAPSHOT_GRID, TrainConfig, check_budget,
                            training_network_config)
@@ -416,12 +416,10 @@ def train(config: NetworkConfig, train_config: TrainConfig, network: Network | N
             else:
                 net.backward(caches, _loss_gradient(task, out, yb), grad_out_rms)
                 data_grad_norms = _layer_norms(params.grad_weights) if record else None
-                add_l1(params.grad, params.theta, tc.l1)
-                norm = total_norm(params.grad)
+                norm, clipped = regularise_and_clip(params.grad, params.theta, tc.l1, tc.clip,
+                                                    tc.clip_threshold)
                 if not math.isfinite(norm):
                     first_nonfinite = (step, _highest_nonfinite(params), "backward")
-                else:
-                    clipped = clip(params.grad, tc.clip, tc.clip_threshold, norm)
             stop = first_nonfinite is not None
             ratios = [float("nan")] * depth
             if not stop and not last:
@@ -460,6 +458,24 @@ def train(config: NetworkConfig, train_config: TrainConfig, network: Network | N
     return TrainResult(config=config, train_config=tc, history=history_frame,
                        layer_history=layer_frame, snapshots=snapshots,
                        network=params.network(network, net.running), first_nonfinite=first_nonfinite)
+
+
+def parameter_gradients(config: NetworkConfig, network: Network, x: Array, upstream: Array,
+                        dropout_seed: int = 0) -> tuple[Array, list[Array], list[Array]]:
+    """The training-mode forward of ``x`` (dropout masks from ``dropout_seed``, BatchNorm with
+    batch statistics, running statistics untouched) and the gradients of L = Σ upstream ⊙ out:
+    (out, ∂L/∂W per layer, ∂L/∂b per layer). ``config`` has the network's widths. For checking
+    the passes against finite differences and other implementations."""
+    dtype = np.float64 if config.dtype == "float64" else np.float32
+    params = _Parameters(network, dtype)
+    net = _Net(config, params, network)
+    with np.errstate(all="ignore"):
+        out, caches, _ = net.forward(np.ascontiguousarray(x, dtype=dtype), train=True,
+                                     dropout_rng=_stream(dropout_seed, _DROPOUT_STREAM),
+                                     update_running=False)
+        net.backward(caches, np.array(upstream, dtype=dtype), None)
+    return (out.copy(), [g.copy() for g in params.grad_weights],
+            [g.copy() for g in params.grad_biases])
 
 
 def _evaluate(net: _Net, task: str, x_train, y_train, x_test, y_test):
