@@ -4,19 +4,21 @@ Streamlit here.
 A set-up is a (network, training) pair, ``TrainPair``. Like Compare's (ui.compare, whose Sweep,
 Diff, parsers and ``build_setups`` are reused), set-ups are differences from a base: the
 sidebar's network with the page's training settings. A difference may name a NetworkConfig
-field (``init=normal``) or a TrainConfig field prefixed with ``t_`` (``t_lr=0.5``): the prefix
-keeps the two ``batch_size`` and ``seed`` fields apart, and the page's link uses the same names.
+field (``init=normal``) or a TrainConfig field under its key in core's link codec
+(``core.query.TRAIN_QUERY_KEYS``: ``lr=0.5``, and ``train_batch_size`` / ``train_seed`` where
+NetworkConfig has a field of the same name); the page's link uses the same names.
 At most ``MAX_SETUPS`` set-ups; set-up ``i`` keeps colour ``PALETTE[i]`` on every chart.
 
 Share link (all optional; the base network is the usual config parameters):
 
-``t_<field>=<value>``
-    a TrainConfig field of the base training (``t_dataset=spiral&t_lr=0.1&t_steps=300``).
+``<training field>=<value>``
+    a TrainConfig field of the base training, keyed as core's codec does
+    (``dataset=spiral&lr=0.1&steps=300&train_batch_size=50``).
 ``trn=<field>:<v1>,<v2>,…``
-    the sweep: a field of ``SWEEP_FIELDS`` (network or ``t_`` training field) and 1 to 4 values.
+    the sweep: a field of ``SWEEP_FIELDS`` (network or training) and 1 to 4 values.
 ``trn_setups=<s1>;<s2>;…``
     edited set-ups (they win over ``trn``): up to 4, each ``base`` or a query string of its
-    differences (``init=normal&init_std=0.01``, ``t_clip=norm``), percent-encoded in the bar.
+    differences (``init=normal&init_std=0.01``, ``clip=norm``), percent-encoded in the bar.
 ``trn_names=<n1>;…``, ``trn_preset=<id>``, ``trn_step=<n>``
     custom names, the lesson preset in use, the step whose activations are shown.
 """
@@ -31,7 +33,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from core.query import format_value, parse_value
+from core.query import (TRAIN_QUERY_KEYS, config_to_params, format_value, parse_value,
+                        train_config_to_params)
 from core import (FIELD_SPECS, TRAIN_FIELD_SPECS, ConfigError, Dataset, NetworkConfig,
                   TrainConfig, TrainResult, check_budget)
 from ui import compare
@@ -43,9 +46,11 @@ from ui.train_charts import DecisionFrames
 Translate = Callable[..., str]
 
 MAX_SETUPS = 4
-PREFIX = "t_"
-#: TrainConfig's fields under their link names (t_lr, …), validated by core's specs.
-TRAIN_SPECS = {PREFIX + name: dataclasses.replace(spec, name=PREFIX + name)
+#: TrainConfig field → its key in a link (core's codec), and back.
+TRAIN_KEYS = TRAIN_QUERY_KEYS
+TRAIN_FIELDS_BY_KEY = {key: name for name, key in TRAIN_KEYS.items()}
+#: TrainConfig's fields under their link names, validated by core's specs.
+TRAIN_SPECS = {TRAIN_KEYS[name]: dataclasses.replace(spec, name=TRAIN_KEYS[name])
                for name, spec in TRAIN_FIELD_SPECS.items()}
 #: Everything a set-up may change: the network's fields, then the training's.
 SETUP_SPECS = {**FIELD_SPECS, **TRAIN_SPECS}
@@ -62,14 +67,14 @@ SWEEP_DEFAULTS: dict[str, tuple] = {
     "input_preprocess": ("none", "zscore"),
     "depth": (3, 10, 30),
     "width": (8, 32, 128),
-    "t_lr": (0.01, 0.1, 1.0),
-    "t_optimizer": ("sgd", "momentum", "adam"),
-    "t_batch_size": (10, 50),
-    "t_clip": ("none", "norm"),
-    "t_l1": (0.0, 0.001),
-    "t_l2": (0.0, 0.001),
-    "t_feature_scale": (1.0, 100.0),
-    "t_noise": (0.0, 0.3),
+    "lr": (0.01, 0.1, 1.0),
+    "optimizer": ("sgd", "momentum", "adam"),
+    "train_batch_size": (10, 50),
+    "clip": ("none", "norm"),
+    "l1": (0.0, 0.001),
+    "l2": (0.0, 0.001),
+    "feature_scale": (1.0, 100.0),
+    "noise": (0.0, 0.3),
 }
 SWEEP_FIELDS = tuple(SWEEP_DEFAULTS)
 DEFAULT_SWEEP = Sweep("init", SWEEP_DEFAULTS["init"])
@@ -86,9 +91,9 @@ class TrainPair:
 
 
 def split_diff(diff: Diff) -> tuple[Diff, dict[str, Any]]:
-    """A set-up's differences → (network diff, TrainConfig changes without the prefix)."""
-    network = tuple((f, v) for f, v in diff if not f.startswith(PREFIX))
-    training = {f[len(PREFIX):]: v for f, v in diff if f.startswith(PREFIX)}
+    """A set-up's differences → (network diff, TrainConfig changes by field name)."""
+    network = tuple((f, v) for f, v in diff if f not in TRAIN_FIELDS_BY_KEY)
+    training = {TRAIN_FIELDS_BY_KEY[f]: v for f, v in diff if f in TRAIN_FIELDS_BY_KEY}
     return network, training
 
 
@@ -188,13 +193,13 @@ TRAIN_PRESETS: dict[str, TrainPreset] = {
         setups=((("init", "zeros"),), ())),
     "clipping": TrainPreset(
         dict(activation="relu", depth=10, width=64, init="normal", init_std=1.0), _QUICK,
-        setups=((), (("t_clip", "norm"),), (("init", "kaiming_normal"),))),
+        setups=((), (("clip", "norm"),), (("init", "kaiming_normal"),))),
     "learning_rate": TrainPreset(
         dict(activation="tanh", depth=4, width=32, init="xavier_normal"), _QUICK,
-        setups=((("t_lr", 0.01),), (("t_lr", 0.3),), (("t_lr", 5.0),))),
+        setups=((("lr", 0.01),), (("lr", 0.3),), (("lr", 5.0),))),
     "l1_l2": TrainPreset(
         dict(activation="tanh", depth=4, width=32, init="xavier_normal"), _QUICK,
-        setups=((), (("t_l1", 0.003),), (("t_l2", 0.03),))),
+        setups=((), (("l1", 0.003),), (("l2", 0.03),))),
     "dropout": TrainPreset(
         dict(activation="relu", depth=3, width=256, init="kaiming_normal"), _SMALL_NOISY,
         setups=((), (("dropout", 0.5),))),
@@ -411,15 +416,9 @@ def describe_training_error(error: ConfigError, tr: Translate) -> str:
 
 def preset_params(preset_id: str, seed: int = 0) -> dict[str, str]:
     """The link parameters of a lesson (what the address bar holds once it is chosen)."""
-    from core.query import config_to_params
-
     preset = TRAIN_PRESETS[preset_id]
     pair = preset.pair(seed=seed)
-    params = config_to_params(pair.network)
-    for name, spec in TRAIN_FIELD_SPECS.items():
-        value = getattr(pair.training, name)
-        if value != spec.default:
-            params[PREFIX + name] = format_value(spec, value)
+    params = {**config_to_params(pair.network), **train_config_to_params(pair.training)}
     params["trn_setups"] = format_setups(preset.setups)
     params["trn_preset"] = preset_id
     return params

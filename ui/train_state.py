@@ -2,7 +2,8 @@
 formatter).
 
 Read by ui.url_state, the one module that touches the URL. Every TrainConfig field is a
-parameter ``t_<field>`` (session key ``train.cfg.<field>``); the set-ups, names, preset and the
+parameter named as in core's codec (``lr``, ``train_batch_size``; session key
+``train.cfg.<field>``); the set-ups, names, preset and the
 activation step follow ui.train's formats. Parsers raise only ValueError naming the valid values.
 ``session_training`` combines the fields (which may be invalid together, e.g. a batch larger than
 the training split) into the TrainConfig the page uses.
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from core import TRAIN_FIELD_SPECS, ConfigError, TrainConfig
-from ui.train import (DEFAULT_SWEEP, PREFIX, format_names, format_setups, format_sweep,
+from ui.train import (DEFAULT_SWEEP, TRAIN_KEYS, format_names, format_setups, format_sweep,
                       parse_names, parse_preset, parse_setups, parse_step, parse_sweep,
                       train_field_formatter, train_field_parser)
 
@@ -32,7 +33,7 @@ def field_key(name: str) -> str:
 
 
 URL_PARAMS: dict[str, tuple] = {
-    **{PREFIX + name: (field_key(name), spec.default, train_field_parser(name),
+    **{TRAIN_KEYS[name]: (field_key(name), spec.default, train_field_parser(name),
                        train_field_formatter(name))
        for name, spec in TRAIN_FIELD_SPECS.items()},
     "trn": (SWEEP_KEY, DEFAULT_SWEEP, parse_sweep, format_sweep),

@@ -18,7 +18,7 @@ from ui.i18n import current_language, t, translate
 from ui.shared_controls import KEEP
 from ui.text import markdown_literal
 from ui.train import (DEFAULT_SWEEP, MAX_SETUPS, SETUP_SPECS, SWEEP_DEFAULTS, SWEEP_FIELDS,
-                      TRAIN_PRESETS, Sweep, TrainPair, TrainRun, build_setups, decision_frames,
+                      TRAIN_FIELDS_BY_KEY, TRAIN_KEYS, TRAIN_PRESETS, Sweep, TrainPair, TrainRun, build_setups, decision_frames,
                       describe_training_error, final_weights, format_setups, parse_names,
                       parse_setups, parse_sweep, preset_matches, result_sentence, value_text)
 from ui.train_state import (LAST_GOOD_KEY, NAMES_KEY, PRESET_KEY, SETUPS_KEY, STEP_KEY,
@@ -142,11 +142,11 @@ def _change_step() -> None:
 # --- controls ------------------------------------------------------------------------------
 
 def _label(name: str) -> str:
-    return tr(f"field.t_{name}.label")
+    return tr(f"field.{TRAIN_KEYS[name]}.label")
 
 
 def _help(name: str) -> str:
-    return tr(f"field.t_{name}.help")
+    return tr(f"field.{TRAIN_KEYS[name]}.help")
 
 
 def _control(name: str, container) -> None:
@@ -158,7 +158,7 @@ def _control(name: str, container) -> None:
     common = dict(key=key, help=_help(name), **KEEP)
     if spec.kind == "choice":
         container.selectbox(_label(name), spec.choices,
-                            format_func=lambda v, n=name: tr(f"choice.t_{n}.{v}"), **common)
+                            format_func=lambda v, k=TRAIN_KEYS[name]: tr(f"choice.{k}.{v}"), **common)
     elif name in CHOICES:
         options = sorted(set(CHOICES[name]) | {value})
         container.select_slider(_label(name), options, format_func=lambda v: f"{v:g}", **common)
@@ -193,8 +193,8 @@ def _sweep_controls(base: TrainPair) -> None:
                    **KEEP)
     spec = SETUP_SPECS[sweep.field]
     key = _values_key(sweep.field)
-    current = (getattr(base.training, sweep.field[2:]) if sweep.field.startswith("t_")
-               else getattr(base.network, sweep.field))
+    current = (getattr(base.training, TRAIN_FIELDS_BY_KEY[sweep.field])
+               if sweep.field in TRAIN_FIELDS_BY_KEY else getattr(base.network, sweep.field))
     help_text = t("train.values_help", base=value_text(sweep.field, current, t))
     if spec.kind in ("choice", "bool"):
         options = spec.choices if spec.kind == "choice" else (False, True)

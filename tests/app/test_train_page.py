@@ -9,13 +9,13 @@ from streamlit.testing.v1 import AppTest
 
 import ui.cache
 from ui.i18n import translate
-from ui.train import TRAIN_PRESETS
+from ui.train import TRAIN_PRESETS, preset_params
 
 from .conftest import shown
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 #: A cheap base for tests that are not about a lesson: a small network, few steps.
-CHEAP = dict(depth="3", width="16", t_steps="40", t_n_points="100", t_batch_size="10")
+CHEAP = dict(depth="3", width="16", steps="40", n_points="100", train_batch_size="10")
 
 
 def en(key, **values):
@@ -60,7 +60,7 @@ def test_a_cheap_link_trains_and_draws_every_chart():
     decision = figures(at)[en("train.chart.decision_title")]
     assert len(decision["frames"]) >= 2 and decision["layout"]["sliders"]
     # the address bar holds the training
-    assert at.query_params["t_steps"] == "40"
+    assert at.query_params["steps"] == "40"
 
 
 @pytest.mark.parametrize("preset_id", list(TRAIN_PRESETS))
@@ -84,17 +84,12 @@ def test_each_preset_runs_and_draws_its_setups(preset_id):
     at.selectbox(key="train.cfg.optimizer").set_value(other).run()
     assert not at.exception
     assert "trn_preset" not in at.query_params
-    assert at.query_params.get("t_optimizer", "sgd") == other
+    assert at.query_params.get("optimizer", "sgd") == other
 
 
 def test_a_preset_link_opens_the_lesson():
-    preset = TRAIN_PRESETS["zero_init"]
-    pair = preset.pair()
-    from ui.train import format_setups
-    query = dict(lang="en", trn_preset="zero_init", trn_setups=format_setups(preset.setups),
-                 **{k: str(v) for k, v in preset.network.items()},
-                 **{f"t_{k}": str(v) for k, v in preset.training.items()})
-    at = open_train(**query)
+    pair = TRAIN_PRESETS["zero_init"].pair()
+    at = open_train(lang="en", **preset_params("zero_init"))
     assert not at.exception and not at.warning
     assert at.selectbox(key="train.preset").value == "zero_init"
     assert at.session_state["config"] == pair.network
@@ -102,10 +97,10 @@ def test_a_preset_link_opens_the_lesson():
 
 
 @pytest.mark.parametrize("param,value,valid", [
-    ("t_lr", "fast", "a number from 0 to 10"),
-    ("t_dataset", "moons", "spiral"),
-    ("t_steps", "-3", "an integer from 1 to 100000"),
-    ("trn", "bogus:1,2", "t_lr"),
+    ("lr", "fast", "a number from 0 to 10"),
+    ("dataset", "moons", "spiral"),
+    ("steps", "-3", "an integer from 1 to 100000"),
+    ("trn", "bogus:1,2", "train_batch_size"),
     ("trn_setups", ";".join(["base"] * 5), "up to 4 set-ups"),
     ("trn_preset", "nope", "clipping"),
     ("trn_step", "x", "an integer"),
@@ -119,7 +114,7 @@ def test_bad_training_params_warn_and_fall_back(param, value, valid):
 
 
 def test_an_invalid_combination_is_refused_and_the_last_valid_one_used():
-    at = open_train(lang="en", **{**CHEAP, "t_batch_size": "100"})
+    at = open_train(lang="en", **{**CHEAP, "train_batch_size": "100"})
     assert not at.exception
     assert any("larger than the training split" in e for e in shown(at.error))
     assert len(setup_names(at)) == 3
@@ -130,8 +125,8 @@ def test_a_run_over_the_budget_is_refused_before_any_work(monkeypatch):
     real = ui.cache.train
     monkeypatch.setattr(ui.cache, "train", lambda n, t: calls.append((n, t)) or real(n, t))
     ui.cache.training.clear()
-    at = open_train(lang="en", depth="3", width="16", t_n_points="100", t_batch_size="10",
-                    t_steps="40", trn_setups="base;width=4096&t_steps=100000")
+    at = open_train(lang="en", depth="3", width="16", n_points="100", train_batch_size="10",
+                    steps="40", trn_setups="base;width=4096&steps=100000")
     assert not at.exception
     warnings = shown(at.warning)
     assert any("too large" in w and "width" in w.lower() for w in warnings), warnings
@@ -164,13 +159,13 @@ def test_chinese_page_and_the_step_control():
 
 def test_sweep_and_edited_setups_controls():
     at = open_train(lang="en", **CHEAP)
-    at.selectbox(key="train.w.field").set_value("t_lr").run()
-    assert at.query_params["trn"] == "t_lr:0.01,0.1,1"
-    at.text_input(key="train.w.values.t_lr").input("0.05, 0.5").run()
+    at.selectbox(key="train.w.field").set_value("lr").run()
+    assert at.query_params["trn"] == "lr:0.01,0.1,1"
+    at.text_input(key="train.w.values.lr").input("0.05, 0.5").run()
     assert setup_names(at) == ["Learning rate η = 0.05", "Learning rate η = 0.5"]
     at.radio(key="train.w.mode").set_value("setups").run()
-    assert at.query_params["trn_setups"] == "t_lr=0.05;t_lr=0.5"
-    at.text_area(key="train.w.setups").input("base\ninit=zeros\nt_clip=norm").run()
+    assert at.query_params["trn_setups"] == "lr=0.05;lr=0.5"
+    at.text_area(key="train.w.setups").input("base\ninit=zeros\nclip=norm").run()
     assert not at.exception and not at.warning
     assert len(setup_names(at)) == 3
     at.text_area(key="train.w.setups").input("init=nope").run()

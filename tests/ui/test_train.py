@@ -6,7 +6,10 @@ import math
 import numpy as np
 import pytest
 
-from core import ConfigError, NetworkConfig, TrainConfig, make_dataset, train
+from urllib.parse import urlencode
+
+from core import NetworkConfig, TrainConfig, make_dataset
+from core.query import TRAIN_QUERY_KEYS, decode_train_query
 from ui import train_state
 from ui.cache import training
 from ui.i18n import catalogue, translate
@@ -14,6 +17,7 @@ from ui.train import (DEFAULT_SWEEP, HEALTHY_BAND, SETUP_SPECS, TRAIN_PRESETS, T
                       TrainRun, apply_train_diff, build_setups, decision_frames,
                       describe_training_error, eval_jump, format_setups, format_sweep,
                       hidden_unit_spread, outcome, parse_setups, parse_sweep, preset_matches,
+                      preset_params,
                       result_sentence, split_diff, zero_weight_share)
 
 
@@ -26,7 +30,7 @@ BASE = TrainPair(NetworkConfig(depth=3, width=16),
 
 
 def test_a_diff_may_change_network_and_training_fields():
-    diff = (("init", "zeros"), ("t_lr", 0.5), ("t_clip", "norm"))
+    diff = (("init", "zeros"), ("lr", 0.5), ("clip", "norm"))
     assert split_diff(diff) == ((("init", "zeros"),), {"lr": 0.5, "clip": "norm"})
     pair = apply_train_diff(BASE, diff)
     assert pair.network.init == "zeros" and pair.network.depth == 3
@@ -36,8 +40,8 @@ def test_a_diff_may_change_network_and_training_fields():
 
 
 def test_over_budget_and_invalid_setups_carry_their_error():
-    setups = build_setups(BASE, [(), (("width", 4096), ("t_steps", 100000)),
-                                 (("t_batch_size", 80),)], (), en)
+    setups = build_setups(BASE, [(), (("width", 4096), ("steps", 100000)),
+                                 (("train_batch_size", 80),)], (), en)
     assert setups[0].config == BASE and setups[0].error is None
     assert setups[1].config is None and setups[1].error.code == "too_large"
     assert "too large" in describe_training_error(setups[1].error, en)
@@ -48,33 +52,40 @@ def test_over_budget_and_invalid_setups_carry_their_error():
 
 
 def test_setup_codec_round_trips_training_fields():
-    text = "base;init=normal&init_std=0.01&t_lr=0.5;t_clip=norm&t_clip_threshold=2"
+    text = "base;init=normal&init_std=0.01&lr=0.5;clip=norm&clip_threshold=2"
     setups = parse_setups(text)
-    assert setups[1] == (("init", "normal"), ("init_std", 0.01), ("t_lr", 0.5))
+    assert setups[1] == (("init", "normal"), ("init_std", 0.01), ("lr", 0.5))
     assert format_setups(setups) == text
     with pytest.raises(ValueError, match="up to 4 set-ups"):
         parse_setups(";".join(["base"] * 5))
-    with pytest.raises(ValueError, match="t_lr must be a number from 0 to 10"):
-        parse_setups("t_lr=50")
-    sweep = parse_sweep("t_optimizer:sgd,adam")
-    assert sweep.diffs() == ((("t_optimizer", "sgd"),), (("t_optimizer", "adam"),))
-    assert format_sweep(sweep) == "t_optimizer:sgd,adam"
-    with pytest.raises(ValueError, match="t_lr"):
-        parse_sweep("t_seed:1,2")  # not sweepable
+    with pytest.raises(ValueError, match="lr must be a number from 0 to 10"):
+        parse_setups("lr=50")
+    sweep = parse_sweep("optimizer:sgd,adam")
+    assert sweep.diffs() == ((("optimizer", "sgd"),), (("optimizer", "adam"),))
+    assert format_sweep(sweep) == "optimizer:sgd,adam"
+    assert parse_setups("train_batch_size=20")[0] == (("train_batch_size", 20),)
+    with pytest.raises(ValueError, match="lr"):
+        parse_sweep("train_seed:1,2")  # not sweepable
+    with pytest.raises(ValueError, match="not a config field"):
+        parse_setups("t_lr=0.5")
 
 
 def test_every_training_field_is_a_link_parameter_that_round_trips():
-    for name, spec in SETUP_SPECS.items():
-        if not name.startswith("t_"):
-            continue
-        key, default, parse, fmt = train_state.URL_PARAMS[name]
-        assert key == train_state.field_key(name[2:])
+    # the link's names are core's codec's (one definition): a page link is a core link
+    for name, key in TRAIN_QUERY_KEYS.items():
+        session_key, default, parse, fmt = train_state.URL_PARAMS[key]
+        assert session_key == train_state.field_key(name)
         assert parse(fmt(default)) == default
-    assert train_state.URL_PARAMS["t_lr"][2]("0.25") == 0.25
+        assert key in SETUP_SPECS
+    assert train_state.URL_PARAMS["lr"][2]("0.25") == 0.25
     with pytest.raises(ValueError, match="from 0 to 10"):
-        train_state.URL_PARAMS["t_lr"][2]("nan")
+        train_state.URL_PARAMS["lr"][2]("nan")
     with pytest.raises(ValueError, match="spiral"):
-        train_state.URL_PARAMS["t_dataset"][2]("moons")
+        train_state.URL_PARAMS["dataset"][2]("moons")
+    pair = TRAIN_PRESETS["dropout"].pair()
+    params = preset_params("dropout")
+    network, training_config, problems = decode_train_query(urlencode(params))
+    assert (network, training_config, problems) == (pair.network, pair.training, [])
 
 
 def test_session_training_falls_back_when_fields_do_not_fit_together():
