@@ -362,9 +362,11 @@ def _sci(value: float) -> str:
         abs(value) < 1e-3 or abs(value) >= 1e4) else f"{value:.3g}"
 
 
-def result_sentence(run: TrainRun, tr: Translate) -> str:
+def result_sentence(run: TrainRun, tr: Translate,
+                    literal: Callable[[str], str] = lambda text: text) -> str:
     """'N(0, 0.01²): the first layer's gradient is 3e-14 — below the healthy band — and the
-    loss never moves from 0.693 (ln 2)', every number from the run."""
+    loss never moves from 0.693 (ln 2)', every number from the run. ``literal`` escapes the
+    name and the text for the page's Markdown (the sentence's own bold stays)."""
     o = outcome(run.result)
     classification = run.data.task == "classification"
     parts = []
@@ -392,7 +394,8 @@ def result_sentence(run: TrainRun, tr: Translate) -> str:
         parts.append(tr("train.result.clipped", percent=f"{100 * o.clipped_share:.0f}"))
     if run.result.config.norm == "batchnorm" and o.nonfinite is None:
         parts.append(tr("train.result.eval_jump", jump=f"{eval_jump(run.result):.3f}"))
-    return tr("train.result.sentence", name=run.name, text="; ".join(parts))
+    return tr("train.result.sentence", name=literal(run.name),
+              text=literal(tr("train.result.join").join(parts)))
 
 
 #: TrainConfig's own refusals (core/train_config.py), said from the catalogues.

@@ -136,7 +136,9 @@ def gradient_heatmaps(runs: Sequence[TrainedRun], tr: Translate) -> go.Figure:
     _base_layout(fig, tr("train.chart.grad_title"), "", "", height=250 * rows + 110,
                  hovermode="closest")
     fig.update_xaxes(title_text=tr("train.chart.step"))
-    fig.update_yaxes(title_text=tr("train.chart.layer"), autorange="reversed")
+    fig.update_yaxes(autorange="reversed")
+    for row in range(1, rows + 1):
+        fig.update_yaxes(title_text=tr("train.chart.layer"), row=row, col=1)
     fig.update_annotations(font_size=12)
     return fig
 
@@ -214,6 +216,7 @@ def activation_chart(runs: Sequence[TrainedRun], step: int, tr: Translate) -> go
                       row=1, col=2)
     _base_layout(fig, tr("train.chart.activations_title", step=step), tr("train.chart.layer"),
                  "", height=360, hovermode="closest")
+    fig.update_annotations(font_size=12)
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=1)
     fig.update_yaxes(range=[-2, 102], title_text="%", row=1, col=2)
     fig.update_xaxes(title_text=tr("train.chart.layer"))
@@ -308,11 +311,13 @@ def decision_animation(runs: Sequence[DecisionFrames], tr: Translate,
     pause = dict(label="❚❚ " + tr("train.chart.pause"), method="animate",
                  args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate",
                                     transition=dict(duration=0))])
+    # Buttons top right beside the title, the slider full width below: nothing overlaps on a
+    # phone's narrow screen.
     fig.update_layout(
-        updatemenus=[dict(type="buttons", direction="left", x=0.0, xanchor="left", y=-0.02,
-                          yanchor="top", pad=dict(t=30, r=10), showactive=False,
+        updatemenus=[dict(type="buttons", direction="left", x=1.0, xanchor="right", y=1.0,
+                          yanchor="bottom", pad=dict(b=22), showactive=False,
                           buttons=[play, pause])],
-        sliders=[dict(active=0, x=0.22, len=0.78, y=-0.02, yanchor="top", pad=dict(t=30),
+        sliders=[dict(active=0, x=0.0, len=1.0, y=-0.02, yanchor="top", pad=dict(t=30),
                       currentvalue=dict(prefix=f"{label} ", font=dict(size=13)),
                       steps=[dict(label=str(step), method="animate",
                                   args=[[str(step)], dict(frame=dict(duration=0, redraw=True),

@@ -282,7 +282,7 @@ def draw_runs(runs: list[TrainRun]) -> None:
     """Everything below the controls (a function: the page never stops the script)."""
     for run in runs:
         st.markdown(f"<span style='color:{run.colour}'>■</span> "
-                    f"{markdown_literal(result_sentence(run, t))}", unsafe_allow_html=True)
+                    f"{result_sentence(run, t, markdown_literal)}", unsafe_allow_html=True)
 
     frames = [f for f in (decision_frames(run) for run in runs) if f is not None]
     if frames:

@@ -171,3 +171,23 @@ def test_sweep_and_edited_setups_controls():
     at.text_area(key="train.w.setups").input("init=nope").run()
     assert any("init must be one of" in w for w in shown(at.warning))
     assert len(setup_names(at)) == 3  # kept
+
+
+def test_explorer_and_compare_link_to_the_train_page_with_the_same_network():
+    at = AppTest.from_file(APP, default_timeout=240)
+    for key, value in dict(lang="en", depth="3", width="16", activation="relu", **{
+            k: v for k, v in CHEAP.items() if k not in ("depth", "width")}).items():
+        at.query_params[key] = value
+    at.run()
+    (link,) = [e for e in at.get("page_link")]
+    assert link.proto.page == "train" and "activation=relu" in link.proto.query_string
+    assert "depth=3" in link.proto.query_string and "steps=40" in link.proto.query_string
+    at.switch_page("views/compare.py").run()
+    assert [e.proto.page for e in at.get("page_link")] == ["train"]
+    at.switch_page("views/train.py").run()  # arriving from another page
+    assert not at.exception and not at.warning
+    assert at.session_state["config"].activation == "relu"
+    assert len(setup_names(at)) == 3
+    at.slider(key="cfg.depth").set_value(2).run()  # then move a sidebar control
+    assert not at.exception and at.query_params["depth"] == "2"
+    assert len(setup_names(at)) == 3
