@@ -286,7 +286,9 @@ def draw_runs(runs: list[TrainRun]) -> None:
 
     frames = [f for f in (decision_frames(run) for run in runs) if f is not None]
     if frames:
-        st.plotly_chart(train_charts.decision_animation(frames, t), key="train.chart.decision")
+        # No toolbar: it would sit on the play button (top right).
+        st.plotly_chart(train_charts.decision_animation(frames, t), key="train.chart.decision",
+                        config={"displayModeBar": False})
         st.caption(t("train.decision_caption"))
     st.plotly_chart(train_charts.loss_chart(runs, t), key="train.chart.loss")
     st.plotly_chart(train_charts.gradient_heatmaps(runs, t), key="train.chart.gradients")
