@@ -9,8 +9,9 @@ torch with torch.set_num_threads) it times, interleaved repeat by repeat:
            history, decision-function snapshots) every ``--record-every`` steps;
   - torch: a bare loop over the same batches: nn.Linear + tanh layers, a linear head,
            BCEWithLogitsLoss, torch.optim.SGD (no evaluation, no statistics);
-and prints min / median / max of each, the ratio torch/ours of the medians (≥ 1: ours is
-faster) and the load average before and after. torch is a benchmark-only extra: on these
+and prints min / median / max of each (wall clock), the ratio torch/ours of the medians (≥ 1:
+ours is faster), the same ratio of the process CPU times (steadier on a shared, loaded machine:
+it does not count the time spent waiting for a core) and the load average before and after. torch is a benchmark-only extra: on these
 machines `pip install /opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl`.
 """
 
@@ -91,7 +92,8 @@ def main() -> None:
           f"record_every {args.record_every}")
     print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}")
     print(f"{'depth×width×batch×steps':>24} {'threads':>7} | {'ours ms min/med/max':>26} | "
-          f"{'torch ms min/med/max':>26} | {'torch/ours':>10} {'ours ms/step':>12}")
+          f"{'torch ms min/med/max':>26} | {'torch/ours':>10} {'cpu ratio':>9} "
+          f"{'ours ms/step':>12}")
     for depth, width, batch, steps in SIZES:
         config = NetworkConfig(depth=depth, width=width, activation="tanh", init="xavier_normal")
         train_config = TrainConfig(dataset="circle", lr=0.1, batch_size=batch, steps=steps,
@@ -105,20 +107,24 @@ def main() -> None:
                     torch_run = torch_loop(torch, config, network, data, train_config)
                     torch_run()  # warm-up
                 train(config, train_config, network=network, data=data)  # warm-up
-                ours_times, torch_times = [], []
+                ours_times, torch_times, ours_cpu, torch_cpu = [], [], [], []
                 for _ in range(args.repeats):
-                    start = time.perf_counter()
+                    start, cpu = time.perf_counter(), time.process_time()
                     train(config, train_config, network=network, data=data)
                     ours_times.append(time.perf_counter() - start)
+                    ours_cpu.append(time.process_time() - cpu)
                     if torch is not None:
-                        start = time.perf_counter()
+                        start, cpu = time.perf_counter(), time.process_time()
                         torch_run()
                         torch_times.append(time.perf_counter() - start)
+                        torch_cpu.append(time.process_time() - cpu)
             ours = statistics.median(ours_times)
             ratio = f"{statistics.median(torch_times) / ours:10.2f}" if torch_times else "n/a"
+            cpu_ratio = (f"{statistics.median(torch_cpu) / statistics.median(ours_cpu):9.2f}"
+                         if torch_cpu else "n/a")
             torch_text = spread(torch_times) if torch_times else "n/a"
             print(f"{f'{depth}×{width}×{batch}×{steps}':>24} {threads:>7} | "
-                  f"{spread(ours_times):>26} | {torch_text:>26} | {ratio:>10} "
+                  f"{spread(ours_times):>26} | {torch_text:>26} | {ratio:>10} {cpu_ratio:>9} "
                   f"{ours / steps * 1e3:12.3f}")
     load_after = os.getloadavg()
     print(f"load average after:  {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")

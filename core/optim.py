@@ -98,7 +98,8 @@ class Optimizer:
             g += theta * dtype(self.weight_decay)
         self.t += 1
         if self.name == "sgd":
-            theta -= g * dtype(self.lr)
+            g *= dtype(self.lr)
+            theta -= g
             return
         if self.name == "momentum":
             if self.buffer is None:
@@ -106,7 +107,8 @@ class Optimizer:
             else:
                 self.buffer *= dtype(self.momentum)
                 self.buffer += g
-            theta -= self.buffer * dtype(self.lr)
+            np.multiply(self.buffer, dtype(self.lr), out=g)
+            theta -= g
             return
         beta1, beta2 = ADAM_BETAS
         if self.buffer is None:

@@ -57,6 +57,7 @@ from .config import NetworkConfig
 from .datasets import Dataset, make_dataset
 from .optim import Optimizer, regularise_and_clip
 from .simulate import Network, _lsuv_rescale, build_network
+from .stats import count_where_abs_above, dead_unit_count, moments, zero_count
 from .train_config import (MAX_SNAPSHOTS, SNAPSHOT_GRID, TrainConfig, check_budget,
                            training_network_config)
 
@@ -140,8 +141,10 @@ class _Cache:
 class _Net:
     """What the passes need: the config's block, the parameters, projections, running stats."""
 
-    def __init__(self, config: NetworkConfig, params: _Parameters, network: Network):
+    def __init__(self, config: NetworkConfig, params: _Parameters, network: Network,
+                 dropout_rngs: list[np.random.Generator] | None = None):
         self.config = config
+        self.dropout_rngs = dropout_rngs
         self.act = ACTIVATIONS[config.activation]
         self.params = params
         self.projections = network.projections
@@ -153,10 +156,10 @@ class _Net:
         self.depth = config.depth
         self.keep_z = self.act.derivative_from_output is None
 
-    def forward(self, x: Array, *, train: bool, dropout_rng: np.random.Generator | None,
-                update_running: bool = True, calibrate: bool = False
-                ) -> tuple[Array, list[_Cache], int | None]:
-        """Logits, the caches, and the first layer whose linear output is not finite (or None)."""
+    def forward(self, x: Array, *, train: bool, update_running: bool = True,
+                calibrate: bool = False, keep_acts: bool = False):
+        """(logits, caches, the first layer whose linear output is not finite or None, each
+        layer's φ output (the head: its output) if ``keep_acts``)."""
         c = self.config
         slope = c.leaky_slope
         dtype = x.dtype.type
@@ -168,10 +171,10 @@ class _Net:
             if calibrate:
                 y = _lsuv_rescale(y, w, b)
             if not np.isfinite(y).all():
-                return y, caches, index + 1
+                return y, caches, index + 1, [c.a for c in caches] if keep_acts else None
             if index == self.depth - 1:
                 caches.append(_Cache(h=h, z=None, a=y, norm_cache=None, mask=None))
-                return y, caches, None
+                return y, caches, None, [c.a for c in caches] if keep_acts else None
             norm_cache = None
 
             def normalise(v: Array) -> Array:
@@ -191,7 +194,8 @@ class _Net:
             branch = normalise(a) if self.norm_axis is not None and not before else a
             mask = None
             if train and c.dropout > 0.0:
-                mask = ops.dropout_mask(branch.shape, c.dropout, dropout_rng, branch.dtype)
+                mask = ops.dropout_mask(branch.shape, c.dropout, self.dropout_rngs[index],
+                                        branch.dtype)
                 branch = ops.dropout_forward(branch, mask)
             if c.residual:
                 projection = self.projections[index]
@@ -301,8 +305,8 @@ def _prepared(x: Array, shift: Array, scale: Array, dtype) -> Array:
 
 # The training loop ----------------------------------------------------------------------------
 
-def _stream(seed: int, key: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
+def _stream(seed: int, *key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
 class _Batches:
@@ -329,17 +333,16 @@ class _Batches:
 
 
 def _activation_stats(act, a: Array, hidden: bool) -> tuple[float, float, float, float]:
-    """Mean, std, saturated fraction (bounded φ), dead-unit fraction (zero on every row)."""
-    a64 = a.astype(np.float64, copy=False)
-    mean, std = float(a64.mean()), float(a64.std())
+    """Mean, std (pooled), saturated fraction (bounded φ), dead-unit fraction (zero on every
+    row): simulate's definitions (core.stats)."""
+    m = moments(a)
     saturated = dead = float("nan")
     if hidden:
         threshold = act.saturation_threshold()
         if threshold is not None:
-            centre, half = threshold
-            saturated = float(np.mean(np.abs(a64 - centre) > half))
-        dead = float(np.mean(~(a != 0).any(axis=0)))
-    return mean, std, saturated, dead
+            saturated = count_where_abs_above(a, *threshold) / a.size
+        dead = dead_unit_count(a) / a.shape[1] if zero_count(a) else 0.0
+    return m.mean, math.sqrt(m.var) if m.var == m.var else m.var, saturated, dead
 
 
 def train(config: NetworkConfig, train_config: TrainConfig, network: Network | None = None,
@@ -365,11 +368,11 @@ def train(config: NetworkConfig, train_config: TrainConfig, network: Network | N
     task = data.task
 
     params = _Parameters(network, dtype)
-    net = _Net(config, params, network)
+    net = _Net(config, params, network,
+               [_stream(tc.seed, _DROPOUT_STREAM, layer) for layer in range(1, config.depth + 1)])
     act = net.act
     optimizer = Optimizer(tc.optimizer, tc.lr, tc.momentum, tc.l2)
     batches = _Batches(x_train, y_train, tc.batch_size, _stream(tc.seed, _BATCH_STREAM))
-    dropout_rng = _stream(tc.seed, _DROPOUT_STREAM)
     depth = config.depth
 
     record_steps = sorted(set(range(0, tc.steps, tc.record_every)) | {tc.steps})
@@ -391,7 +394,7 @@ def train(config: NetworkConfig, train_config: TrainConfig, network: Network | N
 
     with np.errstate(all="ignore"):
         if config.init == "lsuv":
-            net.forward(x_train, train=False, dropout_rng=None, calibrate=True)
+            net.forward(x_train, train=False, calibrate=True)
 
         for step in range(tc.steps + 1):
             record = step % tc.record_every == 0 or step == tc.steps
@@ -400,12 +403,11 @@ def train(config: NetworkConfig, train_config: TrainConfig, network: Network | N
             if record:
                 evaluation = _evaluate(net, task, x_train, y_train, x_test, y_test)
                 if step in snapshot_steps and grid is not None:
-                    out, _, _ = net.forward(grid, train=False, dropout_rng=None)
+                    out = net.forward(grid, train=False)[0]
                     snap_steps.append(step)
                     snap_values.append(out[:, 0].astype(np.float64).reshape(gy.shape))
             xb, yb = batches.next()
-            out, caches, bad = net.forward(xb, train=True, dropout_rng=dropout_rng,
-                                           update_running=not last)
+            out, caches, bad, _ = net.forward(xb, train=True, update_running=not last)
             batch_loss = _loss(task, out, yb) if bad is None else float("nan")
             if bad is None and not math.isfinite(batch_loss):
                 bad = depth
@@ -457,7 +459,8 @@ def train(config: NetworkConfig, train_config: TrainConfig, network: Network | N
                               grid_y=grid_y, values=values)
     return TrainResult(config=config, train_config=tc, history=history_frame,
                        layer_history=layer_frame, snapshots=snapshots,
-                       network=params.network(network, net.running), first_nonfinite=first_nonfinite)
+                       network=params.network(network, net.running),
+                       first_nonfinite=first_nonfinite)
 
 
 def parameter_gradients(config: NetworkConfig, network: Network, x: Array, upstream: Array,
@@ -468,11 +471,11 @@ def parameter_gradients(config: NetworkConfig, network: Network, x: Array, upstr
     the passes against finite differences and other implementations."""
     dtype = np.float64 if config.dtype == "float64" else np.float32
     params = _Parameters(network, dtype)
-    net = _Net(config, params, network)
+    net = _Net(config, params, network, [_stream(dropout_seed, _DROPOUT_STREAM, layer)
+                                         for layer in range(1, config.depth + 1)])
     with np.errstate(all="ignore"):
-        out, caches, _ = net.forward(np.ascontiguousarray(x, dtype=dtype), train=True,
-                                     dropout_rng=_stream(dropout_seed, _DROPOUT_STREAM),
-                                     update_running=False)
+        out, caches, _, _ = net.forward(np.ascontiguousarray(x, dtype=dtype), train=True,
+                                        update_running=False)
         net.backward(caches, np.array(upstream, dtype=dtype), None)
     return (out.copy(), [g.copy() for g in params.grad_weights],
             [g.copy() for g in params.grad_biases])
@@ -481,9 +484,8 @@ def parameter_gradients(config: NetworkConfig, network: Network, x: Array, upstr
 def _evaluate(net: _Net, task: str, x_train, y_train, x_test, y_test):
     """Evaluation mode over both splits: losses, accuracies, and each layer's φ output on the
     training split (the head: its output)."""
-    out, caches, _ = net.forward(x_train, train=False, dropout_rng=None)
-    layer_acts = [cache.a for cache in caches]
-    out_test, _, _ = net.forward(x_test, train=False, dropout_rng=None)
+    out, _, _, layer_acts = net.forward(x_train, train=False, keep_acts=True)
+    out_test = net.forward(x_test, train=False)[0]
     return (_loss(task, out, y_train), _loss(task, out_test, y_test),
             _accuracy(task, out, y_train), _accuracy(task, out_test, y_test), layer_acts)
 

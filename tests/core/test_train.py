@@ -278,3 +278,24 @@ def test_a_run_equals_the_same_training_in_torch(net_changes, train_changes):
         for (mean, var), norm in zip(result.network.running, model.norms):
             np.testing.assert_allclose(mean, norm.running_mean.numpy(), rtol=1e-8, atol=1e-12)
             np.testing.assert_allclose(var, norm.running_var.numpy(), rtol=1e-8)
+
+
+def test_a_passed_network_is_left_as_it_was():
+    config = training_network_config(small_net(norm="batchnorm"), SMALL)
+    network = build_network(config)
+    before = [w.copy() for w in network.weights]
+    result = train(config, SMALL, network=network)
+    for w, b in zip(network.weights, before):
+        np.testing.assert_array_equal(w, b)
+    assert network.running == [] and len(result.network.running) == 2
+    assert not np.array_equal(result.network.weights[0], before[0])
+
+
+def test_lsuv_calibrates_on_the_training_split_then_trains():
+    config = small_net(init="lsuv", activation="relu")
+    result = train(config, SMALL)
+    assert result.first_nonfinite is None
+    orthogonal = build_network(training_network_config(config, SMALL)).weights[1]
+    calibrated = train(config, SMALL.replace(lr=0.0)).network.weights[1]
+    ratio = calibrated / orthogonal  # one scale per layer
+    assert np.allclose(ratio, ratio.flat[0]) and not np.isclose(ratio.flat[0], 1.0)

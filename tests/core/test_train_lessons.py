@@ -89,16 +89,18 @@ def test_l1_drives_many_weights_to_zero_while_l2_shrinks_them_all():
         assert np.linalg.norm(w_l2) < 0.95 * np.linalg.norm(w_plain)
 
 
-def test_dropout_narrows_the_train_test_gap_on_a_small_noisy_set():
-    small = TrainConfig(dataset="xor", n_points=100, noise=0.5, lr=0.1, batch_size=10,
-                        steps=2000, record_every=500)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_dropout_narrows_the_train_test_gap_on_a_small_noisy_set(seed):
+    small = TrainConfig(dataset="circle", n_points=100, noise=0.5, lr=0.1, batch_size=10,
+                        steps=2000, record_every=500, seed=seed)
     config = NetworkConfig(depth=4, width=64, activation="relu", init="kaiming_normal")
     plain = train(config, small).history.iloc[-1]
     dropped = train(config.replace(dropout=0.5), small).history.iloc[-1]
     gap_plain = plain.test_loss - plain.train_loss
     gap_dropped = dropped.test_loss - dropped.train_loss
-    assert gap_plain > 0.5  # it overfits
-    assert gap_dropped < 0.7 * gap_plain
+    assert gap_plain > 1.0  # it overfits the label noise
+    assert gap_dropped < 0.5 * gap_plain
+    assert dropped.train_acc - dropped.test_acc < plain.train_acc - plain.test_acc
 
 
 def test_z_scoring_badly_scaled_features_makes_a_diverging_run_train():
