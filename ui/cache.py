@@ -6,6 +6,8 @@ than unpickling a cached one.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import streamlit as st
 
 from core import (Dataset, NetworkConfig, SimulationResult, TrainConfig, TrainResult,
@@ -32,9 +34,12 @@ MAX_TRAINING_ENTRIES = 64
 
 
 @st.cache_data(max_entries=MAX_TRAINING_ENTRIES, show_spinner=False)
-def training(network: NetworkConfig, train_config: TrainConfig) -> TrainResult:
-    """One set-up's run, computed once per (network, training) pair for every session."""
-    return train(network, train_config)
+def training(network: NetworkConfig, train_config: TrainConfig,
+             _progress: Callable[[int, int], None] | None = None) -> TrainResult:
+    """One set-up's run, computed once per (network, training) pair for every session.
+    ``_progress(step, steps)`` is told each recorded step while it computes (not part of the
+    cache key; never called on a hit)."""
+    return train(network, train_config, progress=_progress)
 
 
 @st.cache_data(max_entries=MAX_TRAINING_ENTRIES, show_spinner=False)

@@ -265,15 +265,21 @@ for setup in setups:
                      message=markdown_literal(describe_training_error(setup.error, t))))
 ready = [setup for setup in setups if setup.config is not None]
 
-# One cached run per set-up: the bar advances as each finishes (a cached one at once).
+# One cached run per set-up; while one computes, the bar counts its steps (a hit is instant).
 total = sum(setup.config.training.steps for setup in ready)
 progress = st.progress(0.0, text=t("train.progress", done=0, total=total)) if ready else None
 runs, done = [], 0
 for setup in ready:
     pair = setup.config
-    runs.append(TrainRun(setup, training(pair.network, pair.training), dataset(pair.training)))
+
+    def report(step: int, steps: int, before: int = done) -> None:
+        progress.progress(min(1.0, (before + step) / total),
+                          text=t("train.progress", done=before + step, total=total))
+
+    runs.append(TrainRun(setup, training(pair.network, pair.training, _progress=report),
+                         dataset(pair.training)))
     done += pair.training.steps
-    progress.progress(done / total, text=t("train.progress", done=done, total=total))
+    report(0, 0)
 if progress is not None:
     progress.empty()
 

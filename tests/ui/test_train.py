@@ -8,7 +8,7 @@ import pytest
 
 from urllib.parse import urlencode
 
-from core import NetworkConfig, TrainConfig, make_dataset
+from core import NetworkConfig, TrainConfig, make_dataset, train
 from core.query import TRAIN_QUERY_KEYS, decode_train_query
 from ui import train_state
 from ui.cache import training
@@ -219,3 +219,14 @@ def test_decision_frames_are_probabilities_of_the_recorded_steps():
     assert np.all((frames.values >= 0) & (frames.values <= 1))
     np.testing.assert_allclose(frames.values, 1 / (1 + np.exp(-snapshots.values)))
     assert len(frames.points) == run.result.train_config.n_train
+
+
+def test_progress_is_told_every_recorded_step_and_changes_nothing():
+    seen = []
+    network, config = NetworkConfig(depth=3, width=8), TrainConfig(n_points=60, batch_size=10,
+                                                                     steps=25, record_every=10)
+    told = train(network, config, progress=lambda step, steps: seen.append((step, steps)))
+    assert seen == [(0, 25), (10, 25), (20, 25), (25, 25)]
+    assert list(told.history["step"]) == [s for s, _ in seen]
+    plain = train(network, config)
+    assert told.history.equals(plain.history)
