@@ -160,8 +160,12 @@ def run(args: argparse.Namespace) -> dict:
                   f"slider: {how}, initial value {slider_value(handle)}",
                   flush=True)
             total = args.warmup + args.n
+            # A slider at its end moves only one way: start towards the other end.
+            at_end = handle.get_attribute("aria-valuenow") == handle.get_attribute(
+                "aria-valuemax")
+            keys = ("ArrowLeft", "ArrowRight") if at_end else ("ArrowRight", "ArrowLeft")
             for i in range(total):
-                key = "ArrowRight" if i % 2 == 0 else "ArrowLeft"
+                key = keys[i % 2]
                 handle.focus()
                 page.evaluate(INSTALL_OBSERVER_JS)
                 page.keyboard.press(key)
