@@ -16,8 +16,9 @@ skeleton) and no chart has mutated for --quiet-ms (default 300 ms).
 Usage (from the repo root):
     python bench/browser_latency.py [-n 15] [--query "depth=20&act=tanh"] [--json out.json]
 
-Another page and slider: ``--page train --slider "Step shown"`` (the Train page's activation
-step, on cached runs); the first load of such a link with a cold cache is its cold run.
+Another page and slider: ``--page train --slider "Step shown" --first-key ArrowLeft`` (the Train
+page's activation step, which starts at the last step, on cached runs); the first load of such a
+link with a cold cache is its cold run.
 """
 from __future__ import annotations
 
@@ -160,10 +161,9 @@ def run(args: argparse.Namespace) -> dict:
                   f"slider: {how}, initial value {slider_value(handle)}",
                   flush=True)
             total = args.warmup + args.n
-            # A slider at its end moves only one way: start towards the other end.
-            at_end = handle.get_attribute("aria-valuenow") == handle.get_attribute(
-                "aria-valuemax")
-            keys = ("ArrowLeft", "ArrowRight") if at_end else ("ArrowRight", "ArrowLeft")
+            # A slider at its end moves only one way (--first-key ArrowLeft for one at its top).
+            keys = (args.first_key, "ArrowLeft" if args.first_key == "ArrowRight"
+                    else "ArrowRight")
             for i in range(total):
                 key = keys[i % 2]
                 handle.focus()
@@ -220,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--app", default="app.py", help="app path relative to the repo root")
     p.add_argument("--query", default="", help="query string for the start URL, e.g. depth=30")
     p.add_argument("--page", default="", help="page path, e.g. train (default: the Explorer)")
+    p.add_argument("--first-key", default="ArrowRight", choices=("ArrowRight", "ArrowLeft"),
+                   help="the first key pressed (then they alternate)")
     p.add_argument("--slider", default="",
                    help="regex of the slider's label to press (default: the depth slider)")
     p.add_argument("--quiet-ms", type=int, default=300, help="chart quiet time that ends a sample")

@@ -6,6 +6,7 @@ than unpickling a cached one.
 
 from __future__ import annotations
 
+import threading
 from typing import Callable
 
 import streamlit as st
@@ -45,3 +46,34 @@ def training(network: NetworkConfig, train_config: TrainConfig,
 @st.cache_data(max_entries=MAX_TRAINING_ENTRIES, show_spinner=False)
 def dataset(train_config: TrainConfig) -> Dataset:
     return make_dataset(train_config)
+
+
+def training_with_progress(network: NetworkConfig, train_config: TrainConfig,
+                           report: Callable[[int], None], poll_s: float = 0.25) -> TrainResult:
+    """``training`` (cached), calling ``report(step)`` from the calling script thread while a
+    run computes: a cached function may not draw, so the run goes to a worker thread (with the
+    script's context, for the cache) and this thread polls the step it has reached."""
+    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+    reached = [0]
+    outcome: dict = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = training(network, train_config,
+                                         _progress=lambda step, steps: reached.__setitem__(0, step))
+        except BaseException as error:  # re-raised in the script thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=work, name="training", daemon=True)
+    add_script_run_ctx(worker, get_script_run_ctx())
+    worker.start()
+    shown = None
+    while worker.is_alive():
+        worker.join(poll_s)
+        if reached[0] != shown:
+            shown = reached[0]
+            report(shown)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]

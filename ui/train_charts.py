@@ -268,6 +268,11 @@ POINT_COLOURSCALE = [[0.0, "#c4580e"], [1.0, "#04538a"]]
 FRAME_MS = 350
 
 
+def _rounded(values: np.ndarray) -> np.ndarray:
+    """Three decimals are finer than the colour scale shows, and keep the frames' JSON small."""
+    return np.round(np.asarray(values, dtype=float), 3)
+
+
 def _frame_index(run: DecisionFrames, step: int) -> int:
     """The last snapshot at or before ``step`` (a run stopped early keeps its last picture)."""
     earlier = np.flatnonzero(np.asarray(run.steps) <= step)
@@ -290,7 +295,8 @@ def decision_animation(runs: Sequence[DecisionFrames], tr: Translate,
         low, high = run.value_range
         heatmaps.append(len(fig.data))
         fig.add_trace(go.Heatmap(
-            x=run.xs, y=run.ys, z=run.values[_frame_index(run, steps[0])] if steps else None,
+            x=run.xs, y=run.ys,
+            z=_rounded(run.values[_frame_index(run, steps[0])]) if steps else None,
             zmin=low, zmax=high, colorscale=DECISION_COLOURSCALE, showscale=position == 0,
             zsmooth="best", colorbar=dict(title=dict(text=tr("train.chart.output")), len=0.6),
             hovertemplate="(%{x:.2f}, %{y:.2f}): %{z:.2f}<extra>" + run.name + "</extra>"),
@@ -303,7 +309,7 @@ def decision_animation(runs: Sequence[DecisionFrames], tr: Translate,
     label = tr("train.chart.step")
     fig.frames = [go.Frame(
         name=str(step), traces=heatmaps,
-        data=[go.Heatmap(z=run.values[_frame_index(run, step)]) for run in runs])
+        data=[go.Heatmap(z=_rounded(run.values[_frame_index(run, step)])) for run in runs])
         for step in steps]
     play = dict(label="▶ " + tr("train.chart.play"), method="animate",
                 args=[None, dict(frame=dict(duration=FRAME_MS, redraw=True), fromcurrent=True,

@@ -13,7 +13,7 @@ import streamlit as st
 from core import TRAIN_FIELD_SPECS
 from core.query import format_value
 from ui import train_charts, train_state, url_state
-from ui.cache import dataset, training
+from ui.cache import dataset, training_with_progress
 from ui.i18n import current_language, t, translate
 from ui.shared_controls import KEEP
 from ui.text import markdown_literal
@@ -137,6 +137,8 @@ def _change_names() -> None:
 
 def _change_step() -> None:
     st.session_state[STEP_KEY] = st.session_state[STEP_WIDGET_KEY]
+    # The step's section reruns alone (a fragment), without the entry point's link rewrite.
+    url_state.sync(st.session_state["config"])
 
 
 # --- controls ------------------------------------------------------------------------------
@@ -272,16 +274,31 @@ runs, done = [], 0
 for setup in ready:
     pair = setup.config
 
-    def report(step: int, steps: int, before: int = done) -> None:
+    def report(step: int, before: int = done) -> None:
         progress.progress(min(1.0, (before + step) / total),
                           text=t("train.progress", done=before + step, total=total))
 
-    runs.append(TrainRun(setup, training(pair.network, pair.training, _progress=report),
+    runs.append(TrainRun(setup, training_with_progress(pair.network, pair.training, report),
                          dataset(pair.training)))
     done += pair.training.steps
-    report(0, 0)
+    report(0)
 if progress is not None:
     progress.empty()
+
+
+@st.fragment
+def activations_at_step(runs: list[TrainRun]) -> None:
+    """The step control and its chart: moving the step reruns this alone, so the other charts
+    (the animation's frames above all) are not sent again."""
+    steps = sorted({int(s) for run in runs for s in run.layer_history["step"].unique()})
+    chosen = st.session_state.get(STEP_KEY)
+    if chosen not in steps:
+        st.session_state[STEP_KEY] = chosen = None
+    st.session_state[STEP_WIDGET_KEY] = steps[-1] if chosen is None else chosen
+    step = st.select_slider(t("train.step"), steps, key=STEP_WIDGET_KEY,
+                            on_change=_change_step, help=t("train.step_help"), **KEEP) \
+        if len(steps) > 1 else steps[0]
+    st.plotly_chart(train_charts.activation_chart(runs, step, t), key="train.chart.activations")
 
 
 def draw_runs(runs: list[TrainRun]) -> None:
@@ -302,15 +319,7 @@ def draw_runs(runs: list[TrainRun]) -> None:
     st.plotly_chart(train_charts.update_ratio_chart(runs, t), key="train.chart.updates")
     st.caption(t("train.updates_caption"))
 
-    steps = sorted({int(s) for run in runs for s in run.layer_history["step"].unique()})
-    chosen = st.session_state.get(STEP_KEY)
-    if chosen not in steps:
-        st.session_state[STEP_KEY] = chosen = None
-    st.session_state[STEP_WIDGET_KEY] = steps[-1] if chosen is None else chosen
-    step = st.select_slider(t("train.step"), steps, key=STEP_WIDGET_KEY,
-                            on_change=_change_step, help=t("train.step_help"), **KEEP) \
-        if len(steps) > 1 else steps[0]
-    st.plotly_chart(train_charts.activation_chart(runs, step, t), key="train.chart.activations")
+    activations_at_step(runs)
     st.plotly_chart(train_charts.weight_histograms(
         [(run.name, run.colour, final_weights(run.result)) for run in runs], t),
         key="train.chart.weights")
