@@ -6,13 +6,13 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import sidebar, url_state
-from ui.errors import describe_config_error, describe_problem
+from ui.errors import describe_config_error, describe_problem, problem_heading
 from ui.i18n import t
 from ui.text import markdown_literal
 
 st.set_page_config(page_title="Variance Lab", page_icon="📉", layout="wide")
 
-url_state.load_once()
+first_run = url_state.load_once()
 sidebar.render_language()
 
 pages = [
@@ -27,14 +27,17 @@ pages = [
 ]
 navigation = st.navigation(pages, position="top")
 
+sidebar.clear_stale_preset()
 sidebar.render_presets()
 sidebar.render_controls()
 config, size_error = url_state.session_config()
-sidebar.clear_stale_preset(config)
 st.session_state["config"] = config
 
 for problem in url_state.problems(config):
-    st.warning(t("url.problem", message=markdown_literal(describe_problem(problem, t))))
+    st.warning(t(problem_heading(problem),
+                 message=markdown_literal(describe_problem(problem, t))))
+if first_run:
+    url_state.check_dropped_query(t("url.ignored", message=t("error.too_many_fields")))
 if size_error is not None:
     st.error(t("sidebar.size_error",
                message=markdown_literal(describe_config_error(size_error, t))))

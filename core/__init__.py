@@ -16,7 +16,7 @@ from .config import (FIELD_SPECS, MAX_MEMORY_BYTES, MAX_MULTIPLY_ADDS, ConfigErr
 from .diagnose import Finding, backward_ratio, diagnose, forward_ratio
 from .inits import INIT_NAMES, INITS, Init
 from .query import (QueryProblem, config_from_params, config_to_params, decode_query,
-                    encode_query)
+                    encode_query, params_from_pairs)
 from .simulate import (COLUMNS, HISTOGRAM_QUANTITIES, Histograms, SimulationResult, build_network,
                        simulate)
 from .datasets import Dataset, make_dataset
@@ -28,7 +28,7 @@ __all__ = [
     "FieldSpec", "Finding", "HISTOGRAM_QUANTITIES", "Histograms", "INITS", "INIT_NAMES", "Init",
     "MAX_MEMORY_BYTES", "MAX_MULTIPLY_ADDS", "NetworkConfig", "QueryProblem", "SimulationResult",
     "backward_ratio", "build_network", "config_from_params", "config_to_params", "decode_query",
-    "diagnose", "encode_query", "forward_ratio", "simulate",
+    "diagnose", "encode_query", "forward_ratio", "params_from_pairs", "simulate",
     "Dataset", "HISTORY_COLUMNS", "LAYER_HISTORY_COLUMNS", "Snapshots", "TRAIN_FIELD_SPECS",
     "TrainConfig", "TrainResult", "check_budget", "make_dataset", "train",
 ]

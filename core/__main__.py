@@ -20,6 +20,13 @@ from .query import TRAIN_QUERY_KEYS, decode_query, decode_train_query
 from .simulate import simulate
 
 
+def _warn(problems) -> None:
+    for problem in problems:
+        # A repeat or an overlong query is not a bad value that falls back to a default.
+        fallback = "" if problem.code in ("repeated", "too_many_fields") else " Using the default."
+        print(f"warning: {problem.message}{fallback}", file=sys.stderr)
+
+
 def _warn_unknown(query: str, known: set[str]) -> None:
     for key in (pair.split("=", 1)[0] for pair in query.lstrip("?").split("&") if pair):
         if key not in known:
@@ -40,8 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--diagnose", action="store_true", help="also print findings to stderr")
     args = parser.parse_args(argv)
     config, problems = decode_query(args.query)
-    for problem in problems:
-        print(f"warning: {problem.message} Using the default.", file=sys.stderr)
+    _warn(problems)
     _warn_unknown(args.query, set(FIELD_SPECS))
     result = simulate(config)
     result.layer_stats.to_csv(sys.stdout, index=False, float_format="%.6g")
@@ -66,8 +72,7 @@ def train_main(argv: list[str]) -> int:
                         help="print layer_history (one row per recorded step and layer) instead")
     args = parser.parse_args(argv)
     config, train_config, problems = decode_train_query(args.query)
-    for problem in problems:
-        print(f"warning: {problem.message} Using the default.", file=sys.stderr)
+    _warn(problems)
     _warn_unknown(args.query, set(FIELD_SPECS) | set(TRAIN_QUERY_KEYS.values()))
     try:
         result = train(config, train_config)

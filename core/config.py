@@ -127,8 +127,24 @@ class NetworkConfig:
         y = h^{l-1} W^l + b^l,  z = Norm(y),  a = φ(z),  out^l = skip(h^{l-1}) + s·Drop(a)
 
     with skip only when ``residual`` (a fixed semi-orthogonal projection where widths differ) and
-    Norm moved after φ when ``norm_position`` is "after". Every layer, the last included, has the
-    same block; the loss is applied to the last layer's output.
+    Norm moved after φ when ``norm_position`` is "after". With ``residual`` the block has two
+    forms (``residual_form``):
+
+    - "post" (the block above, φ ends the branch): out = skip(h) + s·Drop(Norm?(φ(Norm?(hW + b))));
+    - "pre" (the default; He et al. 2016, "Identity mappings", the pre-activation form of the
+      mean-field residual papers): z = Norm(h), a = φ(z), y = a W + b,
+      out = skip(h) + s·Drop(y). The norm and φ come first in the branch and the branch ends
+      in the linear map, so it adds a zero-mean term every layer. ``norm_position`` keeps its
+      meaning, the norm's place around φ: "before" is φ(Norm(h)) W + b, "after" is
+      Norm(φ(h)) W + b. Dropout masks the branch's output (as x + Dropout(F(LN(x))) in a
+      pre-LN transformer), so its masks have the output's shape in both forms. The first
+      block's branch sees the raw input: φ(x) (ReLU keeps only its positive half), while the
+      skip carries x unchanged.
+
+    Without ``residual`` there is one block and ``residual_form`` is meaningless: it is set to
+    its default (canonical form), so the config, its link and its cache key do not depend on it.
+    Every layer, the last included, has the same block; the loss is applied to the last layer's
+    output.
     """
 
     depth: int = _spec("int", 10, 1, MAX_DEPTH, help="number of weight layers")
@@ -157,6 +173,9 @@ class NetworkConfig:
                                help="PyTorch convention: running = (1−m)·running + m·batch")
     bn_passes: int = _spec("int", 10, 1, 50, help="warm-up passes that fill the running stats")
     residual: bool = _spec("bool", False)
+    residual_form: str = _spec(
+        "choice", "pre", choices=("pre", "post"),
+        help="pre: out = h + s·(φ(Norm(h)) W + b); post: out = h + s·φ(Norm(h W + b))")
     residual_scale: float = _spec("float", 1.0, 0.0, 10.0, help="s in out = h + s·branch")
     dropout: float = _spec("float", 0.0, 0.0, 0.95, help="inverted dropout rate p")
     input_dist: str = _spec("choice", "normal", choices=("normal", "uniform", "raw"))
@@ -168,6 +187,8 @@ class NetworkConfig:
         for spec in FIELD_SPECS.values():
             checked = spec.check(getattr(self, spec.name))
             object.__setattr__(self, spec.name, checked)
+        if not self.residual:
+            object.__setattr__(self, "residual_form", FIELD_SPECS["residual_form"].default)
         if self.widths:
             # widths is the whole truth: depth and width follow from it (canonical form, so
             # that equal networks compare, hash and cache as equal).

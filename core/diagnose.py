@@ -23,7 +23,8 @@ DEAD_UNIT_LIMIT = 0.1
 #: Units are 'identical' when their spread across a sample is below this fraction of E[a²].
 SYMMETRY_TOLERANCE = 1e-10
 
-CODES = ("forward_overflow", "backward_overflow", "forward_vanishing", "forward_exploding",
+CODES = ("forward_overflow", "backward_overflow", "forward_variance_overflow",
+         "backward_variance_overflow", "forward_vanishing", "forward_exploding",
          "backward_vanishing", "backward_exploding", "saturation", "dead_units", "symmetry",
          "healthy")
 
@@ -48,8 +49,11 @@ def _first_layer(mask: pd.Series) -> int | None:
 
 
 def _ratio(end: float, start: float) -> float:
-    if not (math.isfinite(end) and math.isfinite(start)) or start <= 0:
+    """end / start; +inf when end is beyond float64 (an +inf variance of finite entries)."""
+    if not math.isfinite(start) or start <= 0 or math.isnan(end):
         return float("nan")
+    if math.isinf(end):
+        return end if end > 0 else float("nan")
     return end / start if end > 0 else 0.0
 
 
@@ -60,15 +64,31 @@ def _per_layer(ratio: float, steps: int) -> float:
 
 
 def forward_ratio(stats: pd.DataFrame) -> float:
-    """out_var of the last layer over out_var of layer 1 (NaN once non-finite)."""
+    """out_var of the last layer over out_var of layer 1 (NaN once an entry is non-finite,
+    +inf when the entries are finite but their variance is beyond float64)."""
     layers = stats[stats["layer"] >= 1]
     return _ratio(float(layers["out_var"].iloc[-1]), float(layers["out_var"].iloc[0]))
 
 
 def backward_ratio(stats: pd.DataFrame) -> float:
-    """grad_out_var at layer 1 over grad_out_var at the last layer: >1 grows going back."""
+    """grad_out_var at layer 1 over grad_out_var at the last layer: >1 grows going back
+    (NaN and +inf as in forward_ratio)."""
     layers = stats[stats["layer"] >= 1]
     return _ratio(float(layers["grad_out_var"].iloc[0]), float(layers["grad_out_var"].iloc[-1]))
+
+
+def _beyond_float64(variance: pd.Series, nonfinite_frac: pd.Series) -> pd.Series:
+    """Layers whose entries are all finite but whose variance is not representable."""
+    return np.isinf(variance) & (nonfinite_frac.fillna(1.0) == 0)
+
+
+def _variance_overflow(code: str, variance: pd.Series, layer: int, start: int, end: int,
+                       from_layer: int | None) -> Finding:
+    """The variance leaves float64's range at ``layer``; its growth per layer is measured
+    between ``start`` and ``end``, the representable layers."""
+    ratio = _ratio(float(variance.loc[end]), float(variance.loc[start]))
+    return Finding(code, "problem", layer, float("inf"), _per_layer(ratio, abs(end - start)),
+                   extra={"from_layer": from_layer})
 
 
 def diagnose(result: SimulationResult) -> list[Finding]:
@@ -84,10 +104,17 @@ def diagnose(result: SimulationResult) -> list[Finding]:
         findings.append(Finding("backward_overflow", "problem", result.first_nonfinite_grad_layer))
 
     first_out = float(layers["out_var"].iloc[0])
+    # Finite entries, variance beyond float64 (float64 runs only: float32 entries overflow
+    # long before their squares leave float64).
+    beyond = _first_layer(_beyond_float64(layers["out_var"], layers["nonfinite_frac"]))
     if depth > 1 and result.first_nonfinite_layer is None and first_out > 0:
         ratio = forward_ratio(result.layer_stats)
         relative = layers["out_var"] / first_out
-        if ratio < 1.0 / RATIO_LIMIT:
+        if beyond is not None and beyond > 1:
+            findings.append(_variance_overflow(
+                "forward_variance_overflow", layers["out_var"], beyond, 1, beyond - 1,
+                _first_layer(relative > RATIO_LIMIT)))
+        elif ratio < 1.0 / RATIO_LIMIT:
             findings.append(Finding("forward_vanishing", "problem",
                                     _first_layer(relative < 1.0 / RATIO_LIMIT), ratio,
                                     _per_layer(ratio, depth - 1)))
@@ -104,7 +131,15 @@ def diagnose(result: SimulationResult) -> list[Finding]:
         ratio = backward_ratio(result.layer_stats)
         relative = layers["grad_out_var"] / last_grad
         # Going backwards: the first layer concerned is the highest index past the limit.
-        if ratio < 1.0 / RATIO_LIMIT:
+        beyond_hits = layers.index[_beyond_float64(layers["grad_out_var"],
+                                                   layers["grad_nonfinite_frac"]).to_numpy()]
+        exploding_hits = relative.index[(relative > RATIO_LIMIT).to_numpy()]
+        if len(beyond_hits) and beyond_hits[-1] < depth:
+            findings.append(_variance_overflow(
+                "backward_variance_overflow", layers["grad_out_var"], int(beyond_hits[-1]),
+                depth, int(beyond_hits[-1]) + 1,
+                int(exploding_hits[-1]) if len(exploding_hits) else None))
+        elif ratio < 1.0 / RATIO_LIMIT:
             hits = relative.index[(relative < 1.0 / RATIO_LIMIT).to_numpy()]
             findings.append(Finding("backward_vanishing", "problem",
                                     int(hits[-1]) if len(hits) else None, ratio,

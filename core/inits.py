@@ -48,18 +48,33 @@ class InitParams:
 
 @dataclass(frozen=True)
 class Init:
-    """One scheme: a function of (fan_in, fan_out, gain, rng, params) → (fan_in, fan_out)."""
+    """One scheme and its rules.
+
+    - ``fn(fan_in, fan_out, gain, rng, params)`` → the (fan_in, fan_out) weight;
+    - ``weight_variance(fan_in, fan_out, gain, params)``: Var of one entry, from the formula
+      (0 for constants);
+    - ``random_iid``: entries independent with that variance (orthogonal and LSUV are not);
+    - ``calibrates``: the simulator rescales each layer on the batch (LSUV);
+    - ``bias(fan_in, fan_out, rng, dtype)``: the scheme draws its own bias, overriding
+      bias_init (torch_default, as nn.Linear), with ``bias_variance(fan_in)``;
+    - ``theory_reason``: "" when the mean-field theory applies, else the code of
+      ``theory.REASONS`` saying why not (constant weights; a calibration on the batch).
+    """
 
     fn: Callable[[int, int, float, Generator, InitParams], Array]
     uses_gain: bool
     params: tuple[str, ...]
     formula: str
-    # True where fan_in·Var(W) is known in closed form and the mean-field theory applies.
+    weight_variance: Callable[[int, int, float, InitParams], float]
     random_iid: bool = True
+    calibrates: bool = False
+    bias: Callable[[int, int, Generator, type], Array] | None = None
+    bias_variance: Callable[[int], float] | None = None
+    theory_reason: str = ""
 
     def variance(self, fan_in: int, fan_out: int, gain: float, params: InitParams) -> float:
         """The variance of one weight entry, from the formula (0 for constants)."""
-        return _VARIANCES[self.fn](fan_in, fan_out, gain, params)
+        return self.weight_variance(fan_in, fan_out, gain, params)
 
 
 def _normal(shape: tuple[int, int], std: float, rng: Generator, dtype: type) -> Array:
@@ -156,48 +171,62 @@ def torch_default(fan_in, fan_out, gain, rng, p):
 _TRUNC_2_VARIANCE_FACTOR = 1.0 - 4.0 * math.exp(-2.0) / math.sqrt(2 * math.pi) / math.erf(
     2.0 / math.sqrt(2.0))
 
-_VARIANCES: dict[Callable, Callable[[int, int, float, InitParams], float]] = {
-    zeros: lambda i, o, g, p: 0.0,
-    constant: lambda i, o, g, p: 0.0,
-    normal: lambda i, o, g, p: p.std ** 2,
-    uniform: lambda i, o, g, p: p.bound ** 2 / 3.0,
-    truncated_normal: lambda i, o, g, p: p.std ** 2 * _TRUNC_2_VARIANCE_FACTOR,
-    xavier_uniform: lambda i, o, g, p: g * g * 2.0 / (i + o),
-    xavier_normal: lambda i, o, g, p: g * g * 2.0 / (i + o),
-    kaiming_uniform: lambda i, o, g, p: g * g / _fan(i, o, p.mode),
-    kaiming_normal: lambda i, o, g, p: g * g / _fan(i, o, p.mode),
-    lecun_normal: lambda i, o, g, p: g * g / i,
-    lecun_uniform: lambda i, o, g, p: g * g / i,
+def torch_default_bias(fan_in, fan_out, rng, dtype):
+    """nn.Linear's bias: U(±1/√fan_in), Var = 1/(3·fan_in)."""
+    bound = 1.0 / math.sqrt(fan_in)
+    return rng.uniform(-bound, bound, size=fan_out).astype(dtype)
+
+
+def _xavier_var(i, o, g, p):
+    return g * g * 2.0 / (i + o)
+
+
+def _kaiming_var(i, o, g, p):
+    return g * g / _fan(i, o, p.mode)
+
+
+def _lecun_var(i, o, g, p):
+    return g * g / i
+
+
+def _orthogonal_var(i, o, g, p):
     # Semi-orthogonal Q: each entry has variance 1/max(i, o) on average.
-    orthogonal: lambda i, o, g, p: g * g / max(i, o),
-    torch_default: lambda i, o, g, p: 1.0 / (3.0 * i),
-}
+    return g * g / max(i, o)
+
 
 INITS: dict[str, Init] = {
-    "zeros": Init(zeros, False, (), "W = 0", random_iid=False),
-    "constant": Init(constant, False, ("init_value",), "W = c", random_iid=False),
-    "normal": Init(normal, False, ("init_std",), "W ~ N(0, σ²)"),
-    "uniform": Init(uniform, False, ("init_bound",), "W ~ U(−b, b), Var = b²/3"),
+    "zeros": Init(zeros, False, (), "W = 0", lambda i, o, g, p: 0.0, random_iid=False,
+                  theory_reason="constant_init"),
+    "constant": Init(constant, False, ("init_value",), "W = c", lambda i, o, g, p: 0.0,
+                     random_iid=False, theory_reason="constant_init"),
+    "normal": Init(normal, False, ("init_std",), "W ~ N(0, σ²)", lambda i, o, g, p: p.std ** 2),
+    "uniform": Init(uniform, False, ("init_bound",), "W ~ U(−b, b), Var = b²/3",
+                    lambda i, o, g, p: p.bound ** 2 / 3.0),
     "truncated_normal": Init(truncated_normal, False, ("init_std",),
-                             "W ~ N(0, σ²) cut at ±2σ, Var ≈ 0.774·σ²"),
+                             "W ~ N(0, σ²) cut at ±2σ, Var ≈ 0.774·σ²",
+                             lambda i, o, g, p: p.std ** 2 * _TRUNC_2_VARIANCE_FACTOR),
     "xavier_uniform": Init(xavier_uniform, True, ("init_gain",),
-                           "W ~ U(±g·√(6/(fan_in+fan_out))), Var = 2g²/(fan_in+fan_out)"),
+                           "W ~ U(±g·√(6/(fan_in+fan_out))), Var = 2g²/(fan_in+fan_out)",
+                           _xavier_var),
     "xavier_normal": Init(xavier_normal, True, ("init_gain",),
-                          "W ~ N(0, 2g²/(fan_in+fan_out))"),
+                          "W ~ N(0, 2g²/(fan_in+fan_out))", _xavier_var),
     "kaiming_uniform": Init(kaiming_uniform, True, ("init_gain", "init_mode"),
-                            "W ~ U(±g·√(3/fan)), Var = g²/fan, g = √(2/(1+a²))"),
+                            "W ~ U(±g·√(3/fan)), Var = g²/fan, g = √(2/(1+a²))", _kaiming_var),
     "kaiming_normal": Init(kaiming_normal, True, ("init_gain", "init_mode"),
-                           "W ~ N(0, g²/fan), g = √(2/(1+a²))"),
-    "lecun_normal": Init(lecun_normal, True, ("init_gain",), "W ~ N(0, 1/fan_in)"),
+                           "W ~ N(0, g²/fan), g = √(2/(1+a²))", _kaiming_var),
+    "lecun_normal": Init(lecun_normal, True, ("init_gain",), "W ~ N(0, 1/fan_in)", _lecun_var),
     "lecun_uniform": Init(lecun_uniform, True, ("init_gain",),
-                          "W ~ U(±√(3/fan_in)), Var = 1/fan_in"),
+                          "W ~ U(±√(3/fan_in)), Var = 1/fan_in", _lecun_var),
     "orthogonal": Init(orthogonal, True, ("init_gain",),
-                       "W = g·Q, Q from the QR of a Gaussian matrix (WᵀW = I)", random_iid=False),
+                       "W = g·Q, Q from the QR of a Gaussian matrix (WᵀW = I)", _orthogonal_var,
+                       random_iid=False),
     "torch_default": Init(torch_default, False, (),
-                          "W, b ~ U(±1/√fan_in) (nn.Linear's default), Var = 1/(3·fan_in)"),
+                          "W, b ~ U(±1/√fan_in) (nn.Linear's default), Var = 1/(3·fan_in)",
+                          lambda i, o, g, p: 1.0 / (3.0 * i), bias=torch_default_bias,
+                          bias_variance=lambda i: 1.0 / (3.0 * i)),
     "lsuv": Init(orthogonal, True, ("init_gain",),
                  "orthogonal, then each layer scaled on the batch to Var(output) = 1",
-                 random_iid=False),
+                 _orthogonal_var, random_iid=False, calibrates=True, theory_reason="lsuv"),
 }
 
 INIT_NAMES: tuple[str, ...] = tuple(INITS)

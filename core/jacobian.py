@@ -2,11 +2,14 @@
 
 For one input sample x (a row), layer l maps its input row h to
 
-    out = skip(h) + s·m ⊙ Norm_a(φ(Norm_z(h W + b)))
+    out = skip(h) + s·m ⊙ Norm_a(φ(Norm_z(h W + b)))          (residual_form "post", or no
+                                                              residual: skip = 0, s = 1)
+    out = skip(h) + s·m ⊙ (Norm_a(φ(Norm_z(h))) W + b)        (residual_form "pre")
 
 so, with row vectors (d out = d h · A_l), its Jacobian is the (n_{l−1}, n_l) matrix
 
-    A_l = W · N_z · diag(φ'(z)) · N_a · diag(s·m) + (I or P)
+    A_l = W · N_z · diag(φ'(z)) · N_a · diag(s·m) + (I or P)      (post)
+    A_l = N_z · diag(φ'(z)) · N_a · W · diag(s·m) + (I or P)      (pre; N on the input width)
 
 and J = A_1 A_2 ⋯ A_L, of shape (n_0, n_L). Here m is the inverted-dropout mask of that sample
 (entries 0 or 1/(1 − p)), s the residual scale (1 without residual), P the residual projection
@@ -39,9 +42,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import ops
-from .activations import ACTIVATIONS
+from . import block, ops
 from .config import ConfigError, NetworkConfig
+from .inits import INITS
 from .simulate import Network, build_network, make_input, simulate, stream
 # The simulator's stream ids of dropout masks and inputs: the same draws as its own pass.
 from .simulate import _DROPOUT, _INPUT
@@ -90,25 +93,12 @@ class JacobianSpectrum:
     nonfinite: bool
 
 
-@dataclass
-class _LayerJacobian:
-    """What one layer's Jacobian needs for the selected samples (rows)."""
-
-    w: Array
-    projection: Array | None
-    pre: tuple | None   # ("layer", x̂ (k, n), inv_std (k, 1)) or ("diag", inv_std (1, n))
-    dphi: Array         # (k, n)
-    post: tuple | None
-    scale: Array        # (k, n): residual scale × dropout mask
-    residual: bool
-
-
-def _layers(config: NetworkConfig, network: Network, x: Array, rows: int) -> list[_LayerJacobian]:
-    """Forward the batch (float64) as the simulator does, keeping what the Jacobians of its
-    first ``rows`` samples need. Only BatchNorm in train mode needs the whole batch."""
-    act = ACTIVATIONS[config.activation]
-    slope = config.leaky_slope
-    f64 = np.dtype(np.float64)
+def _layers(config: NetworkConfig, network: Network, x: Array,
+            rows: int) -> list[block.LayerJacobian]:
+    """Forward the batch (float64) through the block as the simulator does, keeping what the
+    Jacobians of its first ``rows`` samples need. Only BatchNorm in train mode needs the whole
+    batch; otherwise only those rows are pushed (their dropout masks drawn for the full batch,
+    as the simulator's)."""
     batch_norm = config.norm == "batchnorm"
     eval_mode = batch_norm and config.bn_mode == "eval"
     dropout_rngs = [stream(config.seed, _DROPOUT, layer) for layer in range(1, config.depth + 1)]
@@ -118,96 +108,31 @@ def _layers(config: NetworkConfig, network: Network, x: Array, rows: int) -> lis
             for layer, rng in enumerate(dropout_rngs):
                 if config.dropout > 0.0:
                     ops.dropout_mask((config.batch_size, config.layer_widths[layer + 1]),
-                                     config.dropout, rng, f64)
+                                     config.dropout, rng, np.dtype(np.float64))
     keep_all = batch_norm and not eval_mode
     h = x if keep_all else x[:rows]
-    axis = {"batchnorm": 0, "layernorm": 1}.get(config.norm)
-    out: list[_LayerJacobian] = []
-    for index, (w, b) in enumerate(zip(network.weights, network.biases)):
-        w64 = w.astype(np.float64)
-        y = ops.linear_forward(h, w64, None if b is None else b.astype(np.float64))
-
-        def normalise(v: Array) -> tuple[Array, tuple]:
-            if eval_mode:
-                mean, var = network.running[index]
-                v, cache = ops.norm_forward_fixed(v, np.asarray(mean, np.float64),
-                                                  np.asarray(var, np.float64))
-                return v, ("diag", cache.inv_std.reshape(1, -1))
-            v, cache, _, _ = ops.norm_forward(v, axis)
-            if axis == 0:
-                return v, ("diag", cache.inv_std.reshape(1, -1))
-            return v, ("layer", cache.xhat[:rows].copy(), cache.inv_std[:rows])
-
-        pre = post = None
-        z = y
-        if axis is not None and config.norm_position == "before":
-            z, pre = normalise(y)
-        a = act.fn(z, slope)
-        dphi = act.derivative(z, slope)
-        branch = a
-        if axis is not None and config.norm_position == "after":
-            branch, post = normalise(a)
-        scale = np.full((rows, w.shape[1]), config.residual_scale if config.residual else 1.0)
-        if config.dropout > 0.0:
-            mask = ops.dropout_mask((config.batch_size, w.shape[1]), config.dropout,
-                                    dropout_rngs[index], f64)
-            branch = branch * mask[: branch.shape[0]]
-            scale *= mask[:rows]
-        projection = network.projections[index] if config.residual else None
-        projection = None if projection is None else projection.astype(np.float64)
-        if config.residual:
-            skip = h if projection is None else h @ projection
-            h = skip + config.residual_scale * branch
-        else:
-            h = branch
-        out.append(_LayerJacobian(w=w64, projection=projection, pre=pre, dphi=dphi[:rows],
-                                  post=post, scale=scale, residual=config.residual))
-    return out
+    network64 = Network(
+        weights=[w.astype(np.float64) for w in network.weights],
+        biases=[None if b is None else b.astype(np.float64) for b in network.biases],
+        projections=[None if p is None else p.astype(np.float64) for p in network.projections],
+        running=network.running)
+    _, caches = block.forward(config, network64, h, mode="eval" if eval_mode else "train",
+                              rngs=dropout_rngs, mask_batch=config.batch_size)
+    return block.jacobians(config, network64, caches, rows)
 
 
-def _norm_apply(v: Array, norm: tuple | None, row: int, left: bool) -> Array:
-    """v·N (left: v holds row vectors, (k, n)) or N·v (columns, (n, k)); N is symmetric."""
-    if norm is None:
-        return v
-    if norm[0] == "diag":
-        d = norm[1][0]
-        return v * d if left else v * d[:, None]
-    xhat, inv_std = norm[1][row], float(norm[2][row, 0])
-    n = xhat.size
-    if left:
-        return inv_std * (v - v.mean(axis=1, keepdims=True) - np.outer(v @ xhat / n, xhat))
-    return inv_std * (v - v.mean(axis=0, keepdims=True) - np.outer(xhat, xhat @ v / n))
-
-
-def _push(layers: list[_LayerJacobian], row: int, start: Array | None) -> Array:
+def _push(layers: list[block.LayerJacobian], row: int, start: Array | None) -> Array:
     """start · J (rows of start are vectors of the input space); start None: J itself."""
     v = start
     for layer in layers:
-        y = layer.w.copy() if v is None else v @ layer.w
-        y = _norm_apply(y, layer.pre, row, left=True)
-        y *= layer.dphi[row]
-        y = _norm_apply(y, layer.post, row, left=True)
-        y *= layer.scale[row]
-        if layer.residual:
-            if v is None:
-                y += np.eye(layer.w.shape[0]) if layer.projection is None else layer.projection
-            else:
-                y += v if layer.projection is None else v @ layer.projection
-        v = y
+        v = layer.push(v, row)
     return v
 
 
-def _pull(layers: list[_LayerJacobian], row: int, u: Array) -> Array:
+def _pull(layers: list[block.LayerJacobian], row: int, u: Array) -> Array:
     """J · u (columns of u are vectors of the output space)."""
     for layer in reversed(layers):
-        g = u * layer.scale[row][:, None]
-        g = _norm_apply(g, layer.post, row, left=False)
-        g = g * layer.dphi[row][:, None]
-        g = _norm_apply(g, layer.pre, row, left=False)
-        g = layer.w @ g
-        if layer.residual:
-            g += u if layer.projection is None else layer.projection @ u
-        u = g
+        u = layer.pull(u, row)
     return u
 
 
@@ -227,10 +152,10 @@ def _summary(values: Array) -> tuple[float, float]:
 
 
 def _prepare(config: NetworkConfig, network: Network | None, samples: int
-             ) -> list[_LayerJacobian]:
+             ) -> list[block.LayerJacobian]:
     if network is None:
         network = build_network(config)
-    if config.init == "lsuv" or (config.norm == "batchnorm" and config.bn_mode == "eval"):
+    if INITS[config.init].calibrates or (config.norm == "batchnorm" and config.bn_mode == "eval"):
         simulate(config, network)  # calibrates LSUV weights, fills the running statistics
     input_rng = stream(config.seed, _INPUT)
     if config.norm == "batchnorm" and config.bn_mode == "eval":
@@ -287,7 +212,7 @@ def _nonfinite(samples: int, method: str, sketch: int) -> JacobianSpectrum:
     return JacobianSpectrum(np.empty(0), method, nan, nan, nan, samples, sketch, True)
 
 
-def _exact(layers: list[_LayerJacobian], samples: int) -> JacobianSpectrum:
+def _exact(layers: list[block.LayerJacobian], samples: int) -> JacobianSpectrum:
     values, mean_squares = [], []
     for row in range(samples):
         j = _push(layers, row, None)
@@ -302,7 +227,7 @@ def _exact(layers: list[_LayerJacobian], samples: int) -> JacobianSpectrum:
                             samples, 0, not math.isfinite(float(np.mean(mean_squares))))
 
 
-def _estimate(config: NetworkConfig, layers: list[_LayerJacobian], samples: int,
+def _estimate(config: NetworkConfig, layers: list[block.LayerJacobian], samples: int,
               sketch: int) -> JacobianSpectrum:
     widths = config.layer_widths
     n0, n_last = widths[0], widths[-1]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 from urllib.parse import parse_qsl, urlencode
 
 from .config import FIELD_SPECS, ConfigError, FieldSpec, NetworkConfig
@@ -20,13 +20,16 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 #: Longer values are refused unread: a share link is user input.
 MAX_VALUE_LENGTH = 2000
+#: A query with more fields is refused whole (Streamlit's own limit for the address).
+MAX_FIELDS = 1000
 
 
 @dataclass(frozen=True)
 class QueryProblem:
     """One value that could not be used: the field, what was given, and the reason in English;
     ``code``, ``amount`` and ``limit`` as in ConfigError, for saying it in other languages
-    ("too_many_fields" when the query had more than 1000 fields)."""
+    ("too_many_fields" when the query had more than 1000 fields; "repeated" when a key came
+    ``amount`` times with different values and ``value`` is the last, the one used)."""
 
     field: str
     value: str
@@ -88,13 +91,38 @@ def config_to_params(config: NetworkConfig) -> dict[str, str]:
     return params
 
 
+def _too_many(count: int) -> str:
+    return f"The query has {count} fields, more than {MAX_FIELDS}; none of them is used."
+
+
+def params_from_pairs(pairs: Sequence[tuple[str, str]]
+                      ) -> tuple[dict[str, str], list[QueryProblem]]:
+    """(key, value) pairs in query order → one value per key, the last (as browsers and
+    Streamlit read a repeated key), with a "repeated" problem for each key given more than one
+    different value; more than MAX_FIELDS pairs → none used, one "too_many_fields" problem."""
+    if len(pairs) > MAX_FIELDS:
+        shown = "&".join(f"{k}={v}" for k, v in pairs[:3])
+        return {}, [QueryProblem("query", shown[:60], _too_many(len(pairs)), "too_many_fields",
+                                 float(len(pairs)), float(MAX_FIELDS))]
+    given: dict[str, list[str]] = {}
+    for key, value in pairs:
+        given.setdefault(key, []).append(value)
+    problems = [QueryProblem(key, values[-1][:60],
+                             f"{key} is given {len(values)} times; the last value, "
+                             f"{values[-1][:60]!r}, is used.",
+                             "repeated", float(len(values)))
+                for key, values in given.items() if len(set(values)) > 1]
+    return {key: values[-1] for key, values in given.items()}, problems
+
+
 def config_from_params(params: Mapping[str, str],
                        base: NetworkConfig | None = None) -> tuple[NetworkConfig, list[QueryProblem]]:
     """Decode what it can; every unusable value is reported and replaced by the base's value.
 
     ``base`` (default: the defaults) supplies every field the params do not set. Unknown keys
-    are ignored here. A combination over the size budget reports its size fields and falls back
-    to the base for those.
+    are ignored here. A combination over the size budget is reported and falls back to the
+    base for the fields the error names, or, when it names none of the given ones (a base
+    near the budget, pushed over by, say, dtype), for the last given field, until it fits.
     """
     base = base or NetworkConfig()
     problems: list[QueryProblem] = []
@@ -113,7 +141,7 @@ def config_from_params(params: Mapping[str, str],
         try:
             return base.replace(**values), problems
         except ConfigError as error:
-            culprits = [f for f in error.fields if f in values]
+            culprits = [f for f in error.fields if f in values] or _one_culprit(base, values)
             if not culprits:  # the base itself is invalid: cannot happen for a valid base
                 raise
             shown = "&".join(f"{f}={format_value(FIELD_SPECS[f], values[f])}" for f in culprits)
@@ -123,6 +151,17 @@ def config_from_params(params: Mapping[str, str],
                 values.pop(name)
 
 
+def _one_culprit(base: NetworkConfig, values: dict[str, Any]) -> list[str]:
+    def fits_without(name: str) -> bool:
+        try:
+            base.replace(**{k: v for k, v in values.items() if k != name})
+        except ConfigError:
+            return False
+        return True
+
+    return next(([name] for name in reversed(values) if fits_without(name)), list(values)[-1:])
+
+
 def encode_query(config: NetworkConfig) -> str:
     """'depth=50&activation=relu…' (defaults omitted)."""
     return urlencode(config_to_params(config), safe=",")
@@ -130,13 +169,16 @@ def encode_query(config: NetworkConfig) -> str:
 
 def decode_query(query: str, base: NetworkConfig | None = None
                  ) -> tuple[NetworkConfig, list[QueryProblem]]:
-    """The inverse of encode_query; a leading '?' is allowed. Later repeats of a key win."""
-    try:
-        pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True, max_num_fields=1000)
-    except ValueError as error:  # more than 1000 fields
-        return base or NetworkConfig(), [QueryProblem("query", query[:60], str(error),
-                                                      "too_many_fields")]
-    return config_from_params(dict(pairs), base)
+    """The inverse of encode_query; a leading '?' is allowed. Later repeats of a key win (and
+    are reported when they differ); keys that are not config fields are ignored."""
+    text = query.lstrip("?")
+    if text.count("&") + 1 > MAX_FIELDS:  # refused before parsing, however long
+        return base or NetworkConfig(), [QueryProblem(
+            "query", text[:60], _too_many(text.count("&") + 1), "too_many_fields",
+            float(text.count("&") + 1), float(MAX_FIELDS))]
+    params, problems = params_from_pairs(parse_qsl(text, keep_blank_values=True))
+    config, more = config_from_params(params, base)
+    return config, problems + more
 
 
 # TrainConfig ⇄ query string ------------------------------------------------------------------
@@ -200,14 +242,15 @@ def decode_train_query(query: str, base: NetworkConfig | None = None,
     """The inverse of encode_train_query. A pair over the training budget (check_budget) is
     reported, and the link's values of the fields at fault fall back to the bases' (training
     fields first, then the network's)."""
-    try:
-        pairs = dict(parse_qsl(query.lstrip("?"), keep_blank_values=True, max_num_fields=1000))
-    except ValueError as error:
-        return (base or NetworkConfig(), train_base or TrainConfig(),
-                [QueryProblem("query", query[:60], str(error), "too_many_fields")])
-    config, problems = config_from_params(pairs, base)
+    text = query.lstrip("?")
+    if text.count("&") + 1 > MAX_FIELDS:  # refused before parsing, however long
+        return base or NetworkConfig(), train_base or TrainConfig(), [QueryProblem(
+            "query", text[:60], _too_many(text.count("&") + 1), "too_many_fields",
+            float(text.count("&") + 1), float(MAX_FIELDS))]
+    pairs, problems = params_from_pairs(parse_qsl(text, keep_blank_values=True))
+    config, network_problems = config_from_params(pairs, base)
     train_config, train_problems = train_config_from_params(pairs, train_base)
-    problems += train_problems
+    problems += network_problems + train_problems
     while True:
         try:
             check_budget(config, train_config)
@@ -217,8 +260,10 @@ def decode_train_query(query: str, base: NetworkConfig | None = None,
                           if f in TRAIN_FIELD_SPECS and TRAIN_QUERY_KEYS[f] in pairs]
             network_keys = [f for f in error.fields if f not in TRAIN_FIELD_SPECS and f in pairs]
             culprits = train_keys or network_keys
-            if not culprits:
-                raise
+            if not culprits:  # the bases themselves are over: the defaults always fit
+                problems.append(QueryProblem("query", text[:60], str(error), error.code,
+                                             error.amount, error.limit))
+                return NetworkConfig(), TrainConfig(), problems
             shown = "&".join(f"{key}={pairs[key]}" for key in culprits)
             problems.append(QueryProblem(culprits[0], shown[:120], str(error), error.code,
                                          error.amount, error.limit))

@@ -10,13 +10,14 @@ network starts with the same first layers as a shallower one.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from . import ops
+from . import block, ops
 from .activations import ACTIVATIONS, Activation
+from .block import Network, _lsuv_rescale, _update_running  # noqa: F401  (re-exported)
 from .config import NetworkConfig
 from .inits import INITS, InitParams, kaiming_gain, orthogonal
 from .stats import (HISTOGRAM_SAMPLE, HistogramSet, Moments, count_where_abs_above,
@@ -43,18 +44,6 @@ COLUMNS = (
 
 def stream(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
-
-
-@dataclass
-class Network:
-    """The parameters at initialisation. ``weights[l]`` is (n_l, n_{l+1}) for layer l + 1."""
-
-    weights: list[Array]
-    biases: list[Array | None]
-    projections: list[Array | None]
-    running: list[tuple[Array, Array] | None] = field(default_factory=list)
-    feature_scale: Array | None = None
-    feature_shift: Array | None = None
 
 
 def _np_dtype(config: NetworkConfig):
@@ -87,10 +76,11 @@ def build_network(config: NetworkConfig) -> Network:
 
 def _bias(config: NetworkConfig, fan_in: int, fan_out: int, rng: np.random.Generator,
           dtype) -> Array | None:
-    """None for zero biases (skips a pass). torch_default draws U(±1/√fan_in) as nn.Linear."""
-    if config.init == "torch_default":
-        bound = 1.0 / math.sqrt(fan_in)
-        return rng.uniform(-bound, bound, size=fan_out).astype(dtype)
+    """None for zero biases (skips a pass). An init that draws its own bias (torch_default:
+    U(±1/√fan_in), as nn.Linear) overrides bias_init."""
+    init = INITS[config.init]
+    if init.bias is not None:
+        return init.bias(fan_in, fan_out, rng, dtype)
     if config.bias_init == "constant" and config.bias_value != 0.0:
         return np.full(fan_out, config.bias_value, dtype=dtype)
     if config.bias_init == "normal" and config.bias_std > 0.0:
@@ -133,17 +123,6 @@ def make_input(config: NetworkConfig, network: Network, rng: np.random.Generator
     return np.ascontiguousarray(x, dtype=dtype)
 
 
-@dataclass
-class _Layer:
-    """What the backward pass of one layer needs."""
-
-    h: Array
-    z: Array | None
-    a: Array
-    norm_cache: ops.NormCache | None
-    mask: Array | None
-
-
 @dataclass(frozen=True)
 class Histograms:
     """Histograms of each quantity in HISTOGRAM_QUANTITIES at two scales: ``std`` (each layer over
@@ -170,7 +149,8 @@ class SimulationResult:
 class _Recorder:
     """Collects statistics row by row, and the histogram samples."""
 
-    def __init__(self, depth: int):
+    def __init__(self, depth: int, act: Activation | None = None):
+        self.act = act
         self.rows = [dict.fromkeys(COLUMNS, float("nan")) for _ in range(depth + 1)]
         for layer, row in enumerate(self.rows):
             row["layer"] = layer
@@ -200,6 +180,33 @@ class _Recorder:
     def sample(self, layer: int, quantity: str, x: Array) -> None:
         sample_entries(x, self.samples[quantity][layer])
 
+    # block.Recorder hooks ------------------------------------------------------------------
+
+    def forward_layer(self, layer: int, z: Array, a: Array, out: Array) -> None:
+        self.put_moments(layer, "preact", z)
+        act_moments = self.put_moments(layer, "act", a)
+        self.put_moments(layer, "out", out, act_moments if out is a else None)
+        _activation_stats(self.rows[layer], a, self.act)
+        self.sample(layer, "preact", z)
+        self.sample(layer, "act", a)
+
+    def backward_out(self, layer: int, g: Array) -> None:
+        row = self.rows[layer]
+        grad_moments = moments(g)
+        self.keep_range(layer, "grad_out", grad_moments)
+        row["grad_out_var"], row["grad_out_mean_square"] = grad_moments.var, grad_moments.mean_square
+        row["grad_nonfinite_frac"] = grad_moments.nonfinite_frac
+        self.sample(layer, "grad_out", g)
+
+    def backward_preact(self, layer: int, g: Array) -> None:
+        preact_grad_moments = moments(g)
+        self.keep_range(layer, "grad_preact", preact_grad_moments)
+        self.rows[layer]["grad_preact_var"] = preact_grad_moments.var
+        self.sample(layer, "grad_preact", g)
+
+    def weight_grad(self, layer: int, w: Array, grad: Array) -> None:
+        _weight_stats(self.rows[layer], w, grad)
+
 
 def _activation_stats(row: dict, a: Array, act: Activation) -> None:
     size = a.size
@@ -209,144 +216,6 @@ def _activation_stats(row: dict, a: Array, act: Activation) -> None:
     threshold = act.saturation_threshold()
     if threshold is not None:
         row["act_saturated_frac"] = count_where_abs_above(a, *threshold) / size
-
-
-def _forward(config: NetworkConfig, network: Network, x: Array, *, dropout_rngs, bn: str,
-             record: _Recorder | None, calibrate: bool,
-             keep: bool = True) -> tuple[Array, list[_Layer]]:
-    """One forward pass. ``bn``: "train" (batch statistics), "eval" (running statistics) or
-    "warmup" (batch statistics, and the running ones updated with PyTorch's convention
-    running = (1 − m)·running + m·batch, unbiased batch variance)."""
-    act = ACTIVATIONS[config.activation]
-    slope = config.leaky_slope
-    dtype = x.dtype.type
-    keep_z = act.derivative_from_output is None
-    layers: list[_Layer] = []
-    h = x
-    norm_axis = {"batchnorm": 0, "layernorm": 1}.get(config.norm)
-    for index, (w, b) in enumerate(zip(network.weights, network.biases)):
-        layer = index + 1
-        y = ops.linear_forward(h, w, b)
-        if calibrate:
-            y = _lsuv_rescale(y, w, b)
-        norm_cache = None
-
-        def normalise(v: Array) -> Array:
-            nonlocal norm_cache
-            if norm_axis == 0 and bn == "eval":
-                mean, var = network.running[index]
-                v, norm_cache = ops.norm_forward_fixed(v, mean, var)
-                return v
-            v, norm_cache, mean, var = ops.norm_forward(v, norm_axis)
-            if norm_axis == 0 and bn == "warmup":
-                _update_running(network, index, mean, var, v.shape[0], config.bn_momentum)
-            return v
-
-        z = normalise(y) if norm_axis is not None and config.norm_position == "before" else y
-        a = act.fn(z, slope)
-        branch = normalise(a) if norm_axis is not None and config.norm_position == "after" else a
-        mask = None
-        if config.dropout > 0.0:
-            mask = ops.dropout_mask(branch.shape, config.dropout, dropout_rngs[index], branch.dtype)
-            branch = ops.dropout_forward(branch, mask)
-        if config.residual:
-            skip = h if network.projections[index] is None else h @ network.projections[index]
-            out = skip + dtype(config.residual_scale) * branch
-        else:
-            out = branch
-        if record is not None:
-            record.put_moments(layer, "preact", z)
-            act_moments = record.put_moments(layer, "act", a)
-            record.put_moments(layer, "out", out, act_moments if out is a else None)
-            _activation_stats(record.rows[layer], a, act)
-            record.sample(layer, "preact", z)
-            record.sample(layer, "act", a)
-        if keep:
-            layers.append(_Layer(h=h, z=z if keep_z else None, a=a, norm_cache=norm_cache,
-                                 mask=mask))
-        h = out
-    return h, layers
-
-
-def _lsuv_rescale(y: Array, w: Array, b: Array | None, tolerance: float = 1e-3) -> Array:
-    """LSUV: scale W (in place, for every later pass) until Var(h W + b) = 1 on this batch."""
-    for _ in range(10):
-        var = float(y.var())
-        if not math.isfinite(var) or var == 0.0 or abs(var - 1.0) < tolerance:
-            break
-        factor = y.dtype.type(1.0 / math.sqrt(var))
-        w *= factor
-        if b is None:
-            y *= factor
-        else:
-            y -= b
-            y *= factor
-            y += b
-    return y
-
-
-def _update_running(network: Network, index: int, mean: Array, var: Array, batch: int,
-                    momentum: float) -> None:
-    running_mean, running_var = network.running[index]
-    unbiased = var.reshape(-1).astype(np.float64) * batch / max(batch - 1, 1)
-    running_mean *= 1.0 - momentum
-    running_mean += momentum * mean.reshape(-1)
-    running_var *= 1.0 - momentum
-    running_var += momentum * unbiased
-
-
-def _backward(config: NetworkConfig, network: Network, layers: list[_Layer], g: Array,
-              record: _Recorder, grads: list[Array] | None = None) -> Array | None:
-    """Back-propagate ∂L/∂out from the last layer to the first; record the gradient stats.
-
-    With ``grads`` (a list), also collect ∂L/∂W of every layer (first layer first) and return
-    ∂L/∂input; otherwise the input gradient, which nothing needs, is not computed.
-    """
-    act = ACTIVATIONS[config.activation]
-    slope = config.leaky_slope
-    dtype = g.dtype.type
-    norm_on = config.norm != "none"
-    grad_weight = None
-    for index in range(len(layers) - 1, -1, -1):
-        layer, cache = index + 1, layers[index]
-        row = record.rows[layer]
-        grad_moments = moments(g)
-        record.keep_range(layer, "grad_out", grad_moments)
-        row["grad_out_var"], row["grad_out_mean_square"] = grad_moments.var, grad_moments.mean_square
-        row["grad_nonfinite_frac"] = grad_moments.nonfinite_frac
-        record.sample(layer, "grad_out", g)
-        skip_grad = None
-        if config.residual:
-            projection = network.projections[index]
-            skip_grad = g if projection is None else g @ projection.T
-            g = g * dtype(config.residual_scale)
-        if cache.mask is not None:
-            g = ops.dropout_backward(g, cache.mask)
-        if norm_on and config.norm_position == "after":
-            g = ops.norm_backward(g, cache.norm_cache)
-        if act.derivative_from_output is not None:
-            g *= act.derivative_from_output(cache.a, slope)
-        else:
-            g *= act.derivative(cache.z, slope)
-        preact_grad_moments = moments(g)
-        record.keep_range(layer, "grad_preact", preact_grad_moments)
-        row["grad_preact_var"] = preact_grad_moments.var
-        record.sample(layer, "grad_preact", g)
-        if norm_on and config.norm_position == "before":
-            g = ops.norm_backward(g, cache.norm_cache)
-        w = network.weights[index]
-        if grad_weight is None or grad_weight.shape != w.shape:
-            grad_weight = np.empty_like(w)
-        ops.linear_backward_weight(cache.h, g, out=grad_weight)
-        _weight_stats(row, w, grad_weight)
-        if grads is not None:
-            grads.insert(0, grad_weight.copy())
-        if index > 0 or grads is not None:
-            g_in = ops.linear_backward_input(g, w)
-            if skip_grad is not None:
-                g_in += skip_grad
-            g = g_in
-    return g if grads is not None else None
 
 
 def _weight_stats(row: dict, w: Array, grad_weight: Array) -> None:
@@ -369,35 +238,36 @@ def simulate(config: NetworkConfig, network: Network | None = None) -> Simulatio
         network = build_network(config)
     depth = config.depth
     widths = config.layer_widths
-    record = _Recorder(depth)
+    record = _Recorder(depth, ACTIVATIONS[config.activation])
     for layer, w in enumerate(network.weights, start=1):
         row = record.rows[layer]
         row["fan_in"], row["fan_out"] = widths[layer - 1], widths[layer]
         row["weight_var"] = moments(w).var
     dropout_rngs = [stream(config.seed, _DROPOUT, layer) for layer in range(1, depth + 1)]
     input_rng = stream(config.seed, _INPUT)
-    calibrate = config.init == "lsuv"
+    calibrate = INITS[config.init].calibrates
     with np.errstate(all="ignore"):
-        bn = "train"
+        mode = "train"
         if config.norm == "batchnorm" and config.bn_mode == "eval":
-            network.running = [(np.zeros(n), np.ones(n)) for n in widths[1:]]
+            block.init_running(config, network)
             for _ in range(config.bn_passes):
-                _forward(config, network, make_input(config, network, input_rng),
-                         dropout_rngs=dropout_rngs, bn="warmup", record=None, calibrate=calibrate,
-                         keep=False)
+                block.forward(config, network, make_input(config, network, input_rng),
+                              mode="train", update_running=True, rngs=dropout_rngs,
+                              calibrate=calibrate, keep=False)
                 calibrate = False
-            bn = "eval"
+            mode = "eval"
         x = make_input(config, network, input_rng)
         record.put_moments(0, "act", x)
         record.put_moments(0, "out", x)
         record.sample(0, "act", x)
-        out, layers = _forward(config, network, x, dropout_rngs=dropout_rngs, bn=bn,
-                               record=record, calibrate=calibrate)
+        out, caches = block.forward(config, network, x, mode=mode, rngs=dropout_rngs,
+                                    record=record, calibrate=calibrate)
         if calibrate:  # LSUV changed the weights during the pass.
             for layer, w in enumerate(network.weights, start=1):
                 record.rows[layer]["weight_var"] = moments(w).var
         loss, g = ops.loss_gradient(config.loss, out, stream(config.seed, _LOSS))
-        _backward(config, network, layers, g, record)
+        block.backward(config, network, caches, g, record=record, params=False,
+                       input_grad=False, overwrite=True)
         histograms = _histograms(record, config)
     stats = pd.DataFrame({column: [row[column] for row in record.rows] for column in COLUMNS})
     stats["layer"] = stats["layer"].astype(int)
@@ -448,6 +318,7 @@ class Gradients:
     out: Array
     weights: list[Array]
     input: Array
+    biases: list[Array] | None = None
 
 
 def gradients(config: NetworkConfig, network: Network, x: Array, upstream: Array) -> Gradients:
@@ -455,9 +326,7 @@ def gradients(config: NetworkConfig, network: Network, x: Array, upstream: Array
     back-propagate ``upstream`` = ∂L/∂out. Deterministic: masks come from the seeded streams."""
     dropout_rngs = [stream(config.seed, _DROPOUT, layer) for layer in range(1, config.depth + 1)]
     with np.errstate(all="ignore"):
-        out, layers = _forward(config, network, x, dropout_rngs=dropout_rngs, bn="train",
-                               record=None, calibrate=False)
-        grads: list[Array] = []
-        grad_input = _backward(config, network, layers, upstream.copy(), _Recorder(config.depth),
-                               grads)
-    return Gradients(out=out.copy(), weights=grads, input=grad_input)
+        out, caches = block.forward(config, network, x, mode="train", rngs=dropout_rngs)
+        grad_input, params = block.backward(config, network, caches, upstream)
+    return Gradients(out=out.copy(), weights=params.weights, input=grad_input,
+                     biases=params.biases)

@@ -31,7 +31,8 @@ class Moments:
     """Mean, pooled and per-unit variance, and the fraction of non-finite entries.
 
     With any non-finite entry, mean and variances are NaN: the layer has overflowed and a
-    variance of the finite remainder would mislead.
+    variance of the finite remainder would mislead. With finite entries whose second moments
+    exceed the largest float64 (≈ 1.8e308), those moments are +inf: a bound, not a failure.
     """
 
     mean: float
@@ -68,12 +69,7 @@ def moments(x: Array, across_units: bool = False) -> Moments:
         if bad:
             nan = float("nan")
             return Moments(nan, nan, nan, bad / count, nan, nan)
-        # Finite entries whose squares overflow the dtype: redo in float64.
-        x64 = x.astype(np.float64)
-        sum_sq = float(np.vdot(x64, x64))
-        col_means = x64.mean(axis=0)
-        mean = float(col_means.mean())
-        x = x64
+        return _scaled_moments(x, across_units)
     mean_square = sum_sq / count
     mean_of_col_means_sq = float(np.dot(col_means, col_means)) / cols
     unit_var = mean_square - mean_of_col_means_sq
@@ -93,6 +89,18 @@ def moments(x: Array, across_units: bool = False) -> Moments:
             across = float(np.vdot(centred_rows, centred_rows)) / count
     return Moments(mean, max(unit_var, 0.0) + spread, max(unit_var, 0.0), 0.0, mean_square,
                    across)
+
+
+def _scaled_moments(x: Array, across_units: bool) -> Moments:
+    """Moments of finite entries whose squares overflow: those of x / s in float64, s a power
+    of two near max |x| (dividing by it is exact), scaled back by s and s². What is beyond
+    float64 becomes +inf, never NaN (s is finite, so no ∞ − ∞ or 0 · ∞ arises)."""
+    x64 = x.astype(np.float64)
+    scale = math.ldexp(1.0, math.frexp(float(np.max(np.abs(x64))))[1] - 1)
+    x64 /= scale
+    m = moments(x64, across_units)
+    return Moments(m.mean * scale, m.var * scale * scale, m.unit_var * scale * scale, 0.0,
+                   m.mean_square * scale * scale, m.across_units_var * scale * scale)
 
 
 def count_where_abs_above(x: Array, centre: float, threshold: float) -> int:

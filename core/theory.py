@@ -52,10 +52,10 @@ import numpy as np
 import pandas as pd
 from numpy.polynomial.hermite_e import hermegauss
 
+from . import block
 from .activations import ACTIVATIONS, Activation
 from .config import NetworkConfig
 from .inits import INITS, InitParams, kaiming_gain
-from .ops import EPS as NORM_EPS
 
 Array = np.ndarray
 
@@ -164,16 +164,18 @@ def _activation(activation) -> Activation:
     return ACTIVATIONS[activation] if isinstance(activation, str) else activation
 
 
-def _moments(act: Activation, slope: float, var, mean=0.0) -> tuple[Array, Array, Array]:
-    """(E[φ], E[φ²], E[φ'²]) at u ~ N(mean, var), one set of nodes for the three."""
+def _moments(act: Activation, slope: float, var, mean=0.0
+             ) -> tuple[Array, Array, Array, Array]:
+    """(E[φ], E[φ²], E[φ'], E[φ'²]) at u ~ N(mean, var), one set of nodes for the four."""
     with np.errstate(all="ignore"):
         shape, u, w = _nodes(var, mean, _FINE)
         phi = act.fn(u, slope)
         dphi = act.derivative(u, slope)
         e1 = np.einsum("kn,kn->k", phi, w)
         e2 = np.einsum("kn,kn->k", phi * phi, w)
+        d1 = np.einsum("kn,kn->k", dphi, w)
         d2 = np.einsum("kn,kn->k", dphi * dphi, w)
-    return e1.reshape(shape), e2.reshape(shape), d2.reshape(shape)
+    return e1.reshape(shape), e2.reshape(shape), d1.reshape(shape), d2.reshape(shape)
 
 
 def _pair_expectation(f: Callable[[Array], Array], g: Callable[[Array], Array], q: float,
@@ -590,8 +592,8 @@ def layer_variances(config: NetworkConfig) -> list[tuple[float, float, float]]:
     for fan_in, fan_out in zip(widths[:-1], widths[1:]):
         sigma_w2 = fan_in * init.variance(fan_in, fan_out, gain, params)
         sigma_b2, bias_mean = 0.0, 0.0
-        if config.init == "torch_default":
-            sigma_b2 = 1.0 / (3.0 * fan_in)
+        if init.bias_variance is not None:
+            sigma_b2 = init.bias_variance(fan_in)
         elif config.bias_init == "normal":
             sigma_b2 = config.bias_std ** 2
         elif config.bias_init == "constant":
@@ -628,7 +630,8 @@ def _input_moments(config: NetworkConfig) -> tuple[float, float] | None:
 
 
 def predict(config: NetworkConfig) -> Prediction:
-    """The mean-field prediction of every layer's second moments, forward and backward.
+    """The mean-field prediction of every layer's second moments, forward and backward: the
+    moment rules of ``core.block``'s ops (each op carries its own), walked in block order.
 
     Forward, with h the layer input (E[h²] = Q, common mean m; Q⁰, m⁰ from the input):
 
@@ -657,13 +660,26 @@ def predict(config: NetworkConfig) -> Prediction:
     (N: the normalised axis' length, batch for BatchNorm, width for LayerNorm; its projection
     removes 2 of N directions.) pred_chi1 = σ_w²·E[φ'(z)²] is the layer's χ1.
 
+    Residual form "pre" (out = skip + s·Drop(a'W + b), a' = φ(Norm(h)) or Norm(φ(h))): z is
+    the layer input, standardised, N(0, v/(v+ε)) with v = Q − U (BatchNorm; U is the mean over
+    units of the squared per-unit batch mean, which BatchNorm removes) or Q − m² (LayerNorm),
+    else N(m, Q − m²) pooled over units; then
+
+        E[y²] = σ_w²·E[a'²] + σ_b² + c²,   E[out²] = E[skip²] + s²·E[y²]/(1 − p) + 2s·m_skip·c
+        U' = U + s²·(σ_w²·ā² + σ_b² + c²) + 2s·m_skip·c   (ā = E[φ] with a norm before, else 0)
+
+    so with a norm before φ the second moment grows by the constant s²(σ_w²·E[φ(z)²] + σ_b²)
+    per layer: linear in depth. After φ, BatchNorm's per-unit variance of φ(h) is taken at
+    h ~ N(m, Q − U). Backward, W comes first: g = G·s²/(1 − p)·σ_w²·fan_out/fan_in, then the
+    norm-after factor, E[φ'²] (pred_grad_preact_var) and the norm-before factor, on the input
+    width; G^{l−1} = g + G^l·fan_out/fan_in.
+
     Unsupported (``supported=False``): constant/zero init, LSUV, any fan_in < 16, raw inputs
     without zscore, BatchNorm in eval mode or over fewer than 16 samples.
     """
-    if config.init in ("zeros", "constant"):
-        return _unsupported("constant_init")
-    if config.init == "lsuv":
-        return _unsupported("lsuv")
+    init = INITS[config.init]
+    if init.theory_reason:
+        return _unsupported(init.theory_reason)
     widths = config.layer_widths
     if min(widths[:-1]) < MIN_WIDTH:
         return _unsupported("narrow_width")
@@ -688,53 +704,34 @@ def predict(config: NetworkConfig) -> Prediction:
         notes.append("normalisation")
     if config.residual and len(set(widths)) > 1:
         notes.append("residual_projection")
-    if config.bias_init == "constant" and config.init != "torch_default" and config.bias_value:
+    if config.bias_init == "constant" and init.bias is None and config.bias_value:
         notes.append("constant_bias")
 
     act = ACTIVATIONS[config.activation]
     slope = config.leaky_slope
-    keep = 1.0 - config.dropout
-    s = config.residual_scale if config.residual else 1.0
-    norm_before = config.norm != "none" and config.norm_position == "before"
-    norm_after = config.norm != "none" and config.norm_position == "after"
+    spec = block.block(config)
     variances = layer_variances(config)
     depth = config.depth
 
-    rows = []
-    q_h, m_h = moments0
+    def expect(var: float, mean: float) -> tuple[float, float, float, float]:
+        return tuple(float(x) for x in _moments(act, slope, var, mean))
+
+    rows, layers = [], []
+    q0, m0 = moments0
+    # The supported inputs have per-unit means equal to their common mean: u = m².
+    state = block.Moments(q=q0, m=m0, u=m0 * m0)
     with np.errstate(all="ignore"):
         for layer, ((fan_in, fan_out), (sw, sb, c)) in enumerate(
                 zip(zip(widths[:-1], widths[1:]), variances), start=1):
-            v_in = np.nan
-            if norm_before:
-                v_in = sw * (q_h - m_h * m_h) if config.norm == "batchnorm" else sw * q_h + sb
-                z_var, z_mean = v_in / (v_in + NORM_EPS), 0.0
-            else:
-                z_var, z_mean = sw * q_h + sb, c
-            e1, e2, d2 = (float(x) for x in _moments(act, slope, z_var, z_mean))
-            a_var = e2 - e1 * e1
-            if norm_after:
-                branch_ms, branch_mean = a_var / (a_var + NORM_EPS), 0.0
-            else:
-                branch_ms, branch_mean = e2, e1
-            branch_ms /= keep
-            if config.residual:
-                projected = fan_in != fan_out
-                skip_mean = 0.0 if projected else m_h
-                q_out = q_h + s * s * branch_ms + 2.0 * s * skip_mean * branch_mean
-                m_out = skip_mean + s * branch_mean
-            else:
-                q_out, m_out = branch_ms, branch_mean
-            rows.append({
-                "layer": layer, "fan_in": fan_in, "fan_out": fan_out, "sigma_w2": sw,
-                "sigma_b2": sb, "bias_mean": c,
-                "pred_preact_mean_square": z_var + z_mean * z_mean, "pred_preact_var": z_var,
-                "pred_act_mean": e1, "pred_act_mean_square": e2, "pred_act_var": a_var,
-                "pred_out_mean": m_out, "pred_out_mean_square": q_out,
-                "pred_out_var": q_out - m_out * m_out, "pred_chi1": sw * d2,
-                "_d2": d2, "_v_in": v_in, "_v_a": a_var,
-            })
-            q_h, m_h = q_out, m_out
+            row = {"layer": layer, "fan_in": fan_in, "fan_out": fan_out, "sigma_w2": sw,
+                   "sigma_b2": sb, "bias_mean": c}
+            t = block.LayerTheory(sw=sw, sb=sb, c=c, fan_in=fan_in, fan_out=fan_out,
+                                  batch=config.batch_size, expect=expect, row=row)
+            state = block.layer_moments(spec, state, t)
+            row.update({"pred_out_mean": state.m, "pred_out_mean_square": state.q,
+                        "pred_out_var": state.q - state.m * state.m})
+            rows.append(row)
+            layers.append(t)
 
         # Backward, from the loss down.
         last = rows[-1]
@@ -746,26 +743,11 @@ def predict(config: NetworkConfig) -> Prediction:
             grad_mean = 2.0 * last["pred_out_mean"] / (batch * n_last)
         else:
             grad, grad_mean = float("nan"), float("nan")
-        for row in reversed(rows):
-            fan_in, fan_out = row["fan_in"], row["fan_out"]
+        for row, t in zip(reversed(rows), reversed(layers)):
             row["pred_grad_out_mean_square"] = grad
             row["pred_grad_out_var"] = grad - grad_mean * grad_mean
-            g = grad * s * s / keep
-            if norm_after:
-                axis = batch if config.norm == "batchnorm" else fan_out
-                g *= (1.0 - 2.0 / axis) / (row["_v_a"] + NORM_EPS)
-            g *= row["_d2"]
-            row["pred_grad_preact_var"] = g
-            if norm_before:
-                axis = batch if config.norm == "batchnorm" else fan_out
-                g *= (1.0 - 2.0 / axis) / (row["_v_in"] + NORM_EPS)
-            below = row["sigma_w2"] * (fan_out / fan_in) * g
-            if config.residual:
-                below += grad * fan_out / fan_in
-                grad_mean = grad_mean if fan_in == fan_out else 0.0
-            else:
-                grad_mean = 0.0
-            grad = below
+            grad_mean = grad_mean if config.residual and t.fan_in == t.fan_out else 0.0
+            grad = block.layer_grad_moments(spec, grad, t)
 
     table = pd.DataFrame(rows, columns=list(PREDICTION_COLUMNS),
                          index=pd.RangeIndex(1, depth + 1))

@@ -5,9 +5,10 @@
                    TrainConfig(dataset="spiral", optimizer="sgd", lr=0.1, steps=1000))
     result.history, result.layer_history, result.snapshots, result.network, result.first_nonfinite
 
-The network: layers 1 … L − 1 are NetworkConfig's block (linear → norm → φ → norm → dropout →
-residual, as simulate); layer L is the head, linear only, whose output is the logit
-(classification) or the prediction (regression). Its widths are the dataset's 2 features,
+The network: layers 1 … L − 1 are NetworkConfig's layer block, iterated by ``core.block``'s
+``forward`` / ``backward`` (the one definition simulate, jacobian and theory use: linear → norm
+→ φ → norm → dropout → residual, or the residual pre form); layer L is the head, linear only,
+whose output is the logit (classification) or the prediction (regression). Its widths are the dataset's 2 features,
 ``width`` × (L − 1), 1 output, unless ``widths`` is given; the initial parameters are
 ``build_network`` of that config, so every layer whose shape agrees with the Explorer's network
 starts from the Explorer's weights. Zero biases become trainable zero arrays; residual
@@ -38,9 +39,9 @@ every training point) of φ's output over the training split (the head: the outp
 the RMS of ∂L/∂(layer output) on the minibatch.
 
 A non-finite value never raises: the step that meets it is recorded and training stops;
-``first_nonfinite`` = (step, layer, "forward") for the first layer whose linear output is not
-finite (L: the head's output or the loss), or (step, layer, "backward") for the highest layer
-whose parameter gradient is not finite.
+``first_nonfinite`` = (step, layer, "forward") for the first layer whose φ input is not finite
+(L: the head's output or the loss), or (step, layer, "backward") for the highest layer whose
+parameter gradient is not finite.
 """
 
 from __future__ import annotations
@@ -52,12 +53,13 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import ops
+from . import block, ops
 from .activations import ACTIVATIONS
 from .config import NetworkConfig
 from .datasets import Dataset, make_dataset
 from .optim import Optimizer, regularise_and_clip
-from .simulate import Network, _lsuv_rescale, build_network
+from .block import Network, _lsuv_rescale
+from .simulate import build_network
 from .stats import count_where_abs_above, dead_unit_count, moments, zero_count
 from .train_config import (MAX_SNAPSHOTS, SNAPSHOT_GRID, TrainConfig, check_budget,
                            training_network_config)
@@ -127,135 +129,106 @@ class _Parameters:
                        feature_scale=template.feature_scale, feature_shift=template.feature_shift)
 
 
-# The forward and backward passes (TEMPORARY ADAPTER: replaced by the shared layer block) --------
+# The passes: the config's layer block (core.block) for layers 1 … L − 1, then the linear head --
 
-@dataclass
-class _Cache:
-    h: Array
-    z: Array | None
-    a: Array
-    norm_cache: ops.NormCache | None
-    mask: Array | None
-    y: Array | None = None
+class _ForwardWatch:
+    """A core.block Recorder: the first layer whose φ input is not finite, and (when asked)
+    each layer's φ output for the statistics."""
+
+    def __init__(self, keep_acts: bool):
+        self.bad: int | None = None
+        self.acts: list[Array] | None = [] if keep_acts else None
+
+    def forward_layer(self, layer: int, z: Array, a: Array, out: Array) -> None:
+        if self.bad is None and not np.isfinite(z).all():
+            self.bad = layer
+        if self.acts is not None:
+            self.acts.append(a)
+
+    def backward_out(self, layer: int, g: Array) -> None:
+        pass
+
+    def backward_preact(self, layer: int, g: Array) -> None:
+        pass
+
+    def weight_grad(self, layer: int, w: Array, grad: Array) -> None:
+        pass
+
+
+class _BackwardWatch(_ForwardWatch):
+    """A core.block Recorder: the RMS of ∂L/∂(layer output), first layer first."""
+
+    def __init__(self, rms: list[float]):
+        super().__init__(False)
+        self.rms = rms
+
+    def backward_out(self, layer: int, g: Array) -> None:
+        self.rms.insert(0, math.sqrt(float(np.vdot(g, g)) / g.size))
 
 
 class _Net:
-    """What the passes need: the config's block, the parameters, projections, running stats."""
+    """The trained network: ``block.forward`` / ``block.backward`` of the config's layer block
+    over layers 1 … L − 1 (the hidden network, its parameters views into the flat vector), then
+    the linear head y = h W_L + b_L."""
 
     def __init__(self, config: NetworkConfig, params: _Parameters, network: Network,
                  dropout_rngs: list[np.random.Generator] | None = None):
         self.config = config
-        self.dropout_rngs = dropout_rngs
         self.act = ACTIVATIONS[config.activation]
         self.params = params
-        self.projections = network.projections
-        self.norm_axis = {"batchnorm": 0, "layernorm": 1}.get(config.norm)
-        self.running = network.running
-        if self.norm_axis == 0:
-            widths = config.layer_widths
-            self.running = [(np.zeros(n), np.ones(n)) for n in widths[1:-1]]
         self.depth = config.depth
-        self.keep_z = self.act.derivative_from_output is None
+        self.dropout_rngs = dropout_rngs if config.dropout > 0.0 else None
+        self.hidden_config = (config.replace(widths=config.layer_widths[:-1])
+                              if self.depth > 1 else None)
+        self.hidden = None
+        self.running: list = []
+        if self.hidden_config is not None:
+            self.hidden = Network(weights=params.weights[:-1], biases=params.biases[:-1],
+                                  projections=list(network.projections[:-1]))
+            if config.norm == "batchnorm":
+                block.init_running(self.hidden_config, self.hidden)
+                self.running = self.hidden.running
 
     def forward(self, x: Array, *, train: bool, update_running: bool = True,
                 calibrate: bool = False, keep_acts: bool = False):
-        """(logits, caches, the first layer whose linear output is not finite or None, each
-        layer's φ output (the head: its output) if ``keep_acts``)."""
-        c = self.config
-        slope = c.leaky_slope
-        dtype = x.dtype.type
-        caches: list[_Cache] = []
-        h = x
-        for index in range(self.depth):
-            w, b = self.params.weights[index], self.params.biases[index]
-            y = ops.linear_forward(h, w, b)
-            if calibrate:
-                y = _lsuv_rescale(y, w, b)
-            if not np.isfinite(y).all():
-                return y, caches, index + 1, [c.a for c in caches] if keep_acts else None
-            if index == self.depth - 1:
-                caches.append(_Cache(h=h, z=None, a=y, norm_cache=None, mask=None))
-                return y, caches, None, [c.a for c in caches] if keep_acts else None
-            norm_cache = None
+        """(logits, caches, the first layer whose φ input is not finite (L: the logits) or None,
+        each layer's φ output (the head: its output) if ``keep_acts``)."""
+        watch = _ForwardWatch(keep_acts)
+        h, caches = x, None
+        if self.hidden is not None:
+            h, caches = block.forward(
+                self.hidden_config, self.hidden, x, mode="train" if train else "eval",
+                rngs=self.dropout_rngs if train else None, record=watch,
+                update_running=train and update_running, calibrate=calibrate, keep=train)
+        w, b = self.params.weights[-1], self.params.biases[-1]
+        y = ops.linear_forward(h, w, b)
+        if calibrate:
+            y = _lsuv_rescale(y, w, b)
+        bad = watch.bad
+        if bad is None and not np.isfinite(y).all():
+            bad = self.depth
+        if watch.acts is not None:
+            watch.acts.append(y)
+        return y, (caches, h), bad, watch.acts
 
-            def normalise(v: Array) -> Array:
-                nonlocal norm_cache
-                if self.norm_axis == 0 and not train:
-                    mean, var = self.running[index]
-                    v, norm_cache = ops.norm_forward_fixed(v, mean, var)
-                    return v
-                v, norm_cache, mean, var = ops.norm_forward(v, self.norm_axis)
-                if self.norm_axis == 0 and update_running:
-                    _update_running(self.running[index], mean, var, v.shape[0], c.bn_momentum)
-                return v
-
-            before = self.norm_axis is not None and c.norm_position == "before"
-            z = normalise(y) if before else y
-            a = self.act.fn(z, slope)
-            branch = normalise(a) if self.norm_axis is not None and not before else a
-            mask = None
-            if train and c.dropout > 0.0:
-                mask = ops.dropout_mask(branch.shape, c.dropout, self.dropout_rngs[index],
-                                        branch.dtype)
-                branch = ops.dropout_forward(branch, mask)
-            if c.residual:
-                projection = self.projections[index]
-                skip = h if projection is None else h @ projection
-                out = skip + dtype(c.residual_scale) * branch
-            else:
-                out = branch
-            caches.append(_Cache(h=h, z=z if self.keep_z else None, a=a, norm_cache=norm_cache,
-                                 mask=mask))
-            h = out
-        raise AssertionError("unreachable: the head returns")
-
-    def backward(self, caches: list[_Cache], g: Array, grad_out_rms: list | None) -> None:
-        """∂L/∂logits → every parameter's gradient, into params.grad. With ``grad_out_rms`` (a
-        list), also the RMS of ∂L/∂(layer output) of every layer, first layer first."""
-        c = self.config
-        slope = c.leaky_slope
-        dtype = g.dtype.type
+    def backward(self, caches, g: Array, grad_out_rms: list | None) -> None:
+        """∂L/∂logits → every parameter's gradient, into params.grad; with ``grad_out_rms``
+        (a list) also the RMS of ∂L/∂(layer output) of every layer, first layer first."""
+        hidden_caches, h = caches
         p = self.params
-        for index in range(self.depth - 1, -1, -1):
-            cache = caches[index]
-            if grad_out_rms is not None:
-                grad_out_rms.insert(0, math.sqrt(float(np.vdot(g, g)) / g.size))
-            if index < self.depth - 1:
-                skip_grad = None
-                if c.residual:
-                    projection = self.projections[index]
-                    skip_grad = g if projection is None else g @ projection.T
-                    g = g * dtype(c.residual_scale)
-                if cache.mask is not None:
-                    g = ops.dropout_backward(g, cache.mask)
-                if self.norm_axis is not None and c.norm_position == "after":
-                    g = ops.norm_backward(g, cache.norm_cache)
-                if self.act.derivative_from_output is not None:
-                    g *= self.act.derivative_from_output(cache.a, slope)
-                else:
-                    g *= self.act.derivative(cache.z, slope)
-                if self.norm_axis is not None and c.norm_position == "before":
-                    g = ops.norm_backward(g, cache.norm_cache)
-            else:
-                skip_grad = None
-            ops.linear_backward_weight(cache.h, g, out=p.grad_weights[index])
-            np.add.reduce(g, axis=0, out=p.grad_biases[index])
-            if index > 0:
-                g_in = ops.linear_backward_input(g, p.weights[index])
-                if skip_grad is not None:
-                    g_in += skip_grad
-                g = g_in
-
-
-def _update_running(running: tuple[Array, Array], mean: Array, var: Array, batch: int,
-                    momentum: float) -> None:
-    """PyTorch: running = (1 − m)·running + m·batch statistic, with the unbiased variance."""
-    running_mean, running_var = running
-    unbiased = var.reshape(-1).astype(np.float64) * batch / max(batch - 1, 1)
-    running_mean *= 1.0 - momentum
-    running_mean += momentum * mean.reshape(-1)
-    running_var *= 1.0 - momentum
-    running_var += momentum * unbiased
+        if grad_out_rms is not None:
+            grad_out_rms.insert(0, math.sqrt(float(np.vdot(g, g)) / g.size))
+        ops.linear_backward_weight(h, g, out=p.grad_weights[-1])
+        np.add.reduce(g, axis=0, out=p.grad_biases[-1])
+        if self.hidden is None:
+            return
+        g_h = ops.linear_backward_input(g, p.weights[-1])
+        watch = _BackwardWatch(grad_out_rms) if grad_out_rms is not None else None
+        _, grads = block.backward(self.hidden_config, self.hidden, hidden_caches, g_h,
+                                  record=watch, input_grad=False, overwrite=True)
+        for index in range(self.depth - 1):
+            p.grad_weights[index][...] = grads.weights[index]
+            p.grad_biases[index][...] = grads.biases[index]
 
 
 # Loss ---------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ OVERHEAD_PER_LAYER_STEP = 2e6
 ELEMENTWISE_PASSES = 10
 #: Decision-function snapshots: at most this many, on a GRID × GRID grid (2-D datasets).
 MAX_SNAPSHOTS = 26
-SNAPSHOT_GRID = 40
+SNAPSHOT_GRID = 32
 
 
 @dataclass(frozen=True)

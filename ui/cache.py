@@ -30,7 +30,7 @@ def prediction(config: NetworkConfig) -> Prediction:
     return predict(config)
 
 
-#: A training result holds ≈ 26 decision-function snapshots (40 × 40) and its records: ≈ 0.5 MB.
+#: A training result: ≈ 26 decision-function snapshots (40 × 40) and its records, ≈ 0.5 MB.
 MAX_TRAINING_ENTRIES = 64
 
 
@@ -60,8 +60,8 @@ def training_with_progress(network: NetworkConfig, train_config: TrainConfig,
 
     def work() -> None:
         try:
-            outcome["result"] = training(network, train_config,
-                                         _progress=lambda step, steps: reached.__setitem__(0, step))
+            outcome["result"] = training(
+                network, train_config, _progress=lambda step, steps: reached.__setitem__(0, step))
         except BaseException as error:  # re-raised in the script thread
             outcome["error"] = error
 

@@ -54,12 +54,13 @@ def _base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, **more)
 
 
 def mark_nonfinite(fig: go.Figure, first_layer: int | None, last_layer: int, tr: Translate,
-                   colour: str = "rgba(214,39,40,0.12)") -> None:
+                   colour: str = "rgba(214,39,40,0.12)",
+                   label_key: str = "chart.nonfinite_from") -> None:
     """Shade the layers from the first non-finite one to the end, with a label."""
     if first_layer is None:
         return
     fig.add_vrect(x0=first_layer - 0.5, x1=last_layer + 0.5, fillcolor=colour, line_width=0,
-                  annotation_text=tr("chart.nonfinite_from", layer=first_layer),
+                  annotation_text=tr(label_key, layer=first_layer),
                   annotation_position="top left")
 
 
@@ -78,9 +79,12 @@ def shade_healthy_band(fig: go.Figure, tr: Translate, col: int | None = None) ->
 
 def variance_vs_depth(stats: pd.DataFrame, tr: Translate, *, first_nonfinite: int | None = None,
                       theory: pd.DataFrame | None = None,
-                      series: Sequence[str] | None = None) -> go.Figure:
+                      series: Sequence[str] | None = None,
+                      beyond_float64: int | None = None) -> go.Figure:
     """Forward and backward variances per layer on a log axis; per-unit variants dotted;
-    optional dashed theory lines (columns pred_<column> of ``theory``, indexed by layer)."""
+    optional dashed theory lines (columns pred_<column> of ``theory``, indexed by layer).
+    ``beyond_float64``: the first layer whose (finite) entries have a variance too large for
+    float64, shaded and labelled since the lines stop there."""
     layers = stats[stats["layer"] >= 1]
     fig = go.Figure()
     shade_healthy_band(fig, tr)
@@ -109,6 +113,9 @@ def variance_vs_depth(stats: pd.DataFrame, tr: Translate, *, first_nonfinite: in
                 fig.data[-1].update(name=tr("chart.series.theory_all"))
                 first = False
     mark_nonfinite(fig, first_nonfinite, int(layers["layer"].max()), tr)
+    if first_nonfinite is None:
+        mark_nonfinite(fig, beyond_float64, int(layers["layer"].max()), tr,
+                       colour="rgba(255,127,14,0.12)", label_key="chart.beyond_float64_from")
     _base_layout(fig, tr("chart.variance.title"), tr("chart.layer"), tr("chart.variance.y"))
     fig.update_yaxes(type="log", exponentformat="power")
     return fig

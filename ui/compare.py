@@ -53,7 +53,8 @@ MAX_TEXT_LENGTH = 4000
 
 #: The fields a one-parameter sweep may vary, in the order the page offers them.
 SWEEP_FIELDS = ("init", "activation", "init_std", "init_gain", "norm", "norm_position",
-                "residual", "residual_scale", "dropout", "batch_size", "depth", "width")
+                "residual", "residual_form", "residual_scale", "dropout", "batch_size", "depth",
+                "width")
 
 #: Values a sweep starts with when its field is chosen.
 SWEEP_DEFAULTS: dict[str, tuple] = {
@@ -64,6 +65,7 @@ SWEEP_DEFAULTS: dict[str, tuple] = {
     "norm": ("none", "batchnorm", "layernorm"),
     "norm_position": ("before", "after"),
     "residual": (False, True),
+    "residual_form": ("pre", "post"),
     "residual_scale": (0.1, 0.5, 1.0),
     "dropout": (0.0, 0.2, 0.5),
     "batch_size": (2, 32, 512),
@@ -200,7 +202,8 @@ def format_names(names: Sequence[str]) -> str:
 
 def parse_layer(text: str) -> int:
     """The histogram layer: an integer from 0 (the input) to MAX_DEPTH."""
-    if len(text) > 4 or not text.isdigit() or int(text) > MAX_DEPTH:
+    # str.isdigit() also accepts '²' or '٣', which int() refuses or reads: ASCII digits only.
+    if not (0 < len(text) <= 4 and text.isascii() and text.isdigit()) or int(text) > MAX_DEPTH:
         raise ValueError(f"an integer from 0 to {MAX_DEPTH}")
     return int(text)
 

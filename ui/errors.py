@@ -56,11 +56,28 @@ def describe_config_error(error: ConfigError, tr: Translate) -> str:
               valid=valid_values(field, tr))
 
 
+#: Link problems where nothing falls back to a default: a part of the link was left out.
+IGNORED_CODES = ("too_many_fields", "unknown_key", "repeated")
+
+
+def problem_heading(problem: QueryProblem) -> str:
+    """The catalogue key of the sentence that introduces a link problem."""
+    return "url.ignored" if problem.code in IGNORED_CODES else "url.problem"
+
+
 def describe_problem(problem: QueryProblem, tr: Translate) -> str:
     if problem.code in BUDGET_CODES:
         return _budget(problem.code, problem.amount, problem.limit, tr)
     if problem.code == "too_many_fields":
         return tr("error.too_many_fields")
+    if problem.code == "unknown_key":
+        if problem.message:
+            return tr("error.unknown_key_near", field=problem.field, value=repr(problem.value),
+                      near=problem.message)
+        return tr("error.unknown_key", field=problem.field, value=repr(problem.value))
+    if problem.code == "repeated":
+        return tr("error.repeated", field=problem.field, count=int(problem.amount or 2),
+                  value=repr(problem.value))
     if problem.field in FIELD_SPECS:
         return tr("error.invalid", field=problem.field, value=repr(problem.value),
                   valid=valid_values(problem.field, tr))

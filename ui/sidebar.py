@@ -155,6 +155,7 @@ CONTROLS: dict[str, Control] = {
     "norm": Control(_select),
     "norm_position": Control(_select, lambda get: get("norm") != "none"),
     "residual": Control(_toggle),
+    "residual_form": Control(_select, lambda get: bool(get("residual"))),
     "residual_scale": Control(_float_slider(0.01), lambda get: bool(get("residual"))),
     "dropout": Control(_float_slider(0.05)),
     "bn_mode": Control(_select, lambda get: get("norm") == "batchnorm"),
@@ -176,7 +177,8 @@ GROUPS = (
      ("widths", "dtype")),
     ("sidebar.group.init", ("init", "init_std", "init_bound", "init_value", "init_mode",
                             "init_gain"), ("bias_init", "bias_value", "bias_std")),
-    ("sidebar.group.norm", ("norm", "norm_position", "residual", "residual_scale", "dropout"),
+    ("sidebar.group.norm", ("norm", "norm_position", "residual", "residual_form", "residual_scale",
+                             "dropout"),
      ("bn_mode", "bn_momentum", "bn_passes")),
     ("sidebar.group.data", ("batch_size", "seed", "input_dist", "input_preprocess"), ("loss",)),
 )
@@ -244,8 +246,16 @@ def render_controls() -> None:
                 control.draw(field, config_key(field), expander)
 
 
-def clear_stale_preset(config: NetworkConfig) -> None:
-    """A preset stays selected only while the controls still match it."""
+def clear_stale_preset() -> None:
+    """A preset stays selected only while the controls still match it.
+
+    Call before the preset widget is drawn: the session then already holds this run's control
+    values (a moved slider's new value, a chosen preset's fields from its callback), and a
+    widget's value can be set only before the widget exists in the run."""
     preset_id = st.session_state.get(PRESET_KEY, "")
-    if preset_id and preset_config(preset_id, seed=config.seed) != config:
+    if not preset_id:
+        return
+    values = url_state.control_values()
+    if preset_id not in PRESETS or url_state.config_values(
+            preset_config(preset_id, seed=values["seed"])) != values:
         st.session_state[PRESET_KEY] = ""

@@ -9,17 +9,20 @@ address bar always holds the whole experiment.
 
 from __future__ import annotations
 
+import difflib
+import json
 from dataclasses import dataclass
 from typing import Callable
 
 import streamlit as st
 
-from core import FIELD_SPECS, ConfigError, NetworkConfig, QueryProblem, config_from_params
-from core.query import config_to_params
+from core import (FIELD_SPECS, ConfigError, NetworkConfig, QueryProblem, config_from_params,
+                  params_from_pairs)
+from core.query import MAX_FIELDS, config_to_params
 from ui import compare_state, theory_state, train_state
 from ui.errors import InvalidChoice
 from ui.i18n import LANGUAGE_KEY, LANGUAGES, language_from_locale
-from ui.presets import PRESETS
+from ui.presets import PRESETS, preset_config
 
 CONFIG_PREFIX = "cfg."
 PROBLEMS_KEY = "url.problems"
@@ -44,6 +47,13 @@ def _choice(valid: Callable[[], tuple[str, ...]] | tuple[str, ...]) -> Callable[
     return parse
 
 
+def _preset(text: str) -> str:
+    """A lesson id, or "" (none chosen)."""
+    if text and text not in PRESETS:
+        raise InvalidChoice(tuple(PRESETS))
+    return text
+
+
 def _flag(text: str) -> bool:
     if text not in ("0", "1"):
         raise InvalidChoice(("0", "1"))
@@ -63,7 +73,7 @@ class Extra:
 
 EXTRAS: dict[str, Extra] = {
     "lang": Extra(LANGUAGE_KEY, None, _choice(tuple(LANGUAGES))),
-    "preset": Extra("ui.preset", "", _choice(lambda: ("",) + tuple(PRESETS))),
+    "preset": Extra("ui.preset", "", _preset),
     "theory": Extra("ui.theory", True, _flag, lambda v: "1" if v else "0"),
     "hist_scale": Extra("ui.hist_scale", "std", _choice(("std", "shared"))),
     "view": Extra("ui.section", "overview", _choice(EXPLORER_SECTIONS)),
@@ -73,14 +83,29 @@ EXTRAS: dict[str, Extra] = {
 }
 
 
-def load_once() -> None:
-    """Decode the URL into the session on the session's first run; later runs keep the session."""
+def _unknown(key: str, value: str) -> QueryProblem:
+    """A key no table knows (a typo?), with the nearest known one if any is close."""
+    near = difflib.get_close_matches(key, list(FIELD_SPECS) + list(EXTRAS), n=1, cutoff=0.6)
+    return QueryProblem(key[:60], value[:60], near[0] if near else "", "unknown_key")
+
+
+def _read_params() -> tuple[dict[str, str], list[QueryProblem]]:
+    """The address's parameters, one value a key (the last), and what was wrong with them."""
+    pairs = [(key, value) for key in st.query_params for value in st.query_params.get_all(key)]
+    return params_from_pairs(pairs)
+
+
+def load_once() -> bool:
+    """Decode the URL into the session on the session's first run (then return True); later
+    runs keep the session.
+
+    A valid ``preset`` is the base the other config fields change (a lesson's link holds its
+    id); every value that cannot be used, every unknown key and every repeated key is noted
+    for the page to warn about."""
     if st.session_state.get(LOADED_KEY):
-        return
-    params = st.query_params.to_dict()
-    config, problems = config_from_params(params)
-    problems = list(problems)
-    set_config(config)
+        return False
+    params, problems = _read_params()
+    values = {}
     for name, extra in EXTRAS.items():
         value = extra.default
         if name in params:
@@ -94,11 +119,52 @@ def load_once() -> None:
                                              "invalid_format"))
         if name == "lang" and value is None:
             value = language_from_locale(st.context.locale)
-        st.session_state[extra.session_key] = value
+        values[extra.session_key] = value
+    preset_id = values[EXTRAS["preset"].session_key]
+    config, config_problems = config_from_params(
+        params, preset_config(preset_id) if preset_id else None)
+    problems = config_problems + problems + [
+        _unknown(key, value) for key, value in params.items()
+        if key not in FIELD_SPECS and key not in EXTRAS]
+    set_config(config)
+    st.session_state.update(values)
     st.session_state[PROBLEMS_KEY] = problems
     st.session_state[LAST_GOOD_KEY] = config
     st.session_state[OPENED_KEY] = config
     st.session_state[LOADED_KEY] = True
+    return True
+
+
+#: Runs in the browser: counts the fields of the address the page was loaded with (the
+#: navigation entry keeps it even after the address is rewritten) and, past the limit, shows
+#: the message in its own box.
+_DROPPED_QUERY_SCRIPT = """
+<div class="vl-dropped-query" style="display:none; padding:0.75rem 1rem; border-radius:0.5rem;
+     background:rgba(255,189,69,0.2); color:rgb(146,108,5)"></div>
+<script>
+(() => {
+  const entry = performance.getEntriesByType("navigation")[0];
+  const search = new URL(entry ? entry.name : window.location.href).search.slice(1);
+  const fields = search ? search.split("&").length : 0;
+  if (fields <= LIMIT) return;
+  for (const box of document.querySelectorAll(".vl-dropped-query")) {
+    box.textContent = MESSAGE;
+    box.style.display = "block";
+  }
+})();
+</script>
+"""
+
+
+def check_dropped_query(message: str) -> None:
+    """Streamlit drops a query of more than 1000 fields before the script runs (the app then
+    sees no parameter, and no header holds the address): when a session opens with none,
+    let the browser, which still has the address, say ``message`` if that happened."""
+    if len(st.query_params):
+        return
+    script = (_DROPPED_QUERY_SCRIPT.replace("LIMIT", str(MAX_FIELDS))
+              .replace("MESSAGE", json.dumps(message)))
+    st.html(script, unsafe_allow_javascript=True)
 
 
 def problems(config: NetworkConfig) -> list[QueryProblem]:
@@ -109,11 +175,21 @@ def problems(config: NetworkConfig) -> list[QueryProblem]:
     return st.session_state.get(PROBLEMS_KEY, [])
 
 
+def control_values() -> dict[str, object]:
+    """Every config field's value as the controls hold it (defaults where never set)."""
+    return {name: st.session_state.get(config_key(name), spec.default)
+            for name, spec in FIELD_SPECS.items()}
+
+
+def config_values(config: NetworkConfig) -> dict[str, object]:
+    """``config`` in the form of control_values, to compare the two."""
+    return {name: getattr(config, name) for name in FIELD_SPECS}
+
+
 def session_config() -> tuple[NetworkConfig, ConfigError | None]:
     """The config the controls describe; if they combine into an invalid one (over the size
     budget), the last valid config and the error, so nothing over budget ever starts."""
-    values = {name: st.session_state.get(config_key(name), spec.default)
-              for name, spec in FIELD_SPECS.items()}
+    values = control_values()
     if values["widths"]:
         values.pop("depth")
         values.pop("width")
@@ -144,9 +220,11 @@ def share_params(config: NetworkConfig) -> dict[str, str]:
 
 
 def sync(config: NetworkConfig) -> None:
-    """Rewrite the address bar from the session when it differs."""
+    """Rewrite the address bar from the session when it differs (a repeated key counts as a
+    difference: the address keeps one value a key)."""
     wanted = share_params(config)
-    if st.query_params.to_dict() != wanted:
+    repeated = any(len(st.query_params.get_all(key)) > 1 for key in st.query_params)
+    if repeated or st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 
 
@@ -157,5 +235,5 @@ def share_link(config: NetworkConfig) -> str:
     return f"{base}?{urlencode(share_params(config), safe=',')}"
 
 
-__all__ = ["EXTRAS", "config_key", "load_once", "problems", "session_config", "set_config",
-           "share_link", "sync"]
+__all__ = ["EXTRAS", "check_dropped_query", "config_key", "config_values", "control_values", "load_once", "problems",
+           "session_config", "set_config", "share_link", "sync"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from dataclasses import asdict
 
 import streamlit as st
@@ -33,10 +34,24 @@ if preset_id in PRESETS:
     st.info(f"**{t(f'preset.{preset_id}.name')}** — {t(f'preset.{preset_id}.notice')}")
 
 
+
+
+def ratio_text(ratio: float, denominator: float) -> str:
+    """A headline ratio; +inf means its numerator is beyond float64, so the ratio exceeds
+    (largest float64) / denominator: say that bound (or the largest float64, when the bound
+    itself is beyond it)."""
+    if math.isinf(ratio) and ratio > 0 and denominator > 0:
+        return "> " + number(min(sys.float_info.max / denominator, sys.float_info.max))
+    return number(ratio)
+
+
+layer_rows = stats[stats["layer"] >= 1]
 cols = st.columns(4)
-cols[0].metric(t("explorer.metric.forward"), number(forward_ratio(stats)),
+cols[0].metric(t("explorer.metric.forward"),
+               ratio_text(forward_ratio(stats), float(layer_rows["out_var"].iloc[0])),
                help=t("explorer.metric.forward_help"))
-cols[1].metric(t("explorer.metric.backward"), number(backward_ratio(stats)),
+cols[1].metric(t("explorer.metric.backward"),
+               ratio_text(backward_ratio(stats), float(layer_rows["grad_out_var"].iloc[-1])),
                help=t("explorer.metric.backward_help"))
 layer, kind = headline_layer(findings)
 cols[2].metric(t("explorer.metric.first_layer"), str(layer) if layer else "—",
@@ -56,8 +71,10 @@ prediction = prediction_for(config)
 theory = None
 if show_theory and prediction.supported:
     theory = prediction.table.set_index("layer")[list(THEORY_SERIES)]
+beyond = next((f.layer for f in findings if f.code == "forward_variance_overflow"), None)
 st.plotly_chart(charts.variance_vs_depth(stats, t, first_nonfinite=result.first_nonfinite_layer,
-                                         theory=theory), key="chart.variance")
+                                         theory=theory, beyond_float64=beyond),
+                key="chart.variance")
 if show_theory:
     if prediction.supported:
         scores = agreement(stats, prediction.table)

@@ -22,6 +22,19 @@ def number(value: float) -> str:
     return text.number(value, show_infinity=True)
 
 
+def power_text(base: float, exponent: int) -> str:
+    """base^exponent to 3 significant digits, computed in logs: it may be beyond a float
+    (ReLU at width 256 with N(0, 1) weights: χ1 = 128, and 128^147 ≈ 5.4e309)."""
+    log10 = exponent * math.log10(base)
+    if abs(log10) < 300:
+        return f"{base ** exponent:.3g}"
+    power = math.floor(log10)
+    mantissa = 10 ** (log10 - power)
+    if f"{mantissa:.3g}" == "10":  # 9.9996… rounds up
+        mantissa, power = 1.0, power + 1
+    return f"{mantissa:.3g}e{power:+d}"
+
+
 config = st.session_state["config"]
 activation = config.activation
 slope = theory_cache.theory_slope(activation, config.leaky_slope)
@@ -83,9 +96,8 @@ else:
     cols[3].metric(t("phase.metric_phase"), t(f"phase.phase_name.{mf.phase}"),
                    help=t("phase.metric_phase_help"))
     if math.isfinite(mf.chi1) and mf.chi1 > 0:
-        growth = mf.chi1 ** config.depth
         st.caption(t("phase.depth_sentence", depth=config.depth, chi1=number(mf.chi1),
-                     growth=f"{growth:.3g}"))
+                     growth=power_text(mf.chi1, config.depth)))
     notes = []
     if bias_mean:  # layer_variances gives a mean only to constant biases
         notes.append(t("phase.note.constant_bias"))

@@ -18,9 +18,10 @@ from ui.i18n import current_language, t, translate
 from ui.shared_controls import KEEP
 from ui.text import markdown_literal
 from ui.train import (DEFAULT_SWEEP, MAX_SETUPS, SETUP_SPECS, SWEEP_DEFAULTS, SWEEP_FIELDS,
-                      TRAIN_FIELDS_BY_KEY, TRAIN_KEYS, TRAIN_PRESETS, Sweep, TrainPair, TrainRun, build_setups, decision_frames,
-                      describe_training_error, final_weights, format_setups, parse_names,
-                      parse_setups, parse_sweep, preset_matches, result_sentence, value_text)
+                      TRAIN_FIELDS_BY_KEY, TRAIN_KEYS, TRAIN_PRESETS, Sweep, TrainPair, TrainRun,
+                      build_setups, decision_frames, describe_training_error, final_weights,
+                      format_setups, parse_names, parse_setups, parse_sweep, preset_matches,
+                      result_sentence, value_text)
 from ui.train_state import (LAST_GOOD_KEY, NAMES_KEY, PRESET_KEY, SETUPS_KEY, STEP_KEY,
                             SWEEP_KEY, field_key)
 
@@ -160,7 +161,8 @@ def _control(name: str, container) -> None:
     common = dict(key=key, help=_help(name), **KEEP)
     if spec.kind == "choice":
         container.selectbox(_label(name), spec.choices,
-                            format_func=lambda v, k=TRAIN_KEYS[name]: tr(f"choice.{k}.{v}"), **common)
+                            format_func=lambda v, k=TRAIN_KEYS[name]: tr(f"choice.{k}.{v}"),
+                            **common)
     elif name in CHOICES:
         options = sorted(set(CHOICES[name]) | {value})
         container.select_slider(_label(name), options, format_func=lambda v: f"{v:g}", **common)

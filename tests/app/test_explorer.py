@@ -231,3 +231,54 @@ def test_no_page_stops_the_entry_point():
 
     for page in (Path(__file__).resolve().parents[2] / "views").glob("*.py"):
         assert "st.stop(" not in page.read_text(encoding="utf-8"), page.name
+
+
+def test_an_unknown_key_is_named_with_the_nearest_known_one(app):
+    at = app(dpeth="50", seed="5")
+    assert not at.exception
+    warnings = " ".join(shown(at.warning))
+    assert "dpeth" in warnings and "depth" in warnings
+    assert at.session_state["config"].seed == 5
+    assert "dpeth" not in at.query_params  # the rewritten address drops it
+
+
+def test_an_unknown_key_far_from_every_known_one_is_named_without_a_guess(app):
+    at = app(zzqqxx="1")
+    warnings = " ".join(shown(at.warning))
+    assert "zzqqxx" in warnings and "Did you mean" not in warnings
+
+
+def test_a_repeated_key_warns_and_the_address_keeps_one_value(app):
+    at = app(depth=["abc", "5"])
+    assert not at.exception
+    warnings = " ".join(shown(at.warning))
+    assert "depth" in warnings and "2 times" in warnings
+    assert at.session_state["config"].depth == 5
+    assert at.query_params["depth"] == "5"  # one value, not ['abc', '5']
+
+
+def test_the_preset_warning_lists_only_real_presets(app):
+    at = app(preset="nope")
+    warning = next(w for w in shown(at.warning) if "preset" in w)
+    valid = warning.split("one of ", 1)[1].rstrip(".")
+    assert [name.strip() for name in valid.split(",")] == list(PRESETS)
+
+
+def test_float64_statistics_overflow_is_diagnosed_and_the_headline_says_so(app):
+    """ReLU, N(0, 1) weights, width 256: E[h²] grows ×128 a layer, so its variance passes the
+    largest float64 (1.8e308) near layer 308 / log10(128) ≈ 146, while every entry stays
+    finite (they are only ≈ 1e154)."""
+    at = app(depth="200", activation="relu", init="normal", init_std="1", dtype="float64")
+    assert not at.exception
+    sentence = next(e.value for e in at.error if "beyond float64" in e.value)
+    layer = int(sentence.split("from layer ")[1].split(" ")[0])
+    assert 140 <= layer <= 150
+    first = next(m for m in at.metric if m.label == "First layer in trouble")
+    assert first.value == str(layer)
+    forward = next(m for m in at.metric if m.label.startswith("Forward variance"))
+    assert forward.value.startswith("> ")  # a bound, not "—"
+    assert float(forward.value[2:]) > 1e300
+    backward = next(m for m in at.metric if m.label.startswith("Gradient variance"))
+    assert backward.value.startswith("> ") and float(backward.value[2:]) > 1e300
+    variance = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert f"variance beyond float64 from layer {layer}" in str(variance["layout"]["annotations"])

@@ -3,6 +3,7 @@ theory, the metric radio and its URL parameter, languages, the click callback (w
 Plotly selection payload: AppTest cannot click a chart) and the confirmation it leads to."""
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -300,3 +301,26 @@ def test_spectrum_of_a_network_too_large_for_the_jacobian_warns():
     assert len(at.get("plotly_chart")) == 0
     # the share link is still drawn after the page stopped
     assert any("depth=11" in c.value for c in at.sidebar.code)
+
+
+@pytest.mark.parametrize("query", [
+    dict(activation="relu", init="normal", init_std="1", depth="147"),
+    dict(activation="identity", init="normal", init_std="100", depth="49"),
+])
+def test_phase_page_says_a_growth_beyond_float_range_instead_of_crashing(query):
+    """χ1^depth overflows a float here (width 256: χ1 = 128 over 147 layers, χ1 = 2.56e6 over
+    49): the page says the number, computed in logs, rather than crash."""
+    from core import NetworkConfig
+    from core.theory import layer_variances, mean_field
+
+    at = open_page("views/phase.py", **query)
+    assert not at.exception, at.exception
+    config = at.session_state["config"]
+    sigma_w2, sigma_b2, _ = layer_variances(config)[1]
+    log10_growth = config.depth * math.log10(mean_field(query["activation"], sigma_w2,
+                                                        sigma_b2).chi1)
+    assert log10_growth > 308  # beyond the largest float
+    sentence = next(c.value for c in at.caption if "χ1^" in c.value)
+    mantissa, exponent = sentence.rsplit("≈ ", 1)[1].rstrip(".").split("e+")
+    assert int(exponent) == math.floor(log10_growth)
+    assert float(mantissa) == pytest.approx(10 ** (log10_growth % 1), rel=0.01)

@@ -140,7 +140,8 @@ def test_cached_runs_are_not_recomputed(monkeypatch):
     calls = []
     real = ui.cache.train
     monkeypatch.setattr(ui.cache, "train",
-                        lambda n, t, progress=None: calls.append(n) or real(n, t, progress=progress))
+                        lambda n, t, progress=None: calls.append(n)
+                        or real(n, t, progress=progress))
     open_train(lang="en", **CHEAP)
     assert len(calls) == 3
     open_train(lang="en", **CHEAP)  # another student on the same link

@@ -81,3 +81,51 @@ def test_page_navigation_keeps_the_experiment_in_the_link(page, app_server):
     # The link is rewritten at the end of the rerun, after the chart: wait for it.
     page.wait_for_function("""() => location.href.includes('depth=12')
                                     && location.href.includes('activation=relu')""")
+
+
+def press_depth_right(page) -> None:
+    handle = harness.slider_handle(page, "Depth", within="[data-testid='stSidebar']")
+    handle.focus()
+    handle.press("ArrowRight")
+
+
+def test_a_preset_chosen_then_the_depth_slider_redraws_without_an_exception(page, app_server):
+    open_app(page, app_server, "lang=en")
+    preset = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(
+        has_text="Lesson preset")
+    preset.click()
+    page.get_by_role("option", name="ReLU + He").click()
+    page.wait_for_url(re.compile(r"preset=relu_he"))
+    harness.wait_for_app_idle(page)
+    press_depth_right(page)
+    page.wait_for_function(f"() => ({POINTS_OF_FIRST_TRACE})() === 11")
+    page.wait_for_function("() => !location.href.includes('preset=')")
+    harness.wait_for_app_idle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert preset.locator("input").input_value() == "—"
+    assert harness.chart_title(page, 0) == "Variance versus depth (log scale)"
+    harness.screenshot(page, "explorer_preset_then_slider")
+
+
+def test_a_preset_link_then_the_depth_slider_redraws_without_an_exception(page, app_server):
+    open_app(page, app_server, "preset=zero_init&lang=en")
+    assert page.locator("[data-testid='stException']").count() == 0
+    press_depth_right(page)
+    page.wait_for_function(f"() => ({POINTS_OF_FIRST_TRACE})() === 11")
+    harness.wait_for_app_idle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    harness.screenshot(page, "explorer_preset_link_then_slider")
+
+
+def test_a_link_with_more_than_1000_parameters_is_said_not_silently_dropped(page, app_server):
+    """Streamlit drops such a query before the app runs; the browser still knows the address."""
+    open_app(page, app_server, "&".join(f"k{i}=1" for i in range(1001)) + "&depth=5")
+    page.get_by_text("more than 1000 parameters").wait_for()
+    assert "Part of the link was ignored" in page.locator(".vl-dropped-query").inner_text()
+    assert page.evaluate(POINTS_OF_FIRST_TRACE) == 10  # the defaults, as the warning says
+    harness.screenshot(page, "explorer_too_many_parameters")
+
+
+def test_a_plain_link_shows_no_dropped_query_box(page, app_server):
+    open_app(page, app_server, "")
+    assert not page.locator(".vl-dropped-query").is_visible()

@@ -1,5 +1,6 @@
 """diagnose() turns measurements into findings a page can put into words."""
 
+import numpy as np
 import pytest
 
 from core import NetworkConfig, diagnose, simulate
@@ -53,3 +54,30 @@ def test_every_code_is_declared():
         for finding in diagnose(simulate(NetworkConfig(depth=10, width=64, batch_size=64,
                                                        **fields))):
             assert finding.code in CODES
+
+
+def test_float64_statistics_overflow_names_the_layer_where_they_leave_the_range():
+    """Every entry stays finite in float64, but from some layer on their squares (and so the
+    variance) exceed the largest float64: a problem to report, with that layer."""
+    config = NetworkConfig(depth=200, width=128, batch_size=16, activation="relu",
+                           init="normal", init_std=1.0, dtype="float64")
+    result = simulate(config)
+    stats = result.layer_stats.set_index("layer")
+    assert result.first_nonfinite_layer is None  # no entry is inf or NaN
+    found = {f.code: f for f in diagnose(result)}
+    overflow = found["forward_variance_overflow"]
+    # The first layer whose variance is beyond float64, the one before it representable.
+    assert overflow.severity == "problem"
+    assert np.isinf(stats.loc[overflow.layer, "out_var"])
+    assert np.isfinite(stats.loc[overflow.layer - 1, "out_var"])
+    assert stats.loc[overflow.layer - 1, "out_var"] > 1e290
+    # Its growth per layer is measured on the representable layers: ReLU with N(0, 1) weights
+    # multiplies E[h²] by n·σ²/2 = 64 a layer.
+    assert 45 < overflow.per_layer < 90
+    assert overflow.extra["from_layer"] <= 3  # past 100× early, as forward_exploding says
+    assert "forward_exploding" not in found  # the overflow finding says it, with its layer
+    assert overflow.ratio == float("inf")
+    # Going back, the gradient's variance leaves the range too, at a layer named the same way.
+    back = found["backward_variance_overflow"]
+    assert np.isinf(stats.loc[back.layer, "grad_out_var"])
+    assert np.isfinite(stats.loc[back.layer + 1, "grad_out_var"])

@@ -53,6 +53,11 @@ def test_gaussian_relu_network_has_a_broad_spectrum():
     dict(activation="tanh", norm="layernorm", residual=True, residual_scale=0.7, dropout=0.3),
     # (not gelu: its φ' is the exact Φ + zφ, its φ uses a 1e-7 erf fit, so they differ ~1e-6)
     dict(activation="silu", norm="layernorm", norm_position="after", residual=True),
+    dict(activation="tanh", norm="layernorm", residual=True, residual_form="post",
+         residual_scale=0.7, dropout=0.3),
+    dict(activation="silu", norm="layernorm", norm_position="after", residual=True,
+         residual_form="post"),
+    dict(activation="elu", residual=True, bias_init="normal", bias_std=0.2, dropout=0.2),
     dict(activation="leaky_relu", leaky_slope=0.1, bias_init="normal", bias_std=0.2),
 ])
 def test_exact_jacobian_matches_finite_differences(changes):
@@ -109,6 +114,8 @@ def test_mean_squared_singular_value_is_the_product_of_chi1():
 
 def test_supports_projections_eval_batchnorm_and_lsuv():
     for changes in (dict(widths=(32, 64, 16, 48), residual=True),
+                    dict(widths=(32, 64, 16, 48), residual=True, residual_form="post"),
+                    dict(norm="batchnorm", bn_mode="eval", residual=True),
                     dict(norm="batchnorm", bn_mode="eval", dropout=0.1),
                     dict(init="lsuv", activation="relu")):
         config = NetworkConfig(**{"depth": 4, "width": 32, "batch_size": 64, **changes})

@@ -81,9 +81,10 @@ def test_an_over_budget_combination_falls_back_on_its_size_fields():
     assert config.depth == FIELD_SPECS["depth"].default
 
 
-def test_unknown_keys_are_ignored_and_repeats_take_the_last():
+def test_unknown_keys_are_left_to_the_caller_and_repeats_take_the_last():
     config, problems = decode_query("?lang=zh&page=compare&depth=3&depth=4")
-    assert problems == [] and config.depth == 4
+    assert [(p.field, p.code) for p in problems] == [("depth", "repeated")]
+    assert config.depth == 4
 
 
 def test_long_or_huge_input_is_bounded():
@@ -110,3 +111,30 @@ def test_command_line_reports_bad_values_without_a_traceback():
     assert "depth='abc' is invalid" in completed.stderr
     assert "unknown field 'foo'" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_command_line_says_a_repeated_key_uses_its_last_value():
+    completed = subprocess.run([sys.executable, "-m", "core", "depth=abc&depth=3&width=16"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0
+    assert completed.stderr.strip() == (
+        "warning: depth is given 2 times; the last value, '3', is used.")
+    assert len(completed.stdout.strip().splitlines()) == 1 + 4
+
+
+def test_a_repeated_key_is_reported_and_the_last_value_wins():
+    config, problems = decode_query("depth=abc&depth=5")
+    assert config.depth == 5
+    assert [(p.field, p.code, p.value) for p in problems] == [("depth", "repeated", "5")]
+    assert problems[0].amount == 2
+    # The same value twice says nothing new.
+    assert decode_query("depth=5&depth=5") == (NetworkConfig(depth=5), [])
+
+
+def test_a_base_near_the_budget_reports_what_would_pass_it_and_falls_back():
+    """dtype doubles the memory without being a size field: the error names no param given."""
+    base = NetworkConfig(depth=100, width=32, batch_size=16384)
+    config, problems = decode_query("dtype=float64&activation=relu", base)
+    assert config == base.replace(activation="relu")
+    assert [(p.field, p.code) for p in problems] == [("dtype", "too_much_memory")]
+    assert problems[0].amount > problems[0].limit

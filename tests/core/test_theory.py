@@ -169,6 +169,21 @@ CASES = {
                             norm="layernorm"), 0.02, 0.04),
     "relu_batchnorm_after": (dict(activation="relu", init="kaiming_normal", norm="batchnorm",
                                   norm_position="after", residual=True), 0.02, 0.04),
+    "tanh_residual_post": (dict(activation="tanh", init="xavier_normal", residual=True,
+                                residual_form="post", residual_scale=0.5), 0.02, 0.04),
+    "relu_batchnorm_after_post": (dict(activation="relu", init="kaiming_normal",
+                                       norm="batchnorm", norm_position="after", residual=True,
+                                       residual_form="post"), 0.02, 0.04),
+    # The pre form: the norm and φ on the layer input, the branch ends in W.
+    "relu_pre": (dict(activation="relu", init="kaiming_normal", residual=True,
+                      residual_scale=0.5), 0.03, 0.04),
+    "relu_pre_batchnorm": (dict(activation="relu", init="kaiming_normal", residual=True,
+                                norm="batchnorm", dropout=0.1), 0.02, 0.03),
+    "relu_pre_layernorm": (dict(activation="relu", init="kaiming_normal", residual=True,
+                                norm="layernorm", bias_init="normal", bias_std=0.3), 0.02, 0.03),
+    "tanh_pre_layernorm_after": (dict(activation="tanh", init="xavier_normal", residual=True,
+                                      norm="layernorm", norm_position="after",
+                                      widths=(1024, 1024, 1536, 1024, 768, 1024)), 0.02, 0.04),
 }
 
 
@@ -192,6 +207,18 @@ def test_prediction_matches_simulation(measured, name):
         assert scores[column] < forward_tol, (column, scores[column])
     for column in ("pred_grad_preact_var", "pred_grad_out_mean_square"):
         assert scores[column] < backward_tol, (column, scores[column])
+
+
+@pytest.mark.parametrize("norm", ["batchnorm", "layernorm"])
+def test_pre_form_with_norm_adds_a_constant_per_layer(norm):
+    """q^l = q^{l−1} + s²(σ_w²·E[φ(z)²] + σ_b²), z standardised: linear in depth."""
+    config = NetworkConfig(depth=30, width=64, activation="relu", init="kaiming_normal",
+                           norm=norm, residual=True, residual_scale=0.8, bias_init="normal",
+                           bias_std=0.2)
+    table = T.predict(config).table
+    step = 0.8 ** 2 * (2.0 * 0.5 / (1.0 + 1e-5 / 1.0) + 0.04)
+    increments = np.diff(table["pred_out_mean_square"].to_numpy())
+    np.testing.assert_allclose(increments, step, rtol=1e-4)
 
 
 def test_sigmoid_mean_is_predicted(measured):

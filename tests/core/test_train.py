@@ -12,6 +12,9 @@ from core import (HISTORY_COLUMNS, LAYER_HISTORY_COLUMNS, NetworkConfig, TrainCo
 from core.train import parameter_gradients, preprocessing
 from core.train_config import training_network_config
 
+# The block's residual forms, where the NetworkConfig has them.
+RESIDUAL_FORMS = [{"residual_form": form} for form in ("post", "pre")] \
+    if "residual_form" in NetworkConfig.__dataclass_fields__ else [{}]
 SMALL = TrainConfig(dataset="circle", n_points=80, lr=0.1, batch_size=8, steps=30,
                     record_every=10)
 
@@ -102,7 +105,9 @@ def test_input_statistics_come_from_the_training_split_only():
     {"activation": "elu", "norm": "batchnorm"},
     {"norm": "batchnorm", "norm_position": "after"},
     {"norm": "layernorm", "activation": "silu"},
-    {"residual": True, "residual_scale": 0.5},
+    *[{"residual": True, "residual_scale": 0.5, **form} for form in RESIDUAL_FORMS],
+    *[{"residual": True, "norm": "batchnorm", "dropout": 0.2, **form}
+      for form in RESIDUAL_FORMS],
     {"dropout": 0.3, "activation": "sigmoid"},
 ])
 def test_gradients_agree_with_finite_differences(changes):
@@ -173,9 +178,11 @@ def test_snapshots_show_the_learned_decision_function():
 
 def torch_model(torch, config, network):
     """The same network in torch: Linear (weight = our Wᵀ), BatchNorm1d / LayerNorm without
-    affine parameters, φ, residual; the last layer linear."""
+    affine parameters, φ, residual (post form: h + s·Norm(φ(Norm(hW + b))); pre form:
+    h + s·(φ(Norm(h))W + b), the norm on the layer's input); the last layer linear."""
     activation = {"tanh": torch.tanh, "relu": torch.relu, "gelu": torch.nn.functional.gelu}[
         config.activation]
+    pre = config.residual and getattr(config, "residual_form", "post") == "pre"
     linears = []
     for w, b in zip(network.weights, network.biases):
         linear = torch.nn.Linear(w.shape[0], w.shape[1]).double()
@@ -185,11 +192,12 @@ def torch_model(torch, config, network):
         linears.append(linear)
     norms = []
     for w in network.weights[:-1]:
+        width = w.shape[0] if pre else w.shape[1]
         if config.norm == "batchnorm":
-            norms.append(torch.nn.BatchNorm1d(w.shape[1], affine=False,
+            norms.append(torch.nn.BatchNorm1d(width, affine=False,
                                               momentum=config.bn_momentum).double())
         elif config.norm == "layernorm":
-            norms.append(torch.nn.LayerNorm(w.shape[1], elementwise_affine=False).double())
+            norms.append(torch.nn.LayerNorm(width, elementwise_affine=False).double())
         else:
             norms.append(None)
 
@@ -201,13 +209,15 @@ def torch_model(torch, config, network):
 
         def forward(self, h):
             for index, linear in enumerate(self.linears[:-1]):
-                branch = linear(h)
                 norm = norms[index]
+                branch = h if pre else linear(h)
                 if norm is not None and config.norm_position == "before":
                     branch = norm(branch)
                 branch = activation(branch)
                 if norm is not None and config.norm_position == "after":
                     branch = norm(branch)
+                if pre:
+                    branch = linear(branch)
                 if config.residual:
                     projection = network.projections[index]
                     skip = h if projection is None else h @ torch.tensor(projection)
@@ -230,7 +240,10 @@ def torch_model(torch, config, network):
      {"optimizer": "sgd", "clip": "norm", "clip_threshold": 0.05}),
     ({"norm": "layernorm", "activation": "gelu"},
      {"optimizer": "momentum", "clip": "value", "clip_threshold": 0.01}),
-    ({"residual": True, "residual_scale": 0.5}, {"optimizer": "adam", "lr": 0.01, "l2": 0.1}),
+    *[({"residual": True, "residual_scale": 0.5, **form},
+       {"optimizer": "adam", "lr": 0.01, "l2": 0.1}) for form in RESIDUAL_FORMS],
+    *[({"residual": True, "norm": "batchnorm", "activation": "relu", **form},
+       {"optimizer": "sgd"}) for form in RESIDUAL_FORMS],
 ])
 def test_a_run_equals_the_same_training_in_torch(net_changes, train_changes):
     torch = pytest.importorskip("torch")

@@ -76,7 +76,8 @@ def test_the_step_budget_counts_steps_and_refuses_before_any_work():
     twice = estimated_training_work(network, small.replace(steps=2000))
     assert 1.8 < twice / estimated_training_work(network, small) < 2.1
     with pytest.raises(ConfigError) as error:
-        check_budget(NetworkConfig(depth=20, width=512), TrainConfig(
+        # batch_size=2: the NetworkConfig's own (simulation) budget is not what is tested.
+        check_budget(NetworkConfig(depth=20, width=512, batch_size=2), TrainConfig(
             n_points=5000, batch_size=1000, steps=100000))
     assert error.value.code == "too_large" and error.value.limit == MAX_TRAIN_MULTIPLY_ADDS
     assert "steps" in error.value.fields
@@ -87,7 +88,7 @@ def test_the_step_budget_counts_steps_and_refuses_before_any_work():
 
 def test_memory_over_budget_is_refused():
     with pytest.raises(ConfigError) as error:
-        check_budget(NetworkConfig(depth=2, width=4096), TrainConfig(
+        check_budget(NetworkConfig(widths=(2, 4096, 1), batch_size=2), TrainConfig(
             n_points=50000, batch_size=20000, steps=1, train_fraction=0.5))
     assert error.value.code == "too_much_memory"
 

@@ -71,7 +71,8 @@ def test_bad_values_are_reported_and_fall_back(query, key, fragment):
 
 def test_a_pair_over_the_training_budget_falls_back_on_the_training_fields():
     config, train_config, problems = decode_train_query(
-        "depth=20&width=512&steps=100000&train_batch_size=200&n_points=5000&activation=relu")
+        "depth=20&width=512&batch_size=2&steps=100000&train_batch_size=200&n_points=5000"
+        "&activation=relu")
     assert len(problems) == 1 and problems[0].code == "too_large"
     assert train_config.steps == TrainConfig().steps
     assert (config.depth, config.width, config.activation) == (20, 512, "relu")
@@ -114,3 +115,17 @@ def test_cli_names_a_nonfinite_step():
     done = run_cli("train", "depth=10&width=64&activation=relu&init=normal&init_std=1&steps=50")
     assert done.returncode == 0
     assert "stopped: non-finite value at step" in done.stderr
+
+
+def test_a_repeated_training_key_uses_the_last_value_and_says_so():
+    _, train_config, problems = decode_train_query("lr=0.1&steps=20&lr=0.2")
+    assert train_config.lr == 0.2 and train_config.steps == 20
+    assert [(p.field, p.code) for p in problems] == [("lr", "repeated")]
+
+
+def test_bases_over_the_training_budget_fall_back_to_the_defaults_without_raising():
+    base = NetworkConfig(depth=20, width=512, batch_size=2)
+    train_base = TrainConfig(steps=100000)  # each fine alone, too much together
+    config, train_config, problems = decode_train_query("", base=base, train_base=train_base)
+    assert (config, train_config) == (NetworkConfig(), TrainConfig())
+    assert [p.code for p in problems] == ["too_large"]

@@ -75,3 +75,11 @@ def test_saturation_chart_in_percent():
     fig = charts.saturation_chart(result.layer_stats, tr)
     saturated = next(t for t in fig.data if t.name == "chart.series.saturated")
     assert 50 < saturated.y[-1] <= 100
+
+
+def test_variance_beyond_float64_is_shaded_and_labelled(collapsed):
+    fig = charts.variance_vs_depth(collapsed.layer_stats, tr, beyond_float64=5)
+    labels = [a.text for a in fig.layout.annotations]
+    assert "chart.beyond_float64_from[('layer', 5)]" in labels
+    assert [(s.x0, s.x1) for s in fig.layout.shapes if s.type == "rect" and s.x0 == 4.5] == [
+        (4.5, 8.5)]

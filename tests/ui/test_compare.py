@@ -101,6 +101,14 @@ def test_names_and_layer_parsers():
             parse_layer(bad)
 
 
+@pytest.mark.parametrize("text", ["²", "1²", "٣", "１", "³⁴"])
+def test_layer_parser_names_the_valid_values_for_non_ascii_digits(text):
+    """str.isdigit() accepts superscripts and other scripts' digits that int() refuses: the
+    message must be ours (the valid range), not int()'s."""
+    with pytest.raises(ValueError, match=r"^an integer from 0 to 200$"):
+        parse_layer(text)
+
+
 def test_parsers_raise_nothing_but_value_error_on_random_input():
     rng = random.Random(0)
     alphabet = string.printable + "σ中;:&=,%"
