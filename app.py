@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import sidebar, url_state
+from ui import cache, sidebar, url_state
 from ui.errors import describe_config_error, describe_problem, problem_heading
 from ui.i18n import t
 from ui.text import markdown_literal
 
 st.set_page_config(page_title="Variance Lab", page_icon="📉", layout="wide")
 
+cache.start_warmup()  # once per process, only under `streamlit run`
 first_run = url_state.load_once()
 sidebar.render_language()
 

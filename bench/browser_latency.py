@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import sys
@@ -139,6 +140,7 @@ def run(args: argparse.Namespace) -> dict:
         raise SystemExit(f"error: {reason}")
 
     latencies: list[float] = []
+    load_start = os.getloadavg()
     t0 = time.perf_counter()
     with harness.start_app(app, cwd=REPO_ROOT) as base_url, sync_playwright() as pw:
         url = base_url + args.page.strip("/") + (f"?{args.query.lstrip('?')}" if args.query
@@ -205,11 +207,15 @@ def run(args: argparse.Namespace) -> dict:
         "samples_ms": [round(x, 1) for x in latencies],
         "config_url": config_url,
         "slider": how,
+        "loadavg_start": [round(x, 2) for x in load_start],
+        "loadavg_end": [round(x, 2) for x in os.getloadavg()],
     }
     print(f"\nkeypress -> all charts updated, n={result['n']}, charts={n_charts}\n"
           f"  median {result['median_ms']:.0f} ms | p90 {result['p90_ms']:.0f} ms | "
           f"min {result['min_ms']:.0f} ms | max {result['max_ms']:.0f} ms\n"
-          f"  config URL: {config_url}")
+          f"  config URL: {config_url}\n"
+          f"  load average start {result['loadavg_start']}, end {result['loadavg_end']} "
+          f"({os.cpu_count()} CPUs)")
     return result
 
 

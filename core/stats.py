@@ -163,8 +163,9 @@ def histogram_rows(samples: Array, low: Array, high: Array,
         position = samples - safe_low
         position *= scale
         np.floor(position, out=position)
-        # The top edge is inclusive, as in np.histogram (saturated tanh is exactly ±1).
-        position[samples == high[:, None]] = bins - 1
+        # The top edge is inclusive, as in np.histogram (saturated tanh is exactly ±1); only
+        # for usable ranges: a collapsed row (low == high) is counted once, below.
+        position[(samples == high[:, None]) & ok_range[:, None]] = bins - 1
         keep = np.isfinite(position)
         np.clip(position, -1, bins, out=position)
         # Row r's bins are r·(bins + 2) + 0 … bins + 1: under, the bins, over.

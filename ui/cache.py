@@ -1,32 +1,40 @@
 """The core behind Streamlit's process-wide cache: 60 students on one link compute once.
 
 Results (arrays and a small DataFrame), not figures, are cached: rebuilding a figure costs less
-than unpickling a cached one.
+than unpickling a cached one. ``simulation`` goes through ui.serving: at most K simulations run
+at once, each with one BLAS thread, and a user whose run waits for a free worker is told so.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from typing import Callable, Iterator
 
 import streamlit as st
 
 from core import (Dataset, NetworkConfig, SimulationResult, TrainConfig, TrainResult,
                   make_dataset, simulate, train)
 from core.theory import Prediction, predict
+from ui import serving
+from ui.presets import PRESETS, preset_config
 
 #: ≈ 100–400 KB a result: a few tens of MB at most.
 MAX_ENTRIES = 256
 
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
-def simulation(config: NetworkConfig) -> SimulationResult:
-    return simulate(config)
+def _simulation(config: NetworkConfig) -> SimulationResult:
+    with serving.computing():
+        return simulate(config)
+
+
+simulation = serving.Served(_simulation)
 
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
 def prediction(config: NetworkConfig) -> Prediction:
-    """The mean-field prediction for a config (or why there is none)."""
+    """The mean-field prediction for a config (or why there is none): quadrature over at most
+    200 layers, milliseconds, so it takes no worker slot."""
     return predict(config)
 
 
@@ -37,10 +45,12 @@ MAX_TRAINING_ENTRIES = 64
 @st.cache_data(max_entries=MAX_TRAINING_ENTRIES, show_spinner=False)
 def training(network: NetworkConfig, train_config: TrainConfig,
              _progress: Callable[[int, int], None] | None = None) -> TrainResult:
-    """One set-up's run, computed once per (network, training) pair for every session.
-    ``_progress(step, steps)`` is told each recorded step while it computes (not part of the
-    cache key; never called on a hit)."""
-    return train(network, train_config, progress=_progress)
+    """One set-up's run, computed once per (network, training) pair for every session, holding
+    one of ui.serving's slots (one BLAS thread) like ``simulation``. ``_progress(step, steps)``
+    is told each recorded step while it computes (not part of the cache key; never called on a
+    hit). Not wrapped in ``serving.Served``: the Train page shows its own progress bar."""
+    with serving.computing():
+        return train(network, train_config, progress=_progress)
 
 
 @st.cache_data(max_entries=MAX_TRAINING_ENTRIES, show_spinner=False)
@@ -77,3 +87,18 @@ def training_with_progress(network: NetworkConfig, train_config: TrainConfig,
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]
+
+
+def preset_jobs() -> Iterator[Callable[[], object]]:
+    """The warm-up: every lesson preset's simulation and prediction at its default seed, the
+    exact configs a preset link opens."""
+    for preset_id in PRESETS:
+        config = preset_config(preset_id)
+        yield lambda config=config: simulation.warm(config)
+        yield lambda config=config: prediction(config)
+
+
+def start_warmup() -> None:
+    """Once per process, under ``streamlit run`` (see ui.serving.warmup_wanted)."""
+    if serving.warmup_wanted():
+        serving.start_warmup(preset_jobs)

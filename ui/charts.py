@@ -77,6 +77,66 @@ def shade_healthy_band(fig: go.Figure, tr: Translate, col: int | None = None) ->
                        font=dict(size=10, color="#2ca02c"))
 
 
+#: The layer's output h (what the next layer receives) where it is not φ(z): the residual
+#: stream h + s·branch, or φ(z) after dropout or a norm after φ.
+OUT_SERIES = ("out_var", "#8c564b", "chart.series.out_var")
+
+
+def draw_residual_stream(fig: go.Figure, layers: pd.DataFrame, series: Sequence[str] | None,
+                         tr: Translate) -> None:
+    """Add the layer output's variance when it differs from the activation's (the residual
+    lessons are about it: the sum of the branches grows linearly)."""
+    column, colour, key = OUT_SERIES
+    if series is not None and column not in series:
+        return
+    out, act = layers[column].to_numpy(), layers["act_var"].to_numpy()
+    with np.errstate(invalid="ignore"):
+        differs = np.abs(out - act) > 1e-6 * np.maximum(np.abs(act), 1e-30)
+    if not bool(np.nan_to_num(differs).any()):
+        return
+    fig.add_trace(go.Scatter(x=layers["layer"], y=positive(layers[column]), name=tr(key),
+                             mode="lines+markers", line=dict(color=colour, width=2.5),
+                             marker=dict(size=4), hovertemplate="%{y:.3e}"))
+
+
+def layer_ranges(layers: Sequence[int]) -> str:
+    """[1, 2, 3, 7, 9, 10] → '1–3, 7, 9–10'."""
+    runs: list[list[int]] = []
+    for layer in sorted(layers):
+        if runs and layer == runs[-1][1] + 1:
+            runs[-1][1] = layer
+        else:
+            runs.append([layer, layer])
+    return ", ".join(f"{a}–{b}" if b > a else f"{a}" for a, b in runs)
+
+
+def note_exact_zeros(fig: go.Figure, layers: pd.DataFrame, series: Sequence[str] | None,
+                     first_nonfinite: int | None, tr: Translate) -> None:
+    """Say on the chart which series are exactly 0 where (a log axis draws nothing there, so an
+    all-zero network would otherwise show an empty chart). Layers past an overflow are
+    undefined, not zero: they are left out, and so is the gradient when anything overflowed."""
+    # Grouped by quantity (pooled and per-unit share their zeros) and by the layers concerned.
+    groups: dict[tuple[int, ...], list[str]] = {}
+    shown = layers if first_nonfinite is None else layers[layers["layer"] < first_nonfinite]
+    for column, quantity, _, _ in VARIANCE_SERIES:
+        if (series is not None and column not in series) or \
+                (column.startswith("grad") and first_nonfinite is not None):
+            continue
+        zero = tuple(shown.loc[shown[column] == 0, "layer"].astype(int))
+        name = tr(f"chart.zero_values.{quantity}")
+        if zero and name not in groups.setdefault(zero, []):
+            groups[zero].append(name)
+    items = [tr("chart.zero_values.every_layer" if len(zero) == len(layers)
+                else "chart.zero_values.some_layers", series=tr("chart.zero_values.list_sep").join(names),
+                layers=layer_ranges(zero))
+             for zero, names in groups.items() if names]
+    if items:
+        fig.add_annotation(text=tr("chart.zero_values", items=tr("chart.zero_values.item_sep").join(items)),
+                           showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+                           xanchor="center", yanchor="middle", align="left",
+                           font=dict(size=13), bgcolor="rgba(255,255,255,0.85)")
+
+
 def variance_vs_depth(stats: pd.DataFrame, tr: Translate, *, first_nonfinite: int | None = None,
                       theory: pd.DataFrame | None = None,
                       series: Sequence[str] | None = None,
@@ -95,6 +155,7 @@ def variance_vs_depth(stats: pd.DataFrame, tr: Translate, *, first_nonfinite: in
             x=layers["layer"], y=positive(layers[column]), name=tr(key), mode="lines+markers",
             line=dict(color=COLOURS[quantity], dash=dash, width=2 if dash == "solid" else 1.5),
             marker=dict(size=4), hovertemplate="%{y:.3e}"))
+    draw_residual_stream(fig, layers, series, tr)
     if theory is not None:
         first = True
         for column in theory.columns:
@@ -116,6 +177,7 @@ def variance_vs_depth(stats: pd.DataFrame, tr: Translate, *, first_nonfinite: in
     if first_nonfinite is None:
         mark_nonfinite(fig, beyond_float64, int(layers["layer"].max()), tr,
                        colour="rgba(255,127,14,0.12)", label_key="chart.beyond_float64_from")
+    note_exact_zeros(fig, layers, series, first_nonfinite, tr)
     _base_layout(fig, tr("chart.variance.title"), tr("chart.layer"), tr("chart.variance.y"))
     fig.update_yaxes(type="log", exponentformat="power")
     return fig

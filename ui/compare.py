@@ -41,7 +41,6 @@ from core.query import format_value, parse_value
 from ui.charts import PALETTE
 from ui.errors import InvalidChoice
 from ui.findings import finding_sentence
-from ui.presets import DEEP_RESIDUAL_SCALE
 from ui.text import plotly_literal
 
 Translate = Callable[..., str]
@@ -243,8 +242,11 @@ COMPARE_PRESETS: dict[str, ComparePreset] = {
         sweep=Sweep("init", ("xavier_normal", "kaiming_normal"))),
     "relu_norm": ComparePreset(
         dict(activation="relu", depth=50, width=256, init="xavier_normal"),
+        # Products against sums: each norm alone, then a residual connection around a
+        # normalised branch (pre-activation form, s = 1).
         setups=((("norm", "none"),), (("norm", "batchnorm"),), (("norm", "layernorm"),),
-                (("residual", True), ("residual_scale", DEEP_RESIDUAL_SCALE)))),
+                (("norm", "batchnorm"), ("residual", True)),
+                (("norm", "layernorm"), ("residual", True)))),
     "sigmoid_tanh": ComparePreset(
         dict(activation="tanh", depth=20, width=256, init="xavier_normal"),
         sweep=Sweep("activation", ("sigmoid", "tanh", "scaled_sigmoid"))),

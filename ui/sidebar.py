@@ -188,10 +188,16 @@ assert {f for _, shown, folded in GROUPS for f in shown + folded} == set(FIELD_S
 
 
 def _apply_preset() -> None:
-    preset_id = st.session_state[PRESET_KEY]
-    if preset_id:
-        seed = st.session_state.get(config_key("seed"), 0)
-        url_state.set_config(preset_config(preset_id, seed=seed))
+    if st.session_state[PRESET_KEY]:
+        choose_preset(st.session_state[PRESET_KEY])
+
+
+def choose_preset(preset_id: str) -> None:
+    """Select a lesson preset and put its config into the controls, keeping the seed (for a
+    widget callback: the preset selectbox and the controls are drawn after it)."""
+    st.session_state[PRESET_KEY] = preset_id
+    seed = st.session_state.get(config_key("seed"), 0)
+    url_state.set_config(preset_config(preset_id, seed=seed))
 
 
 def _new_seed() -> None:

@@ -7,6 +7,9 @@ dataclasses, never figures.
 - ``point(activation, slope, σ_w², σ_b²)``: ``core.theory.mean_field`` at the current config.
 - ``spectrum(config)``: ``core.jacobian.jacobian_spectrum(config)``.
 
+``phase_map`` and ``spectrum`` go through ui.serving (a worker slot, one BLAS thread, a visible
+queue); ``point`` is one quadrature, too cheap to queue.
+
 ``slope`` matters only for leaky_relu; ``theory_slope`` maps every other activation to one value
 so that they share their cache entries.
 """
@@ -22,6 +25,7 @@ import streamlit as st
 from core import NetworkConfig
 from core.jacobian import JacobianSpectrum, jacobian_spectrum
 from core.theory import MeanField, critical_sigma_w2, mean_field, phase_grid
+from ui import serving
 
 GRID_POINTS = 60
 SIGMA_B2_MAX = 0.5
@@ -109,8 +113,12 @@ def compute_phase_map(activation: str, slope: float, points: int = GRID_POINTS) 
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def phase_map(activation: str, slope: float) -> PhaseMap:
-    return compute_phase_map(activation, slope)
+def _phase_map(activation: str, slope: float) -> PhaseMap:
+    with serving.computing():
+        return compute_phase_map(activation, slope)
+
+
+phase_map = serving.Served(_phase_map)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -119,6 +127,10 @@ def point(activation: str, slope: float, sigma_w2: float, sigma_b2: float) -> Me
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def spectrum(config: NetworkConfig) -> JacobianSpectrum:
-    return jacobian_spectrum(config)
+def _spectrum(config: NetworkConfig) -> JacobianSpectrum:
+    with serving.computing():
+        return jacobian_spectrum(config)
+
+
+spectrum = serving.Served(_spectrum)
 

@@ -16,11 +16,12 @@ from core.query import format_value
 from ui import compare_charts, url_state
 from ui.cache import prediction, simulation
 from ui.compare import (COMPARE_PRESETS, DEFAULT_SWEEP, EDITOR_FIELDS, MAX_SETUPS,
-                        SWEEP_DEFAULTS, SWEEP_FIELDS, Run, Sweep, apply_editor_state, build_setups, diffs_from_editor,
+                        SWEEP_DEFAULTS, SWEEP_FIELDS, Run, Sweep, apply_diff, apply_editor_state, build_setups, diffs_from_editor,
                         editor_frame, parse_names, parse_sweep, preset_matches, summary_frame,
                         value_text)
 from ui.compare_state import LAYER_KEY, NAMES_KEY, PRESET_KEY, SETUPS_KEY, SWEEP_KEY
-from ui.errors import describe_config_error
+from ui.errors import describe_config_error, valid_values
+from ui.lessons import compare_notice
 from ui.i18n import current_language, t, translate
 from ui.shared_controls import KEEP, theory_toggle
 from ui.text import markdown_literal
@@ -173,7 +174,7 @@ def _sweep_controls(base) -> None:
     else:
         if st.session_state.get(ERROR_KEY) is None:
             st.session_state[key] = ", ".join(format_value(spec, v) for v in sweep.values)
-        right.text_input(t("compare.values_numbers", valid=spec.describe()), key=key,
+        right.text_input(t("compare.values_numbers", valid=valid_values(sweep.field, t)), key=key,
                          on_change=_change_values, args=(sweep.field,),
                          help=t("compare.values_help", base=value_text(
                              sweep.field, getattr(base, sweep.field), t)), **KEEP)
@@ -224,8 +225,13 @@ st.selectbox(t("compare.preset"), ("",) + tuple(COMPARE_PRESETS), key=PRESET_KEY
              on_change=_apply_preset, help=t("compare.preset_help"),
              format_func=lambda p: tr(f"compare.preset.{p}.name") if p else "—", **KEEP)
 if preset_id:
+    # The notice's numbers are measured on the preset's set-ups: the runs drawn below (cached).
+    preset_configs = [apply_diff(base, diff) for diff in COMPARE_PRESETS[preset_id].diffs()]
+    with st.spinner(t("compare.computing", count=len(preset_configs),
+                      depth=max(c.depth for c in preset_configs)), show_time=True):
+        preset_results = [simulation(config) for config in preset_configs]
     st.info(f"**{t(f'compare.preset.{preset_id}.name')}** — "
-            f"{t(f'compare.preset.{preset_id}.notice')}")
+            f"{compare_notice(preset_id, preset_results, t)}")
 
 st.session_state[MODE_KEY] = "setups" if _setups() else "sweep"
 st.radio(t("compare.mode"), ("sweep", "setups"), key=MODE_KEY, horizontal=True,
@@ -248,7 +254,8 @@ for setup in setups:
     if setup.config is None:
         st.warning(t("compare.skipped", name=markdown_literal(setup.name),
                      message=markdown_literal(describe_config_error(setup.error, t))))
-with st.spinner(t("compare.computing")):
+with st.spinner(t("compare.computing", count=len(setups), depth=max(
+        [s.config.depth for s in setups if s.config is not None], default=0)), show_time=True):
     runs = [Run(setup, simulation(setup.config)) for setup in setups if setup.config is not None]
 
 

@@ -15,23 +15,61 @@ from core.theory import agreement, layer_variances
 from ui.cache import prediction as prediction_for
 from ui.cache import simulation
 from ui.findings import finding_sentence, headline_layer
-from ui.i18n import labels, t
+from ui.i18n import current_language, labels, t
+from ui.lessons import SEQUENCE, neighbours, preset_text
 from ui.presets import PRESETS
+from ui.serving import shared_figure
+from ui.sidebar import choose_preset
 from ui.shared_controls import theory_toggle
 from ui.text import number
 from ui.url_state import EXPLORER_SECTIONS
 
 config = st.session_state["config"]
-result = simulation(config)
+
+
+def work_text(config) -> str:
+    """What a cold run is doing, for a spinner shown after half a second (st.spinner's delay)."""
+    width = max(config.layer_widths)
+    key = "explorer.simulating_orthogonal" if config.init == "orthogonal" else \
+        "explorer.simulating"
+    return t(key, depth=config.depth, width=width, batch=config.batch_size)
+
+
+with st.spinner(work_text(config), show_time=True):
+    result = simulation(config)
 stats = result.layer_stats
 findings = diagnose(result)
 
 st.title(t("explorer.title"))
 st.page_link("views/train.py", label=t("train.link"), icon=":material/model_training:",
              help=t("train.link_help"), query_params=url_state.share_params(config))
-preset_id = st.session_state.get("ui.preset", "")
-if preset_id in PRESETS:
-    st.info(f"**{t(f'preset.{preset_id}.name')}** — {t(f'preset.{preset_id}.notice')}")
+
+
+def lesson_bar(preset_id: str) -> None:
+    """The lesson sequence, compact enough for a projector: one line of previous · title ·
+    next, the notice (numbers measured on this run), the question; the answer folded."""
+    if preset_id not in PRESETS:
+        st.button(t("lesson.start"), on_click=choose_preset, args=(SEQUENCE[0],),
+                  icon=":material/school:", help=t("lesson.start_help"), key="lesson.start")
+        return
+    previous, following = neighbours(preset_id)
+    left, middle, right = st.columns([1, 6, 1], vertical_alignment="center")
+    left.button(t("lesson.previous"), on_click=choose_preset, args=(previous,),
+                disabled=previous is None, icon=":material/arrow_back:", key="lesson.previous",
+                width="stretch")
+    progress = t("lesson.progress", index=SEQUENCE.index(preset_id) + 1, count=len(SEQUENCE))
+    middle.markdown(f"**{progress} · {t(f'preset.{preset_id}.name')}**")
+    right.button(t("lesson.next"), on_click=choose_preset, args=(following,),
+                 disabled=following is None, icon=":material/arrow_forward:", key="lesson.next",
+                 icon_position="right",
+                 width="stretch")
+    st.info(preset_text("notice", preset_id, result, t))
+    st.markdown(f"**{t('lesson.question')}** {preset_text('question', preset_id, result, t)}")
+    with st.expander(t("lesson.answer")):
+        st.markdown(preset_text("answer", preset_id, result, t))
+
+
+lesson_bar(st.session_state.get("ui.preset", ""))
 
 
 
@@ -72,8 +110,10 @@ theory = None
 if show_theory and prediction.supported:
     theory = prediction.table.set_index("layer")[list(THEORY_SERIES)]
 beyond = next((f.layer for f in findings if f.code == "forward_variance_overflow"), None)
-st.plotly_chart(charts.variance_vs_depth(stats, t, first_nonfinite=result.first_nonfinite_layer,
-                                         theory=theory, beyond_float64=beyond),
+st.plotly_chart(shared_figure(
+    ("variance", config, current_language(), show_theory),
+    lambda: charts.variance_vs_depth(stats, t, first_nonfinite=result.first_nonfinite_layer,
+                                     theory=theory, beyond_float64=beyond)),
                 key="chart.variance")
 if show_theory:
     if prediction.supported:
@@ -96,10 +136,11 @@ def distributions() -> None:
     scale = st.radio(t("explorer.hist_scale"), ("std", "shared"), key="ui.hist_scale",
                      format_func=labels("explorer.hist_scale."), horizontal=True,
                      help=t("explorer.hist_scale_help"), persist_state="session")
-    st.plotly_chart(charts.distribution_heatmaps(
+    st.plotly_chart(shared_figure(("heatmaps", config, current_language(), scale),
+                                  lambda: charts.distribution_heatmaps(
         [(result.histograms.get("act", scale), 0, t("chart.heatmap.act")),
          (result.histograms.get("grad_out", scale), 1, t("chart.heatmap.grad"))],
-        scale, t, t("explorer.distributions")), key="chart.heatmaps")
+        scale, t, t("explorer.distributions"))), key="chart.heatmaps")
 
 
 def layers_section() -> None:
@@ -149,7 +190,10 @@ def table_section() -> None:
     columns = {name: st.column_config.NumberColumn(t(f"column.{name}"), help=f"`{name}`",
                                                    format="%.4g")
                for name in table.columns}
-    st.dataframe(table, hide_index=True, height=420, column_config=columns)
+    # Row 0 (the input) has no weights and no gradient: an empty cell reads "—", not "None".
+    shown = table.style.format(lambda v: "—" if v != v else (f"{v:.4g}" if isinstance(v, float)
+                                                             else str(v)))
+    st.dataframe(shown, hide_index=True, height=420, column_config=columns)
     st.caption(t("explorer.table_help"))
     downloads = st.columns(2)
     downloads[0].download_button(t("explorer.download_csv"), table.to_csv(index=False),

@@ -44,6 +44,10 @@ CHROMIUM_ARGS = [
 ]
 
 SERVER_START_TIMEOUT_S = 60.0
+#: The bound for waits on a cold computation (several deep networks simulated at once, on a
+#: machine shared with other jobs: 30 s was once not enough for 4 × 50 layers). A wait returns
+#: as soon as its condition holds; the bound only decides when to give up.
+COLD_COMPUTE_TIMEOUT_MS = 240_000
 
 APP_CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 APP_NOT_RUNNING = "[data-testid='stApp'][data-test-script-state='notRunning']"

@@ -83,3 +83,43 @@ def test_variance_beyond_float64_is_shaded_and_labelled(collapsed):
     assert "chart.beyond_float64_from[('layer', 5)]" in labels
     assert [(s.x0, s.x1) for s in fig.layout.shapes if s.type == "rect" and s.x0 == 4.5] == [
         (4.5, 8.5)]
+
+
+def test_a_zero_init_chart_says_its_variances_are_exactly_zero():
+    from ui.i18n import translate
+
+    result = simulate(NetworkConfig(depth=10, activation="tanh", init="zeros"))
+    for lang in ("en", "zh"):
+        fig = charts.variance_vs_depth(result.layer_stats,
+                                       lambda key, **v: translate(lang, key, **v))
+        notes = [a.text for a in fig.layout.annotations if "0" in a.text and "<br>" in a.text]
+        assert len(notes) == 1, lang
+        # Forward: every layer; the gradient: every layer but the last (the loss's).
+        assert translate(lang, "chart.zero_values.every_layer",
+                         series=translate(lang, "chart.zero_values.list_sep").join(
+                             [translate(lang, "chart.zero_values.preact"),
+                              translate(lang, "chart.zero_values.act")])) in notes[0]
+        assert "1–9" in notes[0]
+
+
+def test_no_zero_note_where_nothing_is_zero_or_past_an_overflow(collapsed, overflowed):
+    for result in (collapsed, overflowed):
+        fig = charts.variance_vs_depth(result.layer_stats, tr,
+                                       first_nonfinite=result.first_nonfinite_layer)
+        assert not [a for a in fig.layout.annotations if "chart.zero_values" in a.text]
+
+
+def test_layer_ranges_are_compact():
+    assert charts.layer_ranges([1, 2, 3, 7, 9, 10]) == "1–3, 7, 9–10"
+    assert charts.layer_ranges([4]) == "4"
+
+
+def test_a_residual_chart_draws_the_layer_output_the_lesson_speaks_of():
+    residual = simulate(NetworkConfig(depth=12, width=64, batch_size=64, activation="relu",
+                                      init="kaiming_normal", norm="batchnorm", residual=True))
+    fig = charts.variance_vs_depth(residual.layer_stats, tr)
+    out = next(t for t in fig.data if t.name == "chart.series.out_var")
+    np.testing.assert_allclose(out.y, residual.layer_stats["out_var"].iloc[1:])
+    plain = simulate(NetworkConfig(depth=12, width=64, batch_size=64, activation="relu"))
+    assert "chart.series.out_var" not in [t.name for t in
+                                          charts.variance_vs_depth(plain.layer_stats, tr).data]

@@ -1,0 +1,452 @@
+#!/usr/bin/env python
+"""A class on one link: N websocket sessions speak Streamlit's own protocol to the app.
+
+Each session opens the same link (default: a lesson preset link) like a browser does — a
+``rerun_script`` BackMsg with the link's query string over ws://HOST/_stcore/stream
+(subprotocol "streamlit") — then, every --period seconds (default 3) for --duration seconds
+(default 120), moves the sidebar's Depth slider to a random value and sends the WHOLE widget
+state, as a browser does: every widget of the last run, with the value the server set or its
+default, learned from the ForwardMsg deltas, plus the moved slider. A move is sent when the
+previous rerun has finished and --period seconds have passed since the previous move (closed
+loop: a student waits for the charts).
+
+Per rerun it measures send → ``script_finished`` (a run the server ends early for another rerun
+is not finished). Printed at the end: reruns served, p50 / p90 / max latency of the moves (the
+first page loads apart), errors (exception elements in the deltas), timeouts (no finish within
+--timeout, default 60 s), stale pages (the share link in the URL does not carry the depth that
+was sent), bytes received per rerun, the server's peak memory (VmHWM and the highest VmRSS
+sampled from /proc/PID/status, when this script started the server or got --server-pid) and
+the machine's load average at the start, the end and its highest sample.
+
+It starts `streamlit run app.py` itself on 127.0.0.1 with a free port (stopped by its pid at
+the end), or uses --url (e.g. nginx in front of replicas, see bench/run_replicas.py). Through a
+load balancer each session first GETs the page and keeps its cookies, as a browser does, so a
+cookie-based affinity routes its websocket.
+
+Usage (from the repo root):
+    python bench/load_client.py                         # 30 sessions, 120 s, /?preset=relu_he
+    python bench/load_client.py -n 30 --duration 60 --json out.json
+    python bench/load_client.py --url http://127.0.0.1:8080/ --query preset=tanh_small
+    VARIANCE_LAB_WORKERS=30 python bench/load_client.py  # the server's env: e.g. no limit
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.cookies
+import json
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench import serve  # noqa: E402
+
+DEPTH_KEY = "cfg.depth"  # ui.url_state.config_key("depth"); kept literal: no app import here
+DEFAULT_QUERY = "preset=relu_he"
+
+
+def percentile(values: list[float], q: float) -> float:
+    s = sorted(values)
+    if not s:
+        return float("nan")
+    pos = (len(s) - 1) * q / 100.0
+    lo = int(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+# ---------------------------------------------------------------------------------------------
+# What a browser sends: every widget's value, learned from the element protos of the last run.
+
+def widget_state(element):
+    """(widget id, WidgetState with the value a browser would send) or None for elements that
+    are not widgets or send nothing until clicked (buttons, charts without a selection)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    kind = element.WhichOneof("type")
+    proto = getattr(element, kind, None) if kind else None
+    if proto is None or not getattr(proto, "id", ""):
+        return None
+    state = WidgetState(id=proto.id)
+    if kind == "slider":
+        if proto.type == proto.SELECT_SLIDER:
+            if proto.set_value and proto.raw_value:
+                state.string_array_value.data.extend(proto.raw_value)
+            else:
+                state.string_array_value.data.extend(proto.options[int(i)]
+                                                     for i in proto.default)
+        else:
+            values = proto.value if proto.set_value else proto.default
+            state.double_array_value.data.extend(values)
+    elif kind in ("selectbox", "radio"):
+        if proto.set_value and proto.HasField("raw_value"):
+            state.string_value = proto.raw_value
+        elif proto.HasField("default") and 0 <= proto.default < len(proto.options):
+            state.string_value = proto.options[proto.default]
+        else:
+            return None
+    elif kind == "multiselect":
+        values = proto.raw_values if proto.set_value else [proto.options[i]
+                                                              for i in proto.default]
+        state.string_array_value.data.extend(values)
+    elif kind == "button_group":
+        values = proto.raw_values if proto.set_value else [proto.options[i].content
+                                                              for i in proto.default]
+        state.string_array_value.data.extend(values)
+    elif kind == "checkbox":
+        state.bool_value = proto.value if proto.set_value else proto.default
+    elif kind == "number_input":
+        state.double_value = proto.value if proto.set_value else proto.default
+    elif kind in ("text_input", "text_area"):
+        state.string_value = proto.value if proto.set_value else proto.default
+    else:  # button, download_button, plotly_chart selections, …: nothing until used
+        return None
+    return proto.id, state
+
+
+@dataclass
+class Rerun:
+    kind: str                 # "load" or "move"
+    seconds: float | None     # None: timed out
+    nbytes: int
+    errors: list[str]
+    stale: bool
+
+
+@dataclass
+class Totals:
+    reruns: list[Rerun] = field(default_factory=list)
+    connect_failures: list[str] = field(default_factory=list)
+
+
+class Session:
+    """One student: a websocket, the widgets of the last run, and the values it sends."""
+
+    def __init__(self, base_url: str, query: str, timeout: float, rng: random.Random,
+                 depths: list[int] | None = None) -> None:
+        self.depths = depths
+        self.base_url = base_url.rstrip("/")
+        self.query = query
+        self.timeout = timeout
+        self.rng = rng
+        self.page_hash = ""
+        self.widgets: dict[str, object] = {}   # widget id → its element proto (last run)
+        self.values: dict[str, object] = {}    # widget id → WidgetState the browser holds
+        self.depth_id: str | None = None
+        self.depth_range = (1, 200)
+        self.ws = None
+
+    def cookies(self) -> str:
+        """GET the page first, as a browser does, and keep its cookies (load-balancer
+        affinity; Streamlit's XSRF cookie)."""
+        url = f"{self.base_url}/?{self.query}" if self.query else f"{self.base_url}/"
+        with urllib.request.urlopen(url, timeout=self.timeout) as resp:
+            jar = http.cookies.SimpleCookie()
+            for header in resp.headers.get_all("Set-Cookie") or []:
+                jar.load(header)
+            resp.read()
+        return "; ".join(f"{k}={m.value}" for k, m in jar.items())
+
+    async def connect(self) -> None:
+        from websockets.asyncio.client import connect
+
+        cookie = await asyncio.to_thread(self.cookies)
+        ws_url = self.base_url.replace("http://", "ws://").replace("https://", "wss://")
+        headers = {"Cookie": cookie} if cookie else None
+        self.ws = await connect(f"{ws_url}/_stcore/stream", subprotocols=["streamlit"],
+                                additional_headers=headers, max_size=None,
+                                open_timeout=self.timeout, ping_interval=None)
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+
+    def states(self):
+        from streamlit.proto.WidgetStates_pb2 import WidgetStates
+
+        states = WidgetStates()
+        for widget_id in self.widgets:
+            if widget_id in self.values:
+                states.widgets.append(self.values[widget_id])
+        return states
+
+    async def rerun(self, kind: str, sent_depth: int | None = None) -> Rerun:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        message = BackMsg()
+        client = message.rerun_script
+        client.query_string = self.query
+        client.page_script_hash = self.page_hash
+        client.widget_states.CopyFrom(self.states())
+        started = time.perf_counter()
+        await self.ws.send(message.SerializeToString())
+        seen: dict[tuple, object] = {}
+        errors: list[str] = []
+        nbytes = 0
+        deadline = started + self.timeout
+        while True:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                return Rerun(kind, None, nbytes, errors, False)
+            try:
+                raw = await asyncio.wait_for(self.ws.recv(), remaining)
+            except asyncio.TimeoutError:
+                return Rerun(kind, None, nbytes, errors, False)
+            nbytes += len(raw)
+            msg = ForwardMsg()
+            msg.ParseFromString(raw)
+            what = msg.WhichOneof("type")
+            if what == "new_session":
+                self.page_hash = msg.new_session.page_script_hash
+                seen.clear()
+                errors.clear()
+            elif what == "page_info_changed":
+                self.query = msg.page_info_changed.query_string
+            elif what == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                element = msg.delta.new_element
+                if element.WhichOneof("type") == "exception":
+                    errors.append(f"{element.exception.type}: {element.exception.message}")
+                seen[tuple(msg.metadata.delta_path)] = element
+            elif what == "script_finished":
+                status = msg.script_finished
+                if status == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    continue
+                seconds = time.perf_counter() - started
+                self._learn(seen.values())
+                stale = False
+                if sent_depth is not None:
+                    params = dict(urllib.parse.parse_qsl(self.query))
+                    stale = params.get("depth", "10") != str(sent_depth)
+                return Rerun(kind, seconds, nbytes, errors, stale)
+
+    def _learn(self, elements) -> None:
+        widgets: dict[str, object] = {}
+        for element in elements:
+            found = widget_state(element)
+            if found is None:
+                continue
+            widget_id, state = found
+            widgets[widget_id] = element
+            proto = getattr(element, element.WhichOneof("type"))
+            if getattr(proto, "set_value", False) or widget_id not in self.values:
+                self.values[widget_id] = state
+            if widget_id.endswith(f"-{DEPTH_KEY}") and element.WhichOneof("type") == "slider":
+                self.depth_id = widget_id
+                self.depth_range = (int(proto.min), int(proto.max))
+        self.widgets = widgets
+
+    def move_depth(self) -> int | None:
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        if self.depth_id is None or self.depth_id not in self.widgets:
+            return None
+        value = self.rng.choice(self.depths) if self.depths else self.rng.randint(*self.depth_range)
+        state = WidgetState(id=self.depth_id)
+        state.double_array_value.data.append(float(value))
+        self.values[self.depth_id] = state
+        return value
+
+
+async def student(index: int, args, totals: Totals, stop_at: float) -> None:
+    rng = random.Random(args.seed * 1000 + index)
+    await asyncio.sleep(rng.uniform(0, args.ramp))
+    session = Session(args.base_url, args.query, args.timeout, rng, args.depths)
+    try:
+        await session.connect()
+    except Exception as exc:  # a refused connection is a figure, not a crash
+        totals.connect_failures.append(f"{type(exc).__name__}: {exc}")
+        return
+    try:
+        result = await session.rerun("load")
+        totals.reruns.append(result)
+        if result.seconds is None:
+            return
+        last_move = time.monotonic()
+        await asyncio.sleep(rng.uniform(0, args.period))
+        while time.monotonic() < stop_at:
+            depth = session.move_depth()
+            if depth is None:
+                totals.connect_failures.append("no Depth slider in the page")
+                return
+            last_move = time.monotonic()
+            result = await session.rerun("move", depth)
+            totals.reruns.append(result)
+            if result.seconds is None:
+                return  # a timed-out session stops (a student would reload)
+            wait = last_move + args.period - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(min(wait, max(0.0, stop_at - time.monotonic())))
+    except Exception as exc:
+        totals.connect_failures.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        await session.close()
+
+
+class Sampler(threading.Thread):
+    """Samples the server's VmRSS/VmHWM and the load average every 0.5 s."""
+
+    def __init__(self, pids: list[int]) -> None:
+        super().__init__(daemon=True)
+        self.pids = pids
+        self.peak_rss_kib = {pid: 0 for pid in pids}
+        self.hwm_kib = {pid: 0 for pid in pids}
+        self.max_load = 0.0
+        self.cpu_start = {pid: serve.cpu_seconds(pid) for pid in pids}
+        self.cpu_end = dict(self.cpu_start)
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            self.sample()
+            self.halt.wait(0.5)
+
+    def sample(self) -> None:
+        self.max_load = max(self.max_load, os.getloadavg()[0])
+        for pid in self.pids:
+            cpu = serve.cpu_seconds(pid)
+            if cpu == cpu:  # not NaN: the process is still there
+                self.cpu_end[pid] = cpu
+            mem = serve.memory_kib(pid)
+            self.peak_rss_kib[pid] = max(self.peak_rss_kib[pid], mem.get("VmRSS", 0))
+            self.hwm_kib[pid] = max(self.hwm_kib[pid], mem.get("VmHWM", 0))
+
+
+def report(totals: Totals, sampler: Sampler, load_start, load_end, args, wall: float) -> dict:
+    moves = [r for r in totals.reruns if r.kind == "move"]
+    loads = [r for r in totals.reruns if r.kind == "load"]
+    done = [r.seconds for r in moves if r.seconds is not None]
+    first = [r.seconds for r in loads if r.seconds is not None]
+    errors = [e for r in totals.reruns for e in r.errors]
+    served = [r for r in totals.reruns if r.seconds is not None]
+    result = {
+        "sessions": args.sessions, "duration_s": args.duration, "period_s": args.period,
+        "query": args.query, "url": args.base_url, "wall_s": round(wall, 1),
+        "reruns_served": len(served), "moves_served": len(done),
+        "move_p50_s": percentile(done, 50), "move_p90_s": percentile(done, 90),
+        "move_max_s": max(done) if done else float("nan"),
+        "load_p50_s": percentile(first, 50), "load_max_s": max(first) if first else float("nan"),
+        "errors": len(errors), "error_samples": sorted(set(errors))[:5],
+        "timeouts": sum(r.seconds is None for r in totals.reruns),
+        "stale_pages": sum(r.stale for r in moves),
+        "session_failures": len(totals.connect_failures),
+        "failure_samples": sorted(set(totals.connect_failures))[:5],
+        "kib_per_rerun": round(statistics.mean(r.nbytes for r in served) / 1024, 1)
+        if served else 0,
+        "server_cpu_s": round(sum(sampler.cpu_end[p] - sampler.cpu_start[p]
+                                  for p in sampler.pids), 1),
+        "server_vmhwm_mib": {str(p): round(v / 1024) for p, v in sampler.hwm_kib.items()},
+        "server_peak_rss_mib": {str(p): round(v / 1024) for p, v in sampler.peak_rss_kib.items()},
+        "loadavg_start": [round(x, 2) for x in load_start],
+        "loadavg_end": [round(x, 2) for x in load_end],
+        "loadavg_1min_max": round(sampler.max_load, 2),
+        "cpus": os.cpu_count(),
+    }
+    print(f"\n{args.sessions} sessions on {args.base_url}/?{args.query}, a move every "
+          f"{args.period:g} s for {args.duration:g} s (wall {wall:.0f} s)\n"
+          f"  reruns served {result['reruns_served']} (moves {len(done)}), "
+          f"errors {result['errors']}, timeouts ({args.timeout:g} s) {result['timeouts']}, "
+          f"stale pages {result['stale_pages']}, session failures {result['session_failures']}\n"
+          f"  move rerun p50 {result['move_p50_s']:.3f} s | p90 {result['move_p90_s']:.3f} s | "
+          f"max {result['move_max_s']:.3f} s;  first load p50 {result['load_p50_s']:.3f} s, "
+          f"max {result['load_max_s']:.3f} s;  {result['kib_per_rerun']} KiB per rerun\n"
+          f"  server CPU {result['server_cpu_s']} s"
+          + (f" = {1000 * result['server_cpu_s'] / len(served):.0f} ms per served rerun"
+             if served else "") + "\n"
+          f"  server memory: VmHWM {result['server_vmhwm_mib']} MiB, "
+          f"highest VmRSS sampled {result['server_peak_rss_mib']} MiB\n"
+          f"  load average start {result['loadavg_start']}, end {result['loadavg_end']}, "
+          f"highest 1-min {result['loadavg_1min_max']} ({result['cpus']} CPUs)")
+    for sample in result["error_samples"] + result["failure_samples"]:
+        print(f"  ! {sample}")
+    return result
+
+
+async def run_load(args, pids: list[int]) -> dict:
+    totals = Totals()
+    sampler = Sampler(pids)
+    sampler.start()
+    load_start = os.getloadavg()
+    started = time.monotonic()
+    stop_at = started + args.ramp + args.duration
+    tasks = [asyncio.create_task(student(i, args, totals, stop_at))
+             for i in range(args.sessions)]
+    # Bounded in time whatever happens: the last move may start at stop_at and take --timeout.
+    done, pending = await asyncio.wait(tasks, timeout=args.ramp + args.duration
+                                       + args.timeout + 30)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    wall = time.monotonic() - started
+    sampler.halt.set()
+    sampler.join()
+    sampler.sample()
+    return report(totals, sampler, load_start, os.getloadavg(), args, wall)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("-n", "--sessions", type=int, default=30, help="sessions (1–200, default 30)")
+    p.add_argument("--duration", type=float, default=120.0, help="seconds of moves (≤ 900)")
+    p.add_argument("--period", type=float, default=3.0, help="seconds between moves")
+    p.add_argument("--ramp", type=float, default=5.0, help="sessions open over this many s")
+    p.add_argument("--timeout", type=float, default=60.0, help="a rerun's timeout, s")
+    p.add_argument("--query", default=DEFAULT_QUERY, help="the link's query string")
+    p.add_argument("--url", help="use this running server (e.g. nginx) instead of starting one")
+    p.add_argument("--server-pid", type=int, action="append", default=[],
+                   help="with --url: pids whose memory to sample (repeatable)")
+    p.add_argument("--repo", type=Path, default=REPO_ROOT,
+                   help="start the server from this checkout (A/B against e.g. "
+                        "`git archive main | tar -x -C /tmp/main`)")
+    p.add_argument("--depths", help="comma-separated depths to choose from (default: any in "
+                                    "the slider's range); e.g. 10,20,30 measures cached reruns")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", help="also write the figures as JSON here")
+    args = p.parse_args(argv)
+    if not 1 <= args.sessions <= 200:
+        p.error("--sessions must be 1–200")
+    if not 0 < args.duration <= 900 or not 0 < args.timeout <= 300 or args.period <= 0:
+        p.error("--duration must be in (0, 900], --timeout in (0, 300], --period > 0")
+    args.query = args.query.lstrip("?")
+    try:
+        args.depths = [int(d) for d in args.depths.split(",")] if args.depths else None
+    except ValueError:
+        p.error("--depths must be integers separated by commas")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    proc = None
+    if args.url:
+        args.base_url = args.url.split("?")[0].rstrip("/")
+        pids = args.server_pid
+    else:
+        port = serve.free_port()
+        proc = serve.start_server(port, repo=args.repo)
+        args.base_url = f"http://127.0.0.1:{port}"
+        pids = [proc.pid]
+        print(f"server pid {proc.pid} on {args.base_url} from {args.repo} "
+              f"(log {proc.log_path})", flush=True)
+    try:
+        result = asyncio.run(run_load(args, pids))
+    finally:
+        if proc is not None:
+            serve.stop(proc)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

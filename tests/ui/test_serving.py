@@ -1,0 +1,245 @@
+"""ui.serving: the limiter really bounds concurrent computations, a queued user is told so,
+concurrent misses on one key compute once, one BLAS thread while computing.
+
+No timing: every wait is for a condition, with a generous bound.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import streamlit as st
+
+from ui import serving
+from ui.serving import Limiter, Served
+
+BOUND = 30.0  # seconds: generous, only reached when something is broken
+
+
+def wait_until(condition, what: str, bound: float = BOUND) -> None:
+    deadline = time.monotonic() + bound
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {bound} s: {what}")
+        time.sleep(0.005)
+
+
+class Probe:
+    """Counts how many fake computations run at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now = 0
+        self.most = 0
+        self.gate = threading.Event()
+
+    def work(self) -> None:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        self.gate.wait(BOUND)
+        with self.lock:
+            self.now -= 1
+
+
+def test_limiter_lets_at_most_k_run_and_queues_the_rest():
+    limiter, probe = Limiter(2), Probe()
+
+    def job():
+        with limiter.slot():
+            probe.work()
+
+    threads = [threading.Thread(target=job) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: limiter.running == 2 and limiter.waiting == 6, "2 running, 6 queued")
+    assert probe.most == 2
+    probe.gate.set()
+    for thread in threads:
+        thread.join(BOUND)
+    assert probe.most == 2 and limiter.peak == 2
+    assert limiter.running == 0 and limiter.waiting == 0
+
+
+def test_queued_runs_are_served_in_order_and_told_their_place():
+    limiter = Limiter(1)
+    limiter.acquire()  # this thread holds the only slot
+    order, places = [], {}
+
+    def job(name):
+        def on_wait(ahead):
+            places.setdefault(name, ahead)
+        with limiter.slot(on_wait):
+            order.append(name)
+
+    threads = []
+    for name in "abc":
+        thread = threading.Thread(target=job, args=(name,))
+        thread.start()
+        threads.append(thread)
+        wait_until(lambda: name in places, f"{name} queued")
+    limiter.release()
+    for thread in threads:
+        thread.join(BOUND)
+    assert order == ["a", "b", "c"]
+    assert places == {"a": 0, "b": 1, "c": 2}
+
+
+def test_a_stopped_waiter_leaves_the_queue():
+    limiter = Limiter(1)
+    limiter.acquire()
+    stop = threading.Event()
+    outcome = []
+
+    def on_wait(ahead):
+        if stop.is_set():
+            raise RuntimeError("stopped")  # what Streamlit does to a run whose user moved on
+
+    def job():
+        try:
+            with limiter.slot(lambda ahead: on_wait(ahead)):
+                outcome.append("ran")
+        except RuntimeError:
+            outcome.append("stopped")
+
+    thread = threading.Thread(target=job)
+    thread.start()
+    wait_until(lambda: limiter.waiting == 1, "one waiter")
+    stop.set()
+    thread.join(BOUND)
+    assert outcome == ["stopped"] and limiter.waiting == 0
+    limiter.release()
+    assert limiter.try_acquire()  # the slot is free again, nobody left in line
+    limiter.release()
+
+
+def test_a_slot_is_reentrant_in_its_thread():
+    limiter = Limiter(1)
+    with limiter.slot():
+        with limiter.slot():  # e.g. Served's slot, then computing() inside the cached function
+            assert limiter.running == 1
+    assert limiter.running == 0
+    with pytest.raises(RuntimeError):
+        limiter.release()
+
+
+class FakeDisplay:
+    log: list = []
+
+    def queued(self, ahead):
+        self.log.append(("queued", ahead))
+
+    def computing(self):
+        self.log.append(("computing",))
+        return serving.contextlib.nullcontext()
+
+    def done(self):
+        self.log.append(("done",))
+
+
+def make_served(limiter: Limiter, probe: Probe, calls: list):
+    # A fresh cached function per test (Streamlit keys the cache by the function's code).
+    @st.cache_data(show_spinner=False)
+    def fake_core(key: int) -> int:
+        with serving.computing(limiter):
+            calls.append(key)
+            probe.work()
+            return key * 10
+
+    FakeDisplay.log = []
+    return Served(fake_core, limiter=limiter, display=FakeDisplay)
+
+
+def test_thirty_sessions_on_one_link_compute_once():
+    limiter, probe, calls = Limiter(2), Probe(), []
+    served = make_served(limiter, probe, calls)
+    served.clear()
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(served(7))) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: probe.now == 1, "the computation started")
+    probe.gate.set()
+    for thread in threads:
+        thread.join(BOUND)
+    assert calls == [7] and results == [70] * 30
+    assert limiter.peak == 1  # the other 29 waited for the result, not for a worker
+    served.clear()
+
+
+def test_different_links_compute_at_most_k_at_once_and_the_queue_is_shown():
+    limiter, probe, calls = Limiter(2), Probe(), []
+    served = make_served(limiter, probe, calls)
+    served.clear()
+    threads = [threading.Thread(target=served, args=(key,)) for key in range(6)]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: probe.now == 2 and limiter.waiting == 4, "2 computing, 4 queued")
+    probe.gate.set()
+    for thread in threads:
+        thread.join(BOUND)
+    assert sorted(calls) == list(range(6)) and probe.most == 2
+    assert {entry[1] for entry in FakeDisplay.log if entry[0] == "queued"} >= {0, 1, 2, 3}
+    assert sum(entry == ("computing",) for entry in FakeDisplay.log) == 6
+    # A second round is all hits: no slot taken, nothing shown.
+    FakeDisplay.log = []
+    assert [served(key) for key in range(6)] == [0, 10, 20, 30, 40, 50]
+    assert FakeDisplay.log == [] and limiter.running == 0 and len(calls) == 6
+    served.clear()
+
+
+def test_after_a_computation_blas_runs_one_thread_in_every_thread():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info()
+                if i["user_api"] == "blas"]
+
+    limiter, seen = Limiter(1), {}
+
+    def compute():
+        with serving.computing(limiter):
+            seen["worker"] = blas_threads()
+
+    thread = threading.Thread(target=compute)
+    thread.start()
+    thread.join(BOUND)
+    seen["main"] = blas_threads()
+    if not seen["main"]:
+        pytest.skip("no BLAS library found by threadpoolctl")
+    assert seen == {"worker": [1] * len(seen["main"]), "main": [1] * len(seen["main"])}
+    assert serving.limit_blas_threads() is True
+
+
+def test_worker_count_and_warmup_switches():
+    assert serving.worker_count({"VARIANCE_LAB_WORKERS": "3"}) == 3
+    assert serving.worker_count({"VARIANCE_LAB_WORKERS": "0"}) >= 1  # invalid: the CPU count
+    assert serving.worker_count({"VARIANCE_LAB_WORKERS": "²"}) >= 1
+    assert serving.warmup_wanted({"VARIANCE_LAB_WARMUP": "0"}) is False
+    assert serving.warmup_wanted({"VARIANCE_LAB_WARMUP": "1"}) is True
+    # Under pytest (AppTest), not the real server: no warm-up by default.
+    assert serving.warmup_wanted({}) is False
+
+
+def test_a_container_cpu_quota_bounds_the_workers(tmp_path):
+    limit = tmp_path / "cpu.max"
+    limit.write_text("150000 100000\n")
+    assert serving.cgroup_cpu_quota(str(limit)) == 2
+    limit.write_text("max 100000\n")
+    assert serving.cgroup_cpu_quota(str(limit)) is None
+    assert serving.cgroup_cpu_quota(str(tmp_path / "absent")) is None
+
+
+def test_shared_figure_is_built_once_per_key():
+    built = []
+
+    def build(name):
+        built.append(name)
+        return {"figure": name}
+
+    key = ("test_shared_figure", object())
+    first = serving.shared_figure(key, lambda: build("a"))
+    again = serving.shared_figure(key, lambda: build("b"))
+    assert first is again and built == ["a"]

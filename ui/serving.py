@@ -1,0 +1,421 @@
+"""Serving a class from one process: at most K computations at once, one BLAS thread each, a
+visible queue, one computation per distinct experiment, and the lessons warmed on first visit.
+
+A Streamlit server is one process and every session's script run is a thread. Without a limit,
+thirty students moving sliders start thirty simulations that share two cores (and, with
+OpenBLAS's default of one thread per core, sixty BLAS threads that thrash): every rerun waits
+for all of them, and their memory adds up. Here
+
+- ``LIMITER`` grants ``worker_count()`` slots (``VARIANCE_LAB_WORKERS``, else the CPU count),
+  first come first served; a computation holds one slot while it runs;
+- ``limit_blas_threads()`` sets OpenBLAS to one thread at the first computation, for good: its
+  pool is process-wide, not per thread, and threadpoolctl lets one live thread at a time change
+  it, so per-call save/restore pairs in concurrent script threads would be ignored or race;
+- ``limit_malloc_arenas()`` (when this module is first imported) caps glibc's malloc arenas
+  at two, so that freed simulation arrays are not kept once per thread;
+- ``Served`` wraps an ``st.cache_data`` function: a result known to be cached is returned without
+  a slot; a result another session is computing right now is waited for without a slot
+  (Streamlit 1.67 holds a per-key lock, so concurrent misses on one key compute once); any
+  other call takes a slot first, showing "waiting for a free worker (n ahead)" while it waits,
+  then "computing …";
+- ``shared_figure`` builds a page's figure once per (config, language, options) for everyone;
+- ``start_warmup`` computes the lesson presets once per process in a background thread, through
+  the same limiter (one slot at a time), when the app runs under ``streamlit run``.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import os
+import sys
+import threading
+import time
+from typing import Any, Callable, Hashable, Iterable, Iterator, Protocol
+
+WORKERS_ENV = "VARIANCE_LAB_WORKERS"
+WARMUP_ENV = "VARIANCE_LAB_WARMUP"
+#: How often a queued run refreshes its "n ahead" message (each refresh also lets Streamlit
+#: stop a run whose user has moved on).
+POLL_SECONDS = 0.5
+#: Keys remembered as computed; Streamlit's own caches hold at most a few hundred entries.
+READY_KEYS = 1024
+#: The warm-up gives up after this long (it never holds more than one slot).
+WARMUP_SECONDS = 300.0
+
+
+def _logger() -> logging.Logger:
+    """Streamlit's logger setup (its format and level), so that the server log shows ours."""
+    from streamlit.logger import get_logger
+
+    return get_logger(__name__)
+
+
+def worker_count(environ: dict[str, str] | None = None) -> int:
+    """Slots for concurrent computations: ``VARIANCE_LAB_WORKERS`` if it is a positive integer,
+    else the number of CPUs this process may use."""
+    environ = os.environ if environ is None else environ
+    text = environ.get(WORKERS_ENV, "").strip()
+    if text.isascii() and text.isdigit() and int(text) > 0:
+        return int(text)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    quota = cgroup_cpu_quota()
+    return max(1, min(cpus, quota) if quota else cpus)
+
+
+def cgroup_cpu_quota(path: str = "/sys/fs/cgroup/cpu.max") -> int | None:
+    """The CPUs a container may use (cgroup v2 ``cpu.max`` "quota period", rounded up), or
+    None without a quota: `docker run --cpus 2` on a 32-core host must mean 2 workers."""
+    try:
+        quota, period = open(path, encoding="ascii").read().split()[:2]
+        return None if quota == "max" else max(1, -(-int(quota) // int(period)))
+    except (OSError, ValueError):
+        return None
+
+
+class Limiter:
+    """At most ``slots`` holders at once, granted in arrival order; re-entrant per thread.
+
+    ``running`` and ``peak`` are for tests and the load benchmark; ``waiting`` is the queue.
+    """
+
+    def __init__(self, slots: int) -> None:
+        if slots < 1:
+            raise ValueError(f"slots must be ≥ 1, got {slots}")
+        self.slots = slots
+        self.running = 0
+        self.peak = 0
+        self._queue: collections.deque[int] = collections.deque()
+        self._tickets = 0
+        self._cond = threading.Condition()
+        self._local = threading.local()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._queue)
+
+    def holding(self) -> bool:
+        return getattr(self._local, "depth", 0) > 0
+
+    def try_acquire(self) -> bool:
+        """Take a slot now if one is free and nobody is queued for it."""
+        if self.holding():
+            self._local.depth += 1
+            return True
+        with self._cond:
+            if self.running < self.slots and not self._queue:
+                self._grant()
+                return True
+        return False
+
+    def acquire(self, on_wait: Callable[[int], None] | None = None,
+                poll: float = POLL_SECONDS) -> None:
+        """Take a slot, waiting in line. ``on_wait(ahead)`` is called right away and then every
+        ``poll`` seconds while waiting; if it raises (a stopped run), the place in line is
+        given up and the exception propagates."""
+        if self.try_acquire():
+            return
+        with self._cond:
+            self._tickets += 1
+            ticket = self._tickets
+            self._queue.append(ticket)
+        try:
+            while True:
+                with self._cond:
+                    if self.running < self.slots and self._queue[0] == ticket:
+                        self._queue.popleft()
+                        self._grant()
+                        self._cond.notify_all()
+                        return
+                    ahead = self._queue.index(ticket)
+                if on_wait is not None:
+                    on_wait(ahead)
+                with self._cond:
+                    if not (self.running < self.slots and self._queue[0] == ticket):
+                        self._cond.wait(poll)
+        except BaseException:
+            with self._cond:
+                if ticket in self._queue:
+                    self._queue.remove(ticket)
+                self._cond.notify_all()
+            raise
+
+    def release(self) -> None:
+        depth = getattr(self._local, "depth", 0)
+        if depth <= 0:
+            raise RuntimeError("release() without a slot")
+        self._local.depth = depth - 1
+        if depth == 1:
+            with self._cond:
+                self.running -= 1
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def slot(self, on_wait: Callable[[int], None] | None = None) -> Iterator[None]:
+        self.acquire(on_wait)
+        try:
+            yield
+        finally:
+            self.release()
+
+    def _grant(self) -> None:  # called with the condition held
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+        self._local.depth = 1
+
+
+LIMITER = Limiter(worker_count())
+
+
+#: glibc's mallopt parameter number for the arena limit (malloc.h: M_ARENA_MAX = -8).
+_M_ARENA_MAX = -8
+ARENAS_ENV = "MALLOC_ARENA_MAX"
+SERVED_ARENAS = 2
+
+
+def limit_malloc_arenas(arenas: int = SERVED_ARENAS) -> bool:
+    """At most ``arenas`` glibc malloc arenas from now on (unless MALLOC_ARENA_MAX is set).
+
+    Streamlit runs every rerun in a new thread and glibc gives contending threads arenas of
+    their own (up to 8 per core); each keeps the freed arrays of the simulations it ran (core
+    raises the trim threshold so that a run reuses its pages). Measured with the load client,
+    30 sessions for 60 s: peak RSS 1.5–1.6 GB with the default, 1.2 GB with this call (some
+    arenas exist before the app's first import), 0.7 GB with MALLOC_ARENA_MAX=2 in the
+    server's environment (the Dockerfile and bench/run_replicas.py set it)."""
+    if os.environ.get(ARENAS_ENV) or not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+        import ctypes.util
+
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+        mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+        return bool(mallopt(_M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):  # not glibc
+        return False
+
+
+#: As early as the app can: the first script run imports this module.
+ARENAS_LIMITED = limit_malloc_arenas()
+
+_blas_lock = threading.Lock()
+_blas_limited: bool | None = None
+
+
+def limit_blas_threads() -> bool:
+    """OpenBLAS (and any other BLAS/OpenMP pool threadpoolctl finds) at one thread, for the
+    rest of the process; True when every pool found reports one thread.
+
+    Set once, not around each call: OpenBLAS's pool is process-wide, and threadpoolctl lets only
+    one live thread at a time change it (a save/restore pair in each of several script threads
+    would be ignored or would race). Parallelism comes from the K concurrent computations."""
+    global _blas_limited
+    with _blas_lock:
+        if _blas_limited is None:
+            import numpy  # noqa: F401  (threadpoolctl finds only libraries already loaded)
+            from threadpoolctl import threadpool_info, threadpool_limits
+
+            threadpool_limits(limits=1)
+            _blas_limited = all(info["num_threads"] == 1 for info in threadpool_info())
+            if not _blas_limited:
+                _logger().warning("BLAS still runs %s threads",
+                                  [info["num_threads"] for info in threadpool_info()])
+        return _blas_limited
+
+
+@contextlib.contextmanager
+def computing(limiter: Limiter | None = None) -> Iterator[None]:
+    """Inside a cached function, around the core call: a slot (already held when the call came
+    through ``Served``; taken here otherwise, e.g. by the warm-up or after an eviction), with
+    BLAS at one thread."""
+    limit_blas_threads()
+    with (limiter or LIMITER).slot():
+        yield
+
+
+class Display(Protocol):
+    """What a user sees while a result is prepared."""
+
+    def queued(self, ahead: int) -> None: ...
+
+    def computing(self) -> contextlib.AbstractContextManager: ...
+
+    def done(self) -> None: ...
+
+
+class StreamlitDisplay:
+    """A placeholder created only if the run has to wait (its text refreshed while waiting),
+    then a spinner while computing; texts from the catalogues (ui/locales/serving.*.json)."""
+
+    def __init__(self) -> None:
+        self._placeholder = None
+
+    def queued(self, ahead: int) -> None:
+        import streamlit as st
+
+        from ui.i18n import t
+
+        if self._placeholder is None:
+            self._placeholder = st.empty()
+        self._placeholder.info(t("serving.queued", ahead=ahead + 1),
+                               icon=":material/hourglass_top:")
+
+    def computing(self) -> contextlib.AbstractContextManager:
+        import streamlit as st
+
+        from ui.i18n import t
+
+        if self._placeholder is not None:
+            self._placeholder.info(t("serving.computing"), icon=":material/progress_activity:")
+            return contextlib.nullcontext()
+        return st.spinner(t("serving.computing"))
+
+    def done(self) -> None:
+        if self._placeholder is not None:
+            self._placeholder.empty()
+
+
+class Served:
+    """A ``st.cache_data`` function behind the limiter (see the module docstring).
+
+    ``cached`` must itself wrap its core call in ``computing()`` so that every computation,
+    however it is reached, holds a slot. ``clear()`` clears the Streamlit cache and what this
+    wrapper remembers.
+    """
+
+    def __init__(self, cached: Callable[..., Any], limiter: Limiter | None = None,
+                 display: Callable[[], Display] = StreamlitDisplay) -> None:
+        self.cached = cached
+        self.limiter = limiter or LIMITER
+        self.display = display
+        self._lock = threading.Lock()
+        self._ready: collections.OrderedDict[Hashable, None] = collections.OrderedDict()
+        self._in_flight: collections.Counter[Hashable] = collections.Counter()
+        self.__name__ = getattr(cached, "__name__", "served")
+        self.__doc__ = getattr(cached, "__doc__", None)
+
+    def __call__(self, *args: Hashable) -> Any:
+        key = args
+        with self._lock:
+            ready = key in self._ready
+            if ready:
+                self._ready.move_to_end(key)
+            joining = not ready and self._in_flight[key] > 0
+        if ready:
+            return self.cached(*args)
+        display = self.display()
+        if joining:  # another session computes it: wait on Streamlit's per-key lock, no slot
+            with display.computing():
+                value = self.cached(*args)
+            display.done()
+            self._remember(key)
+            return value
+        with self.limiter.slot(on_wait=display.queued):
+            with self._lock:
+                self._in_flight[key] += 1
+            try:
+                with display.computing():
+                    value = self.cached(*args)
+            finally:
+                with self._lock:
+                    self._in_flight[key] -= 1
+                    if self._in_flight[key] <= 0:
+                        del self._in_flight[key]
+        display.done()
+        self._remember(key)
+        return value
+
+    def warm(self, *args: Hashable) -> None:
+        """Fill the cache for ``args`` from a thread with no script run (the warm-up)."""
+        self.cached(*args)
+        self._remember(args)
+
+    def clear(self) -> None:
+        self.cached.clear()
+        with self._lock:
+            self._ready.clear()
+
+    def _remember(self, key: Hashable) -> None:
+        with self._lock:
+            self._ready[key] = None
+            self._ready.move_to_end(key)
+            while len(self._ready) > READY_KEYS:
+                self._ready.popitem(last=False)
+
+
+#: Figures kept by ``shared_figure``: a 200-layer figure is a few hundred KB of Python objects.
+FIGURES = 128
+_figures: collections.OrderedDict[Hashable, Any] = collections.OrderedDict()
+_figures_lock = threading.Lock()
+
+
+def shared_figure(key: Hashable, build: Callable[[], Any]) -> Any:
+    """The figure for ``key``, built once per process and shared by every session.
+
+    Building a Plotly figure object costs 80–100 ms (validation of every property); Streamlit
+    only reads the figure it is given (``to_dict`` then JSON), so one object serves every
+    session. ``key`` must name everything the figure depends on (the config, the language,
+    the page's options). Not ``st.cache_data``: that would pickle and unpickle the figure on
+    every hit, which costs as much as building it."""
+    with _figures_lock:
+        figure = _figures.get(key)
+        if figure is not None:
+            _figures.move_to_end(key)
+            return figure
+    figure = build()
+    with _figures_lock:
+        _figures[key] = figure
+        while len(_figures) > FIGURES:
+            _figures.popitem(last=False)
+    return figure
+
+
+_warmup_lock = threading.Lock()
+_warmup_thread: threading.Thread | None = None
+
+
+def warmup_wanted(environ: dict[str, str] | None = None) -> bool:
+    """``VARIANCE_LAB_WARMUP=1``/``0`` forces it on/off; by default it runs under the real
+    server (``streamlit run``), never under AppTest."""
+    environ = os.environ if environ is None else environ
+    switch = environ.get(WARMUP_ENV, "").strip()
+    if switch in ("0", "1"):
+        return switch == "1"
+    from streamlit.runtime import Runtime
+
+    # AppTest installs a mock in place of the Runtime; `streamlit run` creates the real one.
+    return Runtime.exists() and type(Runtime.instance()) is Runtime
+
+
+def start_warmup(jobs: Callable[[], Iterable[Callable[[], object]]],
+                 seconds: float = WARMUP_SECONDS) -> threading.Thread | None:
+    """Run the jobs (each fills a cache entry) once per process in a daemon thread, one after
+    the other, for at most ``seconds``; later calls return the same thread. A failing job is
+    logged and skipped."""
+    global _warmup_thread
+    with _warmup_lock:
+        if _warmup_thread is not None:
+            return _warmup_thread
+
+        def run() -> None:
+            started = time.monotonic()
+            deadline = started + seconds
+            done = 0
+            for job in jobs():
+                if time.monotonic() > deadline:
+                    break
+                try:
+                    job()
+                    done += 1
+                except Exception:  # a broken preset must not kill the server
+                    _logger().exception("warm-up job failed")
+            _logger().info("warm-up: %d results cached in %.1f s", done,
+                           time.monotonic() - started)
+
+        _warmup_thread = threading.Thread(target=run, name="variance-lab-warmup", daemon=True)
+        _warmup_thread.start()
+        return _warmup_thread
