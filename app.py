@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import cache, sidebar, url_state
+from ui import cache, present, sidebar, url_state
 from ui.errors import describe_config_error, describe_problem, problem_heading
 from ui.i18n import t
 from ui.text import markdown_literal
@@ -14,6 +14,7 @@ st.set_page_config(page_title="Variance Lab", page_icon="📉", layout="wide")
 
 cache.start_warmup()  # once per process, only under `streamlit run`
 first_run = url_state.load_once()
+present.page_config()
 sidebar.render_language()
 
 pages = [
@@ -30,7 +31,10 @@ navigation = st.navigation(pages, position="top")
 
 sidebar.clear_stale_preset()
 sidebar.render_presets()
+if not sidebar.is_hidden("present"):
+    present.present_toggle(st.sidebar)
 sidebar.render_controls()
+present.styles(sidebar_hidden=sidebar.is_hidden("sidebar"))
 config, size_error = url_state.session_config()
 st.session_state["config"] = config
 
@@ -48,7 +52,4 @@ if size_error is not None:
 navigation.run()
 
 url_state.sync(config)
-with st.sidebar:
-    st.subheader(t("sidebar.share"))
-    st.code(url_state.share_link(config), language=None, wrap_lines=True)
-    st.caption(t("sidebar.share_help"))
+present.present_bar(sidebar.render_share(config))

@@ -11,7 +11,8 @@ NumPy, pandas and the standard library only; no global random state.
 
 from . import _allocator  # noqa: F401  (allocator thresholds: see its docstring)
 from .activations import ACTIVATION_NAMES, ACTIVATIONS, Activation
-from .config import (FIELD_SPECS, MAX_MEMORY_BYTES, MAX_MULTIPLY_ADDS, ConfigError, FieldSpec,
+from .budget import Cost, simulation_cost, step_cost
+from .config import (FIELD_SPECS, MAX_MEMORY_BYTES, MAX_RUN_SECONDS, ConfigError, FieldSpec,
                      NetworkConfig)
 from .diagnose import Finding, backward_ratio, diagnose, forward_ratio
 from .inits import INIT_NAMES, INITS, Init
@@ -24,11 +25,12 @@ from .train import (HISTORY_COLUMNS, LAYER_HISTORY_COLUMNS, Snapshots, TrainResu
 from .train_config import TRAIN_FIELD_SPECS, TrainConfig, check_budget
 
 __all__ = [
-    "ACTIVATIONS", "ACTIVATION_NAMES", "Activation", "COLUMNS", "ConfigError", "FIELD_SPECS",
+    "ACTIVATIONS", "ACTIVATION_NAMES", "Activation", "COLUMNS", "ConfigError", "Cost", "FIELD_SPECS",
     "FieldSpec", "Finding", "HISTOGRAM_QUANTITIES", "Histograms", "INITS", "INIT_NAMES", "Init",
-    "MAX_MEMORY_BYTES", "MAX_MULTIPLY_ADDS", "NetworkConfig", "QueryProblem", "SimulationResult",
+    "MAX_MEMORY_BYTES", "MAX_RUN_SECONDS", "NetworkConfig", "QueryProblem", "SimulationResult",
     "backward_ratio", "build_network", "config_from_params", "config_to_params", "decode_query",
     "diagnose", "encode_query", "forward_ratio", "params_from_pairs", "simulate",
     "Dataset", "HISTORY_COLUMNS", "LAYER_HISTORY_COLUMNS", "Snapshots", "TRAIN_FIELD_SPECS",
     "TrainConfig", "TrainResult", "check_budget", "make_dataset", "train",
+    "simulation_cost", "step_cost",
 ]

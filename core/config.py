@@ -13,22 +13,22 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import budget
 from .activations import ACTIVATION_NAMES
 from .inits import INIT_NAMES
 
-#: Multiply-adds one simulation may cost (forward + backward + BatchNorm warm-up passes + QR).
-#: ≈ 0.5 s on a 2-core machine; 50 layers × 512 units × 1024 samples costs 4.0e10.
-MAX_MULTIPLY_ADDS = 6.4e10
-#: Bytes the arrays kept for the backward pass may take (≈ 5 arrays of batch × width per layer).
-MAX_MEMORY_BYTES = 1.5 * 2**30
+#: Estimated seconds of one core a simulation may take (core/budget.py counts them).
+MAX_RUN_SECONDS = budget.MAX_RUN_SECONDS
+#: Estimated peak bytes a simulation may hold: weights, kept arrays, temporaries.
+MAX_MEMORY_BYTES = budget.MAX_RUN_BYTES
 
 
 class ConfigError(ValueError):
     """A config value is invalid; ``fields`` names the field(s) at fault.
 
     For a page to say it in any language: ``code`` is "invalid" (``value`` is what was given;
-    the field's FieldSpec has the valid values), "too_large" (``amount`` multiply-adds against
-    ``limit``) or "too_much_memory" (``amount`` bytes against ``limit``).
+    the field's FieldSpec has the valid values), "too_large" (``amount`` estimated seconds of
+    one core against ``limit``) or "too_much_memory" (``amount`` bytes against ``limit``).
     """
 
     def __init__(self, message: str, fields: tuple[str, ...], code: str = "invalid",
@@ -194,43 +194,39 @@ class NetworkConfig:
             # that equal networks compare, hash and cache as equal).
             object.__setattr__(self, "depth", len(self.widths) - 1)
             object.__setattr__(self, "width", self.widths[1])
-        work, memory = self.estimated_work(), self.estimated_memory()
+        # Priced before anything is drawn: an over-budget network never starts.
+        cost = self.estimated_cost()
         size_fields = ("depth", "width", "widths", "batch_size", "bn_passes")
-        if work > MAX_MULTIPLY_ADDS:
+        if cost.seconds > MAX_RUN_SECONDS:
             raise ConfigError(
-                f"This network is too large to simulate here: depth × batch × width² needs about "
-                f"{work:.2g} multiply-adds, the limit is {MAX_MULTIPLY_ADDS:.2g} "
-                f"(e.g. 50 layers × 512 units × 1024 samples). Reduce depth, width or batch_size.",
-                size_fields, code="too_large", amount=work, limit=MAX_MULTIPLY_ADDS)
-        if memory > MAX_MEMORY_BYTES:
+                f"This network is too large to compute here: it would take about "
+                f"{cost.seconds:.2g} s of computing, the limit is {MAX_RUN_SECONDS:.2g} s. "
+                f"Reduce depth, width or batch_size.",
+                size_fields, code="too_large", amount=cost.seconds, limit=MAX_RUN_SECONDS)
+        if cost.peak_bytes > MAX_MEMORY_BYTES:
             raise ConfigError(
-                f"This network needs about {memory / 2**20:.0f} MiB for its activations, the "
+                f"This network needs about {cost.peak_bytes / 2**20:.0f} MiB of memory, the "
                 f"limit is {MAX_MEMORY_BYTES / 2**20:.0f} MiB. Reduce depth, width or batch_size.",
-                size_fields, code="too_much_memory", amount=memory, limit=MAX_MEMORY_BYTES)
+                size_fields, code="too_much_memory", amount=cost.peak_bytes,
+                limit=MAX_MEMORY_BYTES)
 
     @property
     def layer_widths(self) -> tuple[int, ...]:
         """n_0 (input) … n_L (output)."""
         return self.widths if self.widths else (self.width,) * (self.depth + 1)
 
-    def estimated_work(self) -> float:
-        """Multiply-adds: 3 matrix products a layer (forward, ∂W, ∂h), the BatchNorm warm-up
-        forward passes in eval mode, and the QR of orthogonal inits (≈ 2·m·n² each)."""
-        n = self.layer_widths
-        products = sum(a * b for a, b in zip(n[:-1], n[1:]))
-        passes = 3 + (self.bn_passes if self.norm == "batchnorm" and self.bn_mode == "eval" else 0)
-        work = float(self.batch_size) * products * passes
-        if self.init in ("orthogonal", "lsuv") or self.residual:
-            work += sum(2.0 * max(a, b) * min(a, b) ** 2 for a, b in zip(n[:-1], n[1:]))
-        return work
+    def estimated_cost(self) -> "budget.Cost":
+        """Seconds of one core and peak bytes of ``simulate(self)`` (core.budget.simulation_cost:
+        weight drawing per init, matrix products, element-wise passes, statistics, memory)."""
+        return budget.simulation_cost(self)
+
+    def estimated_seconds(self) -> float:
+        """Estimated seconds of one core for ``simulate(self)``; the budget is MAX_RUN_SECONDS."""
+        return self.estimated_cost().seconds
 
     def estimated_memory(self) -> float:
-        """Bytes of the arrays kept for the backward pass (≈ 5 batch × width arrays a layer)."""
-        itemsize = 8 if self.dtype == "float64" else 4
-        n = self.layer_widths
-        kept = 5.0 * self.batch_size * sum(n) * itemsize
-        weights = 2.0 * sum(a * b for a, b in zip(n[:-1], n[1:])) * itemsize
-        return kept + weights
+        """Estimated peak bytes of ``simulate(self)``; the budget is MAX_MEMORY_BYTES."""
+        return self.estimated_cost().peak_bytes
 
     def replace(self, **changes: Any) -> "NetworkConfig":
         """A copy with some fields changed (validated like a new config)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import block, ops
+from . import block, ops, underflow
 from .activations import ACTIVATIONS, Activation
 from .block import Network, _lsuv_rescale, _update_running  # noqa: F401  (re-exported)
 from .config import NetworkConfig
@@ -144,6 +144,9 @@ class SimulationResult:
     loss: float
     first_nonfinite_layer: int | None
     first_nonfinite_grad_layer: int | None
+    # Subnormal entries (core/underflow.py): first forward layer, first layer reached backward.
+    first_subnormal_layer: int | None = None
+    first_subnormal_grad_layer: int | None = None
 
 
 class _Recorder:
@@ -269,12 +272,14 @@ def simulate(config: NetworkConfig, network: Network | None = None) -> Simulatio
         block.backward(config, network, caches, g, record=record, params=False,
                        input_grad=False, overwrite=True)
         histograms = _histograms(record, config)
+        subnormal = underflow.first_subnormal_layers(record.samples, config.dtype)  # underflow
     stats = pd.DataFrame({column: [row[column] for row in record.rows] for column in COLUMNS})
     stats["layer"] = stats["layer"].astype(int)
     return SimulationResult(
         config=config, layer_stats=stats, histograms=histograms, loss=loss,
         first_nonfinite_layer=_first_positive(stats["nonfinite_frac"]),
         first_nonfinite_grad_layer=_last_positive(stats["grad_nonfinite_frac"]),
+        first_subnormal_layer=subnormal[0], first_subnormal_grad_layer=subnormal[1],  # underflow
     )
 
 

@@ -14,6 +14,8 @@ from streamlit.errors import StreamlitAPIException
 
 from core import FIELD_SPECS, INITS, ConfigError, NetworkConfig
 from ui import url_state
+from ui.classroom import (CONTROL_GROUPS, GROUPS as GROUP_MEMBERS, LOCKABLE, LinkTooLongForQR,
+                          format_hide, hidden, hide_for_lock, parse_hide, qr_png)
 from ui.errors import describe_config_error
 from ui.i18n import LANGUAGE_KEY, LANGUAGES, labels, t
 from ui.presets import PRESETS, preset_config
@@ -171,17 +173,9 @@ CONTROLS: dict[str, Control] = {
     "loss": Control(_select),
 }
 
-#: (group title key, fields shown, fields folded under "advanced").
-GROUPS = (
-    ("sidebar.group.network", ("depth", "width", "activation", "leaky_slope"),
-     ("widths", "dtype")),
-    ("sidebar.group.init", ("init", "init_std", "init_bound", "init_value", "init_mode",
-                            "init_gain"), ("bias_init", "bias_value", "bias_std")),
-    ("sidebar.group.norm", ("norm", "norm_position", "residual", "residual_form", "residual_scale",
-                             "dropout"),
-     ("bn_mode", "bn_momentum", "bn_passes")),
-    ("sidebar.group.data", ("batch_size", "seed", "input_dist", "input_preprocess"), ("loss",)),
-)
+#: (group title key, fields shown, fields folded under "advanced"), from ui.classroom's table.
+GROUPS = tuple((f"sidebar.group.{name}", shown, folded)
+               for name, (shown, folded) in CONTROL_GROUPS.items())
 
 assert {f for _, shown, folded in GROUPS for f in shown + folded} == set(FIELD_SPECS) == set(
     CONTROLS), "every config field has exactly one control"
@@ -215,7 +209,14 @@ def _relabel() -> None:
             pass  # charts, editors and buttons keep their state and cannot be set: no labels
 
 
+def is_hidden(name: str) -> bool:
+    """Whether the link's ``hide=`` hides this control (a field or a sidebar item)."""
+    return name in hidden(st.session_state.get(url_state.HIDE_KEY, ()))
+
+
 def render_language() -> None:
+    if is_hidden("language"):
+        return
     st.sidebar.selectbox("Language / 语言", tuple(LANGUAGES), key=LANGUAGE_KEY,
                          format_func=LANGUAGES.get, on_change=_relabel)
 
@@ -226,6 +227,8 @@ def _preset_label() -> Callable[[str], str]:
 
 
 def render_presets() -> None:
+    if is_hidden("presets"):
+        return
     options = ("",) + tuple(PRESETS)
     st.sidebar.selectbox(t("sidebar.preset"), options, key=PRESET_KEY, on_change=_apply_preset,
                          format_func=_preset_label(),
@@ -237,6 +240,10 @@ def render_controls() -> None:
         return st.session_state.get(config_key(field), FIELD_SPECS[field].default)
 
     for title, shown, folded in GROUPS:
+        shown = tuple(f for f in shown if not is_hidden(f))
+        folded = tuple(f for f in folded if not is_hidden(f))
+        if not shown and not folded:
+            continue
         st.sidebar.subheader(t(title))
         for field in shown:
             control = CONTROLS[field]
@@ -245,6 +252,8 @@ def render_controls() -> None:
             if field == "seed":
                 st.sidebar.button(t("sidebar.new_seed"), on_click=_new_seed,
                                   icon=":material/casino:", help=t("sidebar.new_seed_help"))
+        if not any(CONTROLS[f].applies(get) for f in folded):
+            continue
         expander = st.sidebar.expander(t("sidebar.advanced"))
         for field in folded:
             control = CONTROLS[field]
@@ -265,3 +274,45 @@ def clear_stale_preset() -> None:
     if preset_id not in PRESETS or url_state.config_values(
             preset_config(preset_id, seed=values["seed"])) != values:
         st.session_state[PRESET_KEY] = ""
+
+
+MAY_CHANGE_KEY = "ui.may_change"
+
+
+def _current_may_change() -> list[str]:
+    """What the link this session opened lets students change (the lockable names it does
+    not hide)."""
+    hidden_now = hidden(st.session_state.get(url_state.HIDE_KEY, ()))
+    return [name for name in LOCKABLE if not set(GROUP_MEMBERS.get(name, (name,))) <= hidden_now]
+
+
+def students_link(config: NetworkConfig) -> str:
+    """The link to hand out: this experiment, not in present mode, hiding what the share box's
+    "students may change" leaves out (plus single controls the opened link already hid)."""
+    may_change = st.session_state.get(MAY_CHANGE_KEY, _current_may_change())
+    current = st.session_state.get(url_state.HIDE_KEY, ())
+    singles = [name for name in current if name not in LOCKABLE and name != "sidebar"]
+    hide = parse_hide(format_hide((*hide_for_lock(may_change), *singles)))
+    return url_state.share_link(config, present=False, hide=hide)
+
+
+def render_share(config: NetworkConfig) -> str:
+    """The share box (link, "students may change", QR code); returns the students' link."""
+    if MAY_CHANGE_KEY not in st.session_state:
+        st.session_state[MAY_CHANGE_KEY] = _current_may_change()
+    link = students_link(config)
+    if is_hidden("share"):
+        return link
+    with st.sidebar:
+        st.subheader(t("sidebar.share"))
+        st.code(link, language=None, wrap_lines=True)
+        st.caption(t("sidebar.share_help"))
+        st.multiselect(t("classroom.may_change"), LOCKABLE, key=MAY_CHANGE_KEY,
+                       format_func=labels("classroom.lockable."),
+                       help=t("classroom.may_change_help"), **KEEP)
+        with st.expander(t("classroom.qr_title"), icon=":material/qr_code_2:"):
+            try:
+                st.image(qr_png(link), width="stretch")
+            except LinkTooLongForQR:
+                st.warning(t("classroom.qr_too_long"))
+    return link

@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 import plotly.graph_objects as go
 
+from ui.charts import _base_layout, log_axis, trace_values
 from ui.text import number
 
 Translate = Callable[..., str]
@@ -97,22 +98,21 @@ def phase_figure(sigma_w2: np.ndarray, sigma_b2: np.ndarray, log_chi1: np.ndarra
         customdata=chi, hovertemplate=hover + f"<br>{tr('phase.hover_click')}<extra></extra>",
         **extra))
 
-    label = dict(xref="paper", yref="paper", y=1.0, yanchor="bottom", showarrow=False,
-                 bgcolor="rgba(255,255,255,0.85)")
-    fig.add_annotation(x=0.0, xanchor="left", text="← " + tr("phase.side.ordered"),
+    # Opposite corners inside the map (ordered: small σ_w², bottom left; chaotic: top right):
+    # side by side above it, the two labels overlapped on a phone.
+    label = dict(xref="paper", yref="paper", showarrow=False, bgcolor="rgba(255,255,255,0.85)")
+    fig.add_annotation(x=0.0, xanchor="left", y=0.0, yanchor="bottom",
+                       text="← " + tr("phase.side.ordered"),
                        font=dict(size=13, color="#1f4e99"), **label)
-    fig.add_annotation(x=1.0, xanchor="right", text=tr("phase.side.chaotic") + " →",
+    fig.add_annotation(x=1.0, xanchor="right", y=1.0, yanchor="top",
+                       text=tr("phase.side.chaotic") + " →",
                        font=dict(size=13, color="#a31515"), **label)
     w_pad = (sigma_w2[-1] - sigma_w2[0]) / max(len(sigma_w2) - 1, 1) / 2
     b_pad = (sigma_b2[-1] - sigma_b2[0]) / max(len(sigma_b2) - 1, 1) / 2
-    fig.update_layout(title=dict(text=title, x=0.0, xanchor="left", y=0.97), height=560,
-                      margin=dict(l=10, r=10, t=90, b=10), hovermode="closest",
-                      clickmode="event+select", dragmode=False,
-                      legend=dict(orientation="h", y=-0.12))
-    fig.update_xaxes(title_text=tr("phase.axis.sigma_w2"),
-                     range=[sigma_w2[0] - w_pad, sigma_w2[-1] + w_pad])
-    fig.update_yaxes(title_text=tr("phase.axis.sigma_b2"),
-                     range=[sigma_b2[0] - b_pad, sigma_b2[-1] + b_pad])
+    _base_layout(fig, title, tr("phase.axis.sigma_w2"), tr("phase.axis.sigma_b2"), height=560,
+                 hovermode="closest", clickmode="event+select", dragmode=False)
+    fig.update_xaxes(range=[sigma_w2[0] - w_pad, sigma_w2[-1] + w_pad])
+    fig.update_yaxes(range=[sigma_b2[0] - b_pad, sigma_b2[-1] + b_pad])
     return fig
 
 
@@ -166,27 +166,25 @@ def spectrum_figure(values: np.ndarray, mean_squared: float, tr: Translate, *,
         y = np.repeat(counts, 2)
         x = np.concatenate([[edges[0]], x, [edges[-1]]])
         y = np.concatenate([[0], y, [0]])
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", fill="tozeroy",
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", fill="tozeroy", showlegend=False,
                                  line=dict(color=COLOURS["histogram"], width=1.5),
                                  name=tr("spectrum.series.count"),
                                  hovertemplate="s ≈ %{x:.3g}<br>%{y}<extra></extra>"))
-        # On a log axis a shape takes data values but an annotation takes log10 of them (so
-        # add_vline's own annotation lands at 10^x): label the lines separately.
-        lines = [(1.0, "isometry", "right")]
+        # The two reference lines are traces named in the legend: labels beside them at the
+        # top would overlap whenever √(mean s²) is near 1.
+        lines = [(1.0, "isometry", "dash")]
         if math.isfinite(mean_squared) and mean_squared > 0:
-            lines.append((math.sqrt(mean_squared), "rms", "left"))
-        for at, name, side in lines:
-            dash = "dash" if name == "isometry" else "dot"
-            fig.add_vline(x=at, line=dict(color=COLOURS[name], dash=dash, width=2))
-            fig.add_annotation(x=math.log10(at), xref="x", y=1.0, yref="paper", yanchor="bottom",
-                               xanchor=side, showarrow=False, text=tr(f"spectrum.line.{name}"),
-                               font=dict(color=COLOURS[name]))
+            lines.append((math.sqrt(mean_squared), "rms", "dot"))
+        top = float(counts.max()) * 1.05 if counts.size else 1.0
+        for at, name, dash in lines:
+            fig.add_trace(go.Scatter(x=[at, at], y=[0, top], mode="lines", hoverinfo="skip",
+                                     name=tr(f"spectrum.line.{name}"),
+                                     line=dict(color=COLOURS[name], dash=dash, width=2)))
     else:
         fig.add_annotation(text=tr("spectrum.no_values"), showarrow=False, xref="paper",
                            yref="paper", x=0.5, y=0.5)
-    fig.update_layout(title=dict(text=title, x=0.0, xanchor="left"), height=420,
-                      margin=dict(l=10, r=10, t=60, b=10), showlegend=False,
-                      hovermode="x unified")
-    fig.update_xaxes(type="log", title_text=tr("spectrum.axis.s"), exponentformat="power")
-    fig.update_yaxes(title_text=tr("spectrum.axis.count"), rangemode="tozero")
+    _base_layout(fig, title, tr("spectrum.axis.s"), tr("spectrum.axis.count"))
+    ticks = log_axis([*trace_values(fig, "x", "x"), 1.0]) if shown.size else {}
+    fig.update_xaxes(type="log", **ticks)
+    fig.update_yaxes(rangemode="tozero")
     return fig

@@ -20,6 +20,8 @@ from core import (FIELD_SPECS, ConfigError, NetworkConfig, QueryProblem, config_
                   params_from_pairs)
 from core.query import MAX_FIELDS, config_to_params
 from ui import compare_state, theory_state, train_state
+from ui.charts import MORE_SERIES
+from ui.classroom import format_hide, parse_hide
 from ui.errors import InvalidChoice
 from ui.i18n import LANGUAGE_KEY, LANGUAGES, language_from_locale
 from ui.presets import PRESETS, preset_config
@@ -28,6 +30,9 @@ CONFIG_PREFIX = "cfg."
 PROBLEMS_KEY = "url.problems"
 LOADED_KEY = "url.loaded"
 LAST_GOOD_KEY = "url.last_good_config"
+PRESENT_KEY = "ui.present"
+HIDE_KEY = "ui.hide"
+SERIES_KEY = "ui.series"
 OPENED_KEY = "url.opened_config"
 #: The Explorer's sections; only the chosen one is drawn, so a rerun stays cheap.
 EXPLORER_SECTIONS = ("overview", "layers", "why", "table")
@@ -44,6 +49,16 @@ def _choice(valid: Callable[[], tuple[str, ...]] | tuple[str, ...]) -> Callable[
         if text not in choices:
             raise InvalidChoice(choices)
         return text
+    return parse
+
+
+def _choices(valid: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
+    """A comma-separated subset of ``valid``, in ``valid``'s order."""
+    def parse(text: str) -> tuple[str, ...]:
+        names = {part.strip() for part in text.split(",") if part.strip()}
+        if not names <= set(valid):
+            raise InvalidChoice(valid)
+        return tuple(name for name in valid if name in names)
     return parse
 
 
@@ -77,6 +92,11 @@ EXTRAS: dict[str, Extra] = {
     "theory": Extra("ui.theory", True, _flag, lambda v: "1" if v else "0"),
     "hist_scale": Extra("ui.hist_scale", "std", _choice(("std", "shared"))),
     "view": Extra("ui.section", "overview", _choice(EXPLORER_SECTIONS)),
+    # Classroom: present mode for the projector, controls a teacher's link hides (ui.classroom).
+    "present": Extra(PRESENT_KEY, False, _flag, lambda v: "1" if v else "0"),
+    "hide": Extra(HIDE_KEY, (), parse_hide, format_hide),
+    # The Explorer's variance chart: series drawn besides the story (ui.charts.MORE_SERIES).
+    "series": Extra(SERIES_KEY, (), _choices(MORE_SERIES), ",".join),
     **{name: Extra(key, default, parse, fmt)
        for table in (compare_state.URL_PARAMS, theory_state.URL_PARAMS, train_state.URL_PARAMS)
        for name, (key, default, parse, fmt) in table.items()},
@@ -210,10 +230,15 @@ def set_config(config: NetworkConfig) -> None:
     st.session_state.pop("ui.widths_error", None)
 
 
-def share_params(config: NetworkConfig) -> dict[str, str]:
+def share_params(config: NetworkConfig, **overrides: object) -> dict[str, str]:
+    """The link's parameters: the config's differences from the defaults, then every extra that
+    differs from its default (``overrides``, by parameter name, replace the session's value)."""
     params = config_to_params(config)
     for name, extra in EXTRAS.items():
-        value = st.session_state.get(extra.session_key, extra.default)
+        value = overrides[name] if name in overrides else st.session_state.get(
+            extra.session_key, extra.default)
+        if isinstance(value, list):  # a multi-choice widget's value
+            value = tuple(value)
         if name == "lang" or value != extra.default:
             params[name] = extra.format(value)
     return params
@@ -228,11 +253,11 @@ def sync(config: NetworkConfig) -> None:
         st.query_params.from_dict(wanted)
 
 
-def share_link(config: NetworkConfig) -> str:
+def share_link(config: NetworkConfig, **overrides: object) -> str:
     from urllib.parse import urlencode
 
     base = st.context.url or ""
-    return f"{base}?{urlencode(share_params(config), safe=',')}"
+    return f"{base}?{urlencode(share_params(config, **overrides), safe=',')}"
 
 
 __all__ = ["EXTRAS", "check_dropped_query", "config_key", "config_values", "control_values", "load_once", "problems",

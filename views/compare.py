@@ -271,8 +271,11 @@ def draw_comparison(runs: list[Run]) -> None:
             if predicted.supported:
                 theory[run.name] = predicted.table.set_index("layer")[["pred_out_var",
                                                                       "pred_grad_out_var"]]
-    st.plotly_chart(compare_charts.variance_overlay(runs, t, theory=theory),
-                    key="cmp.chart.variance")
+    # Columns: the two panels side by side on a wide screen, stacked on a phone.
+    for column, (series, _) in zip(st.columns(2), compare_charts.OVERLAY_SERIES):
+        column.plotly_chart(compare_charts.variance_overlay(runs, t, theory=theory,
+                                                            column=series),
+                            key=f"cmp.chart.variance.{series}")
     st.caption(t("compare.variance_caption"))
 
     max_depth = max(run.result.config.depth for run in runs)
@@ -284,8 +287,10 @@ def draw_comparison(runs: list[Run]) -> None:
     st.selectbox(t("compare.layer"), [LAST] + list(range(0, max_depth + 1)), key=LAYER_WIDGET_KEY,
                  format_func=lambda v: tr("compare.layer_last") if v == LAST else str(v),
                  on_change=_change_layer, help=t("compare.layer_help"), **KEEP)
-    st.plotly_chart(compare_charts.histogram_grid(runs, st.session_state[LAYER_KEY], t),
-                    key="cmp.chart.histograms")
+    histograms = compare_charts.histogram_grid(runs, st.session_state[LAYER_KEY], t)
+    for start in range(0, len(histograms), 3):
+        for position, (column, figure) in enumerate(zip(st.columns(3), histograms[start:start + 3])):
+            column.plotly_chart(figure, key=f"cmp.chart.histogram.{start + position}")
     st.plotly_chart(compare_charts.units_chart(runs, t), key="cmp.chart.units")
 
     st.subheader(t("compare.summary"))

@@ -22,7 +22,8 @@ from ui.serving import shared_figure
 from ui.sidebar import choose_preset
 from ui.shared_controls import theory_toggle
 from ui.text import number
-from ui.url_state import EXPLORER_SECTIONS
+from ui.present import PRESENT_CHART_HEIGHT, is_present
+from ui.url_state import EXPLORER_SECTIONS, SERIES_KEY
 
 config = st.session_state["config"]
 
@@ -71,6 +72,9 @@ def lesson_bar(preset_id: str) -> None:
 
 lesson_bar(st.session_state.get("ui.preset", ""))
 
+# The lesson's chart comes right under its notice (one screen on a projector and a phone); the
+# headline numbers and the findings follow it.
+main_chart = st.container()
 
 
 
@@ -84,7 +88,8 @@ def ratio_text(ratio: float, denominator: float) -> str:
 
 
 layer_rows = stats[stats["layer"] >= 1]
-cols = st.columns(4)
+headline = st.container(key="headline")
+cols = headline.columns(4)
 cols[0].metric(t("explorer.metric.forward"),
                ratio_text(forward_ratio(stats), float(layer_rows["out_var"].iloc[0])),
                help=t("explorer.metric.forward_help"))
@@ -97,7 +102,7 @@ cols[2].metric(t("explorer.metric.first_layer"), str(layer) if layer else "—",
 cols[3].metric(t("explorer.metric.depth"), f"{config.depth} × {max(config.layer_widths)}",
                help=t("explorer.metric.depth_help"))
 if kind:
-    st.caption(t(f"explorer.first_layer_kind.{kind}"))
+    headline.caption(t(f"explorer.first_layer_kind.{kind}"))
 
 for finding in findings:
     sentence = finding_sentence(finding, t)
@@ -110,11 +115,25 @@ theory = None
 if show_theory and prediction.supported:
     theory = prediction.table.set_index("layer")[list(THEORY_SERIES)]
 beyond = next((f.layer for f in findings if f.code == "forward_variance_overflow"), None)
-st.plotly_chart(shared_figure(
-    ("variance", config, current_language(), show_theory),
-    lambda: charts.variance_vs_depth(stats, t, first_nonfinite=result.first_nonfinite_layer,
-                                     theory=theory, beyond_float64=beyond)),
-                key="chart.variance")
+chart_slot = main_chart.empty()
+# The chart tells one story; the other series are one click away, under it.
+more = main_chart.pills(t("explorer.more_series"), charts.MORE_SERIES, selection_mode="multi",
+                        key=SERIES_KEY, format_func=labels("chart.series."),
+                        help=t("explorer.more_series_help"), persist_state="session")
+series = charts.STORY_SERIES + tuple(more or ())
+present = is_present()
+
+
+def build_variance_figure():
+    # Built once per key and shared by every session: the projector sizing happens inside.
+    figure = charts.variance_vs_depth(stats, t, first_nonfinite=result.first_nonfinite_layer,
+                                      theory=theory, beyond_float64=beyond, series=series)
+    return charts.projector(figure, height=PRESENT_CHART_HEIGHT) if present else figure
+
+
+chart_slot.plotly_chart(shared_figure(
+    ("variance", config, current_language(), show_theory, series, present),
+    build_variance_figure), key="chart.variance")
 if show_theory:
     if prediction.supported:
         scores = agreement(stats, prediction.table)
@@ -136,11 +155,13 @@ def distributions() -> None:
     scale = st.radio(t("explorer.hist_scale"), ("std", "shared"), key="ui.hist_scale",
                      format_func=labels("explorer.hist_scale."), horizontal=True,
                      help=t("explorer.hist_scale_help"), persist_state="session")
-    st.plotly_chart(shared_figure(("heatmaps", config, current_language(), scale),
-                                  lambda: charts.distribution_heatmaps(
+    figures = shared_figure(("heatmaps", config, current_language(), scale),
+                            lambda: charts.distribution_heatmaps(
         [(result.histograms.get("act", scale), 0, t("chart.heatmap.act")),
-         (result.histograms.get("grad_out", scale), 1, t("chart.heatmap.grad"))],
-        scale, t, t("explorer.distributions"))), key="chart.heatmaps")
+         (result.histograms.get("grad_out", scale), 1, t("chart.heatmap.grad"))], scale, t))
+    # Columns: side by side on a wide screen, stacked on a phone.
+    for column, figure, key in zip(st.columns(2), figures, ("act", "grad")):
+        column.plotly_chart(figure, key=f"chart.heatmap.{key}")
 
 
 def layers_section() -> None:
@@ -155,8 +176,9 @@ def layers_section() -> None:
 
 def why_section() -> None:
     st.markdown(t("explorer.why_intro"))
-    st.latex(r"\operatorname{E}[(y^{l})^2] \;=\; n_{l-1}\,\operatorname{Var}[W^{l}]\,"
-             r"\operatorname{E}[(h^{l-1})^2] \;+\; \operatorname{E}[b^2]")
+    # Inline math: KaTeX may break it after = and +, so it wraps on a phone.
+    st.markdown(r"$\operatorname{E}[(y^{l})^2] = n_{l-1}\,\operatorname{Var}[W^{l}]\,"
+                r"\operatorname{E}[(h^{l-1})^2] + \operatorname{E}[b^2]$")
     why_layer = st.slider(t("explorer.why_layer"), 1, depth, min(depth, max(1, depth // 2))) \
         if depth > 1 else 1
     row, previous = stats.loc[why_layer], stats.loc[why_layer - 1]
@@ -164,8 +186,8 @@ def why_section() -> None:
     _, bias_var, bias_mean = layer_variances(config)[why_layer - 1]
     bias_square = bias_var + bias_mean ** 2
     predicted = row["fan_in"] * row["weight_var"] * h_square + bias_square
-    st.latex(rf"{predicted:.4g} \;\approx\; {int(row['fan_in'])} \times {row['weight_var']:.4g}"
-             rf" \times {h_square:.4g} \;+\; {bias_square:.3g}")
+    st.markdown(rf"${predicted:.4g} \approx {int(row['fan_in'])} \times {row['weight_var']:.4g}"
+                rf" \times {h_square:.4g} + {bias_square:.3g}$")
     cols = st.columns(3)
     cols[0].metric(t("explorer.why_predicted"), f"{predicted:.4g}")
     if config.norm != "none" and config.norm_position == "before":
@@ -187,8 +209,9 @@ def table_section() -> None:
         predicted = [c for c in prediction.table.columns if c.startswith("pred_")]
         table = stats.merge(prediction.table[["layer", *predicted]], on="layer", how="left")
     # Headers in the reader's language; the help (and the CSV) keep the API's column names.
+    # The layer column stays in view while the table scrolls sideways (a phone shows ~3 columns).
     columns = {name: st.column_config.NumberColumn(t(f"column.{name}"), help=f"`{name}`",
-                                                   format="%.4g")
+                                                   format="%.4g", pinned=name == "layer")
                for name in table.columns}
     # Row 0 (the input) has no weights and no gradient: an empty cell reads "—", not "None".
     shown = table.style.format(lambda v: "—" if v != v else (f"{v:.4g}" if isinstance(v, float)

@@ -34,15 +34,29 @@ def figures(at):
 
 
 def overlay(at, with_theory=False):
-    """The overlay figure; by default its measured curves only (theory lines are dashed)."""
-    fig = next(f for f in figures(at) if f["layout"]["title"]["text"].startswith(
-        ("Variance versus depth, per set-up", "各设置的方差")))
+    """The overlay's two panels (forward, backward) as one figure's traces; by default their
+    measured curves only (theory lines are dashed; the band's legend entry is not a curve)."""
+    panels = figures(at)[:2]
+    titles = {translate(lang, key) for lang in ("en", "zh")
+              for key in ("compare.chart.forward", "compare.chart.backward")}
+    assert all(f["layout"]["title"]["text"] in titles for f in panels)
+    data = [d for f in panels for d in f["data"] if d.get("hoverinfo") != "skip"]
     if not with_theory:
-        fig = {**fig, "data": [d for d in fig["data"] if d.get("line", {}).get("dash") != "dash"]}
-    return fig
+        data = [d for d in data if d.get("line", {}).get("dash") != "dash"]
+    # Both panels have a legend (stacked on a phone, each must be read alone): the forward one.
+    legend = [d["name"] for d in panels[0]["data"] if d.get("showlegend", True)
+              and d.get("hoverinfo") != "skip"]
+    return {"data": data, "legend": legend}
+
+
+def histograms(at):
+    """The per-set-up histogram figures (between the overlay's panels and the units chart)."""
+    return figures(at)[2:-1]
 
 
 def legend_names(fig):
+    if "legend" in fig:
+        return fig["legend"]
     return [d["name"] for d in fig["data"] if d.get("showlegend", True)]
 
 
@@ -51,7 +65,7 @@ def test_default_comparison_runs_and_draws():
     assert not at.exception and not at.warning and not at.error
     assert at.title[0].value == "Compare set-ups side by side"
     figs = figures(at)
-    assert len(figs) == 3
+    assert len(figs) == 2 + 2 + 1  # overlay panels, a histogram per set-up, units
     assert legend_names(overlay(at)) == ["Weight init = Xavier (Glorot) normal",
                                          "Weight init = He (Kaiming) normal"]
     assert len(overlay(at)["data"]) == 4  # 2 set-ups × forward, backward
@@ -70,10 +84,11 @@ def test_each_preset_runs_and_draws_its_setups(preset_id):
     fig = overlay(at)
     assert len(fig["data"]) == 2 * count
     assert len(set(legend_names(fig))) == count
-    colours = [d["line"]["color"] for d in fig["data"] if d.get("showlegend", True)]
+    colours = [d["line"]["color"] for d in fig["data"] if d.get("showlegend", True)][:count]
     assert len(set(colours)) == count
-    hist, units = figures(at)[1:]
-    assert [d["marker"]["color"] for d in hist["data"]] == colours
+    hist, units = histograms(at), figures(at)[-1]
+    assert [f["data"][0]["marker"]["color"] for f in hist if f["data"]] == [
+        c for c, f in zip(colours, hist) if f["data"]]
     assert [d["marker"]["color"] for d in units["data"]] == colours
     assert len(at.dataframe[-1].value) == count
     # the preset set the sidebar's network and stays selected; the URL holds it
@@ -97,8 +112,8 @@ def test_a_share_link_restores_the_comparison():
     assert not at.exception and not at.warning
     names = legend_names(overlay(at))
     assert names == ["plain", "He", "Normalisation = BatchNorm, Norm position = after φ"]
-    hist = figures(at)[1]
-    assert [a["text"] for a in hist["layout"]["annotations"]][:3] == [
+    # (a long title is broken onto two lines for a phone)
+    assert [f["layout"]["title"]["text"].replace("<br>", " ") for f in histograms(at)] == [
         f"{name} · layer 4" for name in names]
     assert at.radio(key="cmp.w.mode").value == "setups"
     editor = at.dataframe[0].value  # the set-up editor shows each set-up's full values
@@ -114,7 +129,7 @@ def test_a_share_link_restores_the_comparison():
     assert at.selectbox(key="cmp.w.layer").value == 4
     at.selectbox(key="cmp.w.layer").select("last").run()
     assert "cmp_layer" not in at.query_params
-    assert figures(at)[1]["layout"]["annotations"][0]["text"] == "plain · layer 12"
+    assert histograms(at)[0]["layout"]["title"]["text"] == "plain · layer 12"
     at.selectbox(key="cmp.w.layer").select(2).run()
     assert at.query_params["cmp_layer"] == "2"
 
@@ -197,7 +212,8 @@ def test_chinese_page_and_chart_text():
     assert not at.exception and not at.warning
     assert at.title[0].value == "并排对比多个设置"
     fig = overlay(at)
-    assert fig["layout"]["title"]["text"] == "各设置的方差随深度的变化（对数坐标）"
+    assert [f["layout"]["title"]["text"] for f in figures(at)[:2]] == [
+        translate("zh", "compare.chart.forward"), translate("zh", "compare.chart.backward")]
     assert legend_names(fig)[3] == "归一化 = BatchNorm（批归一化）, 残差连接 = 开"
     assert at.selectbox(key="cmp.preset").value == "relu_norm"
     assert "诊断" in at.dataframe[-1].value.columns

@@ -39,6 +39,9 @@ VALID_EXTRAS = {
     "cmp_preset": st.sampled_from(list(COMPARE_PRESETS)),
     "cmp_layer": st.integers(0, 8).map(str),
     "phase_metric": st.sampled_from(["chi1", "xi_c"]),
+    "present": st.sampled_from(["0", "1"]),
+    "hide": st.sampled_from(["init,depth", "sidebar", "network,presets", "seed"]),
+    "series": st.sampled_from(["preact_var", "act_unit_var,grad_preact_var"]),
     # The Train page: every TrainConfig field under its link name, the set-ups and the step.
     **{TRAIN_QUERY_KEYS[name]: st.sampled_from(
         list(spec.choices) if spec.kind == "choice" else

@@ -139,7 +139,7 @@ def test_a_jacobian_over_its_memory_budget_is_refused_before_any_work():
     from core import ConfigError
     from core.jacobian import MAX_JACOBIAN_BYTES, jacobian_memory
 
-    config = NetworkConfig(depth=11, width=4096, batch_size=64)
+    config = NetworkConfig(depth=11, width=2048, batch_size=2)
     assert jacobian_memory(config) > MAX_JACOBIAN_BYTES
     with pytest.raises(ConfigError) as error:
         jacobian_spectrum(config)

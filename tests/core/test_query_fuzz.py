@@ -14,9 +14,10 @@ from core import FIELD_SPECS, ConfigError, NetworkConfig, decode_query, diagnose
 from core.query import MAX_FIELDS, parse_value
 from tests.strategies import last_values, pairs, repeated_keys
 
-#: Simulating a decoded config is cheap below this many multiply-adds (a link may hold a
-#: large valid width such as 1000 drawn as garbage; its validity is checked, its run skipped).
-CHEAP_WORK = 3e8
+#: Simulating a decoded config is cheap below this many estimated seconds (core/budget.py; a
+#: link may hold a large valid width such as 1000 drawn as garbage; its validity is checked,
+#: its run skipped).
+CHEAP_SECONDS = 0.05
 SIZE_CODES = {"too_large", "too_much_memory"}
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
@@ -25,7 +26,7 @@ FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
 
 def check(config: NetworkConfig, problems) -> None:
     assert isinstance(config, NetworkConfig)
-    if config.estimated_work() <= CHEAP_WORK:
+    if config.estimated_seconds() <= CHEAP_SECONDS:
         diagnose(simulate(config))
 
 

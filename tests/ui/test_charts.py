@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
@@ -27,12 +28,15 @@ def overflowed():
 
 
 def test_variance_chart_is_log_scale_with_every_series_and_the_band(collapsed):
-    fig = charts.variance_vs_depth(collapsed.layer_stats, tr)
+    fig = charts.variance_vs_depth(collapsed.layer_stats, tr,
+                                   series=[c for c, *_ in charts.VARIANCE_SERIES])
     assert isinstance(fig, go.Figure)
     assert fig.layout.yaxis.type == "log"
     names = [trace.name for trace in fig.data]
-    assert names == [key for _, _, _, key in charts.VARIANCE_SERIES]
+    assert names == [key for _, _, _, key in charts.VARIANCE_SERIES] + ["chart.healthy_band"]
     assert any(shape.y0 == 1e-6 and shape.y1 == 1e3 for shape in fig.layout.shapes)
+    # The band is named in the legend, not by a label inside the plot under the data lines.
+    assert not fig.layout.annotations
     # The collapse is drawn as it is: ~1e-13 at the last layer.
     act = next(t for t in fig.data if t.name == "chart.series.act_var")
     assert act.y[-1] < 1e-10 < act.y[0]
@@ -53,14 +57,15 @@ def test_positive_drops_what_a_log_axis_cannot_show():
 
 
 def test_heatmaps_share_a_colour_scale_and_rows_sum_to_one(collapsed):
-    fig = charts.distribution_heatmaps(
+    act, grad = charts.distribution_heatmaps(
         [(collapsed.histograms.get("act"), 0, "a"), (collapsed.histograms.get("grad_out"), 1, "g")],
-        "std", tr, "title")
-    assert len(fig.data) == 2
-    assert fig.data[0].zmax == fig.data[1].zmax
-    z = np.array(fig.data[0].z, dtype=float)
+        "std", tr)
+    # One figure each (the page puts them in columns, which a phone stacks), one colour scale.
+    assert (act.layout.title.text, grad.layout.title.text) == ("a", "g")
+    assert act.data[0].zmax == grad.data[0].zmax
+    z = np.array(act.data[0].z, dtype=float)
     np.testing.assert_allclose(np.nansum(z, axis=1), 1.0)
-    assert list(fig.data[1].y) == list(range(1, 9))
+    assert list(grad.data[0].y) == list(range(1, 9))
 
 
 def test_layer_histograms_use_each_layers_own_values(collapsed):
@@ -75,6 +80,94 @@ def test_saturation_chart_in_percent():
     fig = charts.saturation_chart(result.layer_stats, tr)
     saturated = next(t for t in fig.data if t.name == "chart.series.saturated")
     assert 50 < saturated.y[-1] <= 100
+
+
+# --- one story, readable axes, text that does not collide ----------------------------------
+
+def test_variance_chart_tells_one_story_and_draws_the_rest_on_request(collapsed):
+    theory = pd.DataFrame({f"pred_{c}": np.ones(8) for c, *_ in charts.VARIANCE_SERIES
+                           if not c.endswith("unit_var")}, index=range(1, 9))
+    fig = charts.variance_vs_depth(collapsed.layer_stats, tr, theory=theory)
+    assert [t.name for t in fig.data if t.showlegend is not False] == [
+        "chart.series.act_var", "chart.series.grad_out_var", "chart.series.theory_all",
+        "chart.healthy_band"]
+    assert len([t for t in fig.data if t.line.dash == "dash"]) == 2  # the story's theory
+    more = charts.variance_vs_depth(collapsed.layer_stats, tr, theory=theory,
+                                    series=charts.STORY_SERIES + ("preact_var",))
+    assert "chart.series.preact_var" in [t.name for t in more.data]
+    assert len([t for t in more.data if t.line.dash == "dash"]) == 3
+    # The story also names the layer output (drawn only where it differs from φ(z)).
+    assert set(charts.MORE_SERIES) | set(charts.STORY_SERIES) == {
+        c for c, *_ in charts.VARIANCE_SERIES} | {charts.OUT_SERIES[0]}
+
+
+def test_legend_sits_at_the_figure_bottom_and_the_title_under_the_toolbar(collapsed):
+    for fig in (charts.variance_vs_depth(collapsed.layer_stats, tr),
+                charts.saturation_chart(collapsed.layer_stats, tr)):
+        legend, title = fig.layout.legend, fig.layout.title
+        # Container coordinates: Plotly grows the bottom margin for the legend, below the x
+        # axis title, however many rows the legend needs at the page's width.
+        assert (legend.yref, legend.y, legend.yanchor) == ("container", 0.0, "bottom")
+        assert (title.yref, title.yanchor) == ("container", "top")
+        assert title.pad.t >= charts.TOOLBAR_ROOM
+        assert fig.layout.margin.t > title.pad.t
+
+
+@pytest.mark.parametrize("low,high", [(0.07, 0.6), (2.0, 9.0), (0.3, 30.0), (0.95, 1.05),
+                                      (1e-3, 2e-2)])
+def test_log_axis_over_few_decades_labels_every_tick_with_its_own_value(low, high):
+    axis = charts.log_axis(np.geomspace(low, high, 20))
+    ticks, labels = axis["tickvals"], axis["ticktext"]
+    assert len(ticks) >= 2
+    span = math.log10(high / low)
+    assert all(low * 10 ** (-0.1 * span - 0.03) <= v <= high * 10 ** (0.1 * span + 0.03)
+               for v in ticks)
+    for value, label in zip(ticks, labels):
+        # The label is the value (within its printed digits), never a bare mantissa.
+        text = label.replace("×10", "e").translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789"))
+        if text.startswith("e"):
+            text = "1" + text
+        assert float(text) == pytest.approx(value, rel=0.01), (value, label)
+
+
+def test_log_axis_over_many_decades_labels_powers_of_ten_only():
+    axis = charts.log_axis([1e-20, 1.0, 1e15])
+    assert axis["tickvals"] is None and axis["exponentformat"] == "power"
+    assert axis["dtick"] == math.ceil(35 / 8)
+    assert charts.log_axis([1e-3, 1e3])["dtick"] == 1
+    assert charts.log_axis([0.0, -1.0, math.nan]) == {"exponentformat": "power"}
+
+
+def test_tick_text_reads_as_the_number():
+    assert [charts.tick_text(v) for v in (0.002, 0.5, 1.0, 50.0, 3e-5, 1e8)] == [
+        "0.002", "0.5", "1", "50", "3×10⁻⁵", "10⁸"]
+
+
+def test_projector_text_is_at_least_18_px(collapsed, overflowed):
+    fig = charts.projector(charts.variance_vs_depth(
+        overflowed.layer_stats, tr, first_nonfinite=overflowed.first_nonfinite_layer),
+        height=440)
+    assert fig.layout.height == 440
+    assert fig.layout.font.size >= 18 and fig.layout.title.font.size >= 18
+    assert fig.layout.legend.font.size >= 18
+    assert fig.layout.xaxis.tickfont.size >= 18 and fig.layout.yaxis.tickfont.size >= 18
+    assert fig.layout.xaxis.title.font.size >= 18 and fig.layout.yaxis.title.font.size >= 18
+    assert fig.layout.annotations and all(a.font.size >= 18 for a in fig.layout.annotations)
+    heat = charts.projector(charts.distribution_heatmaps(
+        [(collapsed.histograms.get("act"), 0, "a")], "std", tr)[0])
+    assert heat.data[0].colorbar.tickfont.size >= 18
+
+
+def test_long_titles_break_once_within_a_phones_width():
+    text = "Gradient growth per layer χ1 for tanh: click a cell to try it"
+    wrapped = charts.wrap_title(text)
+    first, second = wrapped.split("<br>")
+    assert len(first) <= charts.TITLE_WIDTH and f"{first} {second}" == text
+    chinese = "激活函数 tanh 的每层梯度增长 χ1 与深度尺度：点击任一格子试试看会发生什么"
+    first, second = charts.wrap_title(chinese).split("<br>")
+    assert first + second == chinese
+    assert sum(2 if ord(c) > 0x2E80 else 1 for c in first) <= charts.TITLE_WIDTH
+    assert charts.wrap_title("Variance versus depth (log scale)") == "Variance versus depth (log scale)"
 
 
 def test_variance_beyond_float64_is_shaded_and_labelled(collapsed):
@@ -94,12 +187,19 @@ def test_a_zero_init_chart_says_its_variances_are_exactly_zero():
                                        lambda key, **v: translate(lang, key, **v))
         notes = [a.text for a in fig.layout.annotations if "0" in a.text and "<br>" in a.text]
         assert len(notes) == 1, lang
-        # Forward: every layer; the gradient: every layer but the last (the loss's).
+        # Forward: every layer; the gradient: every layer but the last (the loss's). Only the
+        # series drawn are named (the story by default; pre-activations once added).
+        assert translate(lang, "chart.zero_values.every_layer",
+                         series=translate(lang, "chart.zero_values.act")) in notes[0]
+        assert "1–9" in notes[0]
+        more = charts.variance_vs_depth(result.layer_stats,
+                                        lambda key, **v: translate(lang, key, **v),
+                                        series=charts.STORY_SERIES + ("preact_var",))
+        note = next(a.text for a in more.layout.annotations if "<br>" in a.text)
         assert translate(lang, "chart.zero_values.every_layer",
                          series=translate(lang, "chart.zero_values.list_sep").join(
                              [translate(lang, "chart.zero_values.preact"),
-                              translate(lang, "chart.zero_values.act")])) in notes[0]
-        assert "1–9" in notes[0]
+                              translate(lang, "chart.zero_values.act")])) in note
 
 
 def test_no_zero_note_where_nothing_is_zero_or_past_an_overflow(collapsed, overflowed):

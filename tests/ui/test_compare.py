@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import MAX_MULTIPLY_ADDS, NetworkConfig, simulate
+from core import MAX_RUN_SECONDS, NetworkConfig, simulate
 from ui import compare_state
 from ui.charts import HEALTHY_BAND, PALETTE
 from ui.compare import (COMPARE_PRESETS, DEFAULT_SWEEP, MAX_SETUPS, SWEEP_DEFAULTS, SWEEP_FIELDS,
@@ -145,7 +145,7 @@ def test_every_preset_builds_valid_modest_setups():
         assert len({s.config for s in setups}) == len(setups), "set-ups differ"
         for s in setups:
             assert s.config.seed == 3
-            assert s.config.estimated_work() < MAX_MULTIPLY_ADDS / 4, (preset_id, s.name)
+            assert s.config.estimated_seconds() < MAX_RUN_SECONDS / 3, (preset_id, s.name)
             assert s.config.batch_size <= 512 and s.config.depth <= 50
         assert en(f"compare.preset.{preset_id}.name") != f"compare.preset.{preset_id}.name"
         assert zh(f"compare.preset.{preset_id}.notice") != en(f"compare.preset.{preset_id}.notice")
@@ -220,18 +220,21 @@ def test_summary_frame_reports_ratios_overflow_and_diagnosis():
 
 def test_overlay_one_colour_per_setup_on_every_chart():
     runs = runs_for(SMALL, Sweep("activation", ("tanh", "relu", "sigmoid")).diffs())
-    overlay = variance_overlay(runs, en)
-    assert len(overlay.data) == 2 * len(runs)
-    for run in runs:
-        traces = [d for d in overlay.data if d.name == run.name]
-        assert len(traces) == 2 and {d.line.color for d in traces} == {run.colour}
-        assert sum(bool(d.showlegend) for d in traces) == 1
-    assert {overlay.layout.yaxis.type, overlay.layout.yaxis2.type} == {"log"}
-    bands = [s for s in overlay.layout.shapes if s.type == "rect"]
-    # The band is a gradient band: shaded on the backward panel only.
-    assert [(s.y0, s.y1, s.yref) for s in bands] == [(*HEALTHY_BAND, "y2")]
+    forward = variance_overlay(runs, en)
+    backward = variance_overlay(runs, en, column="grad_out_var")
+    for panel in (forward, backward):
+        assert panel.layout.yaxis.type == "log"
+        for run in runs:
+            traces = [d for d in panel.data if d.name == run.name]
+            assert len(traces) == 1 and traces[0].line.color == run.colour
+    assert forward.layout.title.text == en("compare.chart.forward")
+    # The band is a gradient band: shaded (and named in the legend) on the backward panel only.
+    assert not [s for s in forward.layout.shapes if s.type == "rect"]
+    bands = [s for s in backward.layout.shapes if s.type == "rect"]
+    assert [(s.y0, s.y1) for s in bands] == [HEALTHY_BAND]
+    assert en("chart.healthy_band") in [d.name for d in backward.data]
     hist = histogram_grid(runs, None, en)
-    assert [d.marker.color for d in hist.data] == [r.colour for r in runs]
+    assert [fig.data[0].marker.color for fig in hist] == [r.colour for r in runs]
     units = units_chart(runs, en)
     assert [d.marker.color for d in units.data] == [r.colour for r in runs]
     relu = next(d for d in units.data if "ReLU" in d.name)
@@ -245,7 +248,7 @@ def test_overlay_draws_theory_when_given_and_marks_overflow():
     theory = {runs[1].name: pd.DataFrame({"pred_out_var": np.ones(60)}, index=range(1, 61))}
     fig = variance_overlay(runs, en, theory=theory)
     dashed = [d for d in fig.data if d.line.dash == "dash"]
-    assert len(fig.data) == 5 and len(dashed) == 1 and dashed[0].line.color == runs[1].colour
+    assert len(fig.data) == 3 and len(dashed) == 1 and dashed[0].line.color == runs[1].colour
     lines = [s for s in fig.layout.shapes if s.type == "line"]
     assert len(lines) == 1 and lines[0].x0 == runs[0].result.first_nonfinite_layer
     assert lines[0].line.color == runs[0].colour
@@ -253,11 +256,11 @@ def test_overlay_draws_theory_when_given_and_marks_overflow():
 
 def test_histogram_grid_uses_the_chosen_layer_or_each_last_layer():
     runs = runs_for(SMALL, Sweep("depth", (3, 6)).diffs())
-    fig = histogram_grid(runs, None, en)
-    titles = [a.text for a in fig.layout.annotations]
+    figures = histogram_grid(runs, None, en)
+    titles = [fig.layout.title.text for fig in figures]
     assert titles == ["Depth (layers) = 3 · layer 3", "Depth (layers) = 6 · layer 6"]
-    fig = histogram_grid(runs, 5, en)
-    assert [a.text for a in fig.layout.annotations][1].endswith("layer 5")
-    assert [a.text for a in fig.layout.annotations][0].endswith("layer 3")  # shallower: last
+    figures = histogram_grid(runs, 5, en)
+    assert figures[1].layout.title.text.endswith("layer 5")
+    assert figures[0].layout.title.text.endswith("layer 3")  # shallower: last
     counts = runs[1].result.histograms.get("act", "std").counts[5]
-    assert list(fig.data[1].y) == list(counts)
+    assert list(figures[1].data[0].y) == list(counts)

@@ -9,6 +9,7 @@ from core import ACTIVATION_NAMES, COLUMNS, FIELD_SPECS
 from core.diagnose import CODES
 from core.theory import NOTES, PREDICTION_COLUMNS, REASONS
 from ui.i18n import LANGUAGES, catalogue, language_from_locale, translate
+from ui.classroom import LOCKABLE
 from ui.presets import PRESETS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,6 +56,7 @@ def test_every_key_the_code_uses_exists():
     dynamic |= {f"column.{name}" for name in (*COLUMNS, *PREDICTION_COLUMNS)}
     dynamic |= {f"explorer.theory_reason.{code}" for code in REASONS}
     dynamic |= {f"explorer.theory_note.{code}" for code in NOTES}
+    dynamic |= {f"classroom.lockable.{name}" for name in LOCKABLE}
     dynamic |= {f"valid.{kind}" for kind in ("choice", "bool", "int", "float", "ints")}
     dynamic |= {f"error.{code}" for code in ("invalid", "too_large", "too_much_memory",
                                              "jacobian_memory", "too_many_fields")}

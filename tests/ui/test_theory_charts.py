@@ -146,8 +146,13 @@ def test_spectrum_figure_is_a_histogram_on_a_log_axis():
     assert fig.layout.xaxis.type == "log"
     step = fig.data[0]
     assert step.fill == "tozeroy" and max(step.y) > 0 and sum(step.y) == 2 * 500
-    annotations = [a.text for a in fig.layout.annotations]
-    assert annotations == ["spectrum.line.isometry", "spectrum.line.rms"]
+    # The reference lines are named in the legend (labels at the top overlapped when
+    # √(mean s²) ≈ 1): vertical traces at s = 1 and s = √1.5.
+    lines = {d.name: d for d in fig.data[1:]}
+    assert set(lines) == {"spectrum.line.isometry", "spectrum.line.rms"}
+    assert lines["spectrum.line.isometry"].x == (1.0, 1.0)
+    assert lines["spectrum.line.rms"].x[0] == pytest.approx(1.5 ** 0.5)
+    assert not fig.layout.annotations and step.showlegend is False
     empty = theory_charts.spectrum_figure(np.zeros(4), 0.0, tr, title="T")
     assert not empty.data and empty.layout.annotations[0].text == "spectrum.no_values"
 
@@ -210,3 +215,12 @@ def test_snap():
     assert snap(0.0883883476) == 0.0884
     assert snap(0.0) == 0.0
     assert snap(123456.0) == 123000.0
+
+
+def test_spectrum_axis_under_a_few_decades_has_full_tick_labels():
+    values = np.exp(np.random.default_rng(1).normal(scale=0.05, size=300))  # within ±20 %
+    fig = theory_charts.spectrum_figure(values, float(np.mean(values ** 2)), tr, title="T")
+    labels = fig.layout.xaxis.ticktext
+    assert labels and "1" in labels
+    assert all(not label.isdigit() or float(label) == pytest.approx(v)
+               for label, v in zip(labels, fig.layout.xaxis.tickvals))

@@ -1,0 +1,26 @@
+"""Every lesson fits the served budget with room to move a slider (core/budget.py prices it)."""
+
+from core import MAX_MEMORY_BYTES, MAX_RUN_SECONDS
+from ui.compare import COMPARE_PRESETS, build_setups
+from ui.i18n import translate
+from ui.presets import PRESETS, preset_config
+
+
+def en(key, **values):
+    return translate("en", key, **values)
+
+
+def test_every_explorer_preset_costs_at_most_a_third_of_the_budget():
+    for preset_id in PRESETS:
+        config = preset_config(preset_id)
+        assert config.estimated_seconds() <= MAX_RUN_SECONDS / 3, preset_id
+        assert config.estimated_memory() <= MAX_MEMORY_BYTES / 2, preset_id
+
+
+def test_every_comparison_lesson_costs_at_most_one_run_budget_in_all():
+    for preset_id, preset in COMPARE_PRESETS.items():
+        setups = build_setups(preset.config(), preset.diffs(), (), en)
+        assert all(s.config is not None for s in setups), preset_id
+        total = sum(s.config.estimated_seconds() for s in setups)
+        assert total <= MAX_RUN_SECONDS, (preset_id, total)
+        assert max(s.config.estimated_memory() for s in setups) <= MAX_MEMORY_BYTES / 2
