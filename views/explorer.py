@@ -42,8 +42,9 @@ stats = result.layer_stats
 findings = diagnose(result)
 
 st.title(t("explorer.title"))
-st.page_link("views/train.py", label=t("train.link"), icon=":material/model_training:",
-             help=t("train.link_help"), query_params=url_state.share_params(config))
+if not is_present():  # the projector's screen is for the lesson and its chart
+    st.page_link("views/train.py", label=t("train.link"), icon=":material/model_training:",
+                 help=t("train.link_help"), query_params=url_state.share_params(config))
 
 
 def lesson_bar(preset_id: str) -> None:

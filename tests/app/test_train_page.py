@@ -30,8 +30,9 @@ def open_train(**query) -> AppTest:
 
 
 def figures(at):
-    return {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)
-            for c in at.get("plotly_chart")}
+    """Figures by title (long titles are wrapped with <br>: compared unwrapped)."""
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return {spec["layout"]["title"]["text"].replace("<br>", " "): spec for spec in specs}
 
 
 def loss_figure(at):
