@@ -24,6 +24,8 @@ pages = [
     st.Page("views/phase.py", title=t("nav.phase"), icon=":material/grid_on:", url_path="phase"),
     st.Page("views/spectrum.py", title=t("nav.spectrum"), icon=":material/equalizer:",
             url_path="spectrum"),
+    st.Page("views/train.py", title=t("nav.train"), icon=":material/model_training:",
+            url_path="train"),
 ]
 navigation = st.navigation(pages, position="top")
 

@@ -15,6 +15,10 @@ skeleton) and no chart has mutated for --quiet-ms (default 300 ms).
 
 Usage (from the repo root):
     python bench/browser_latency.py [-n 15] [--query "depth=20&act=tanh"] [--json out.json]
+
+Another page and slider: ``--page train --slider "Step shown" --first-key ArrowLeft`` (the Train
+page's activation step, which starts at the last step, on cached runs); the first load of such a
+link with a cold cache is its cold run.
 """
 from __future__ import annotations
 
@@ -103,10 +107,14 @@ def slider_value(handle) -> str:
     return v if v is not None else handle.input_value()
 
 
-def find_depth_slider(page):
-    """(role=slider locator, description) for the depth slider, with fallbacks."""
+def find_depth_slider(page, label: re.Pattern | None = None):
+    """(role=slider locator, description) for the depth slider (or the slider whose label
+    matches ``label``), with fallbacks."""
     sidebar = "[data-testid='stSidebar']"
-    candidates = [
+    candidates = [] if label is None else [
+        (page.get_by_test_id("stSlider").filter(has_text=label),
+         f"slider labelled {label.pattern}")]
+    candidates += [
         (page.locator(sidebar).get_by_test_id("stSlider").filter(has_text=DEPTH_LABEL),
          "sidebar slider labelled Depth/深度"),
         (page.get_by_test_id("stSlider").filter(has_text=DEPTH_LABEL),
@@ -134,8 +142,9 @@ def run(args: argparse.Namespace) -> dict:
     latencies: list[float] = []
     load_start = os.getloadavg()
     t0 = time.perf_counter()
-    with harness.start_app(app, cwd=REPO_ROOT, query=args.query) as url, \
-            sync_playwright() as pw:
+    with harness.start_app(app, cwd=REPO_ROOT) as base_url, sync_playwright() as pw:
+        url = base_url + args.page.strip("/") + (f"?{args.query.lstrip('?')}" if args.query
+                                                  else "")
         t_server = time.perf_counter() - t0
         browser = harness.launch_browser(pw)
         try:
@@ -147,14 +156,18 @@ def run(args: argparse.Namespace) -> dict:
             page.wait_for_timeout(args.quiet_ms)
             n_charts = page.locator(harness.PLOTLY_CHART).count()
             t_first = time.perf_counter() - t1
-            handle, how = find_depth_slider(page)
+            handle, how = find_depth_slider(
+                page, re.compile(args.slider) if args.slider else None)
             print(f"app: {app_abs}\nstart URL: {url}\nserver start {t_server:.2f} s, "
                   f"first load (>=1 chart + idle) {t_first:.2f} s, charts: {n_charts}\n"
                   f"slider: {how}, initial value {slider_value(handle)}",
                   flush=True)
             total = args.warmup + args.n
+            # A slider at its end moves only one way (--first-key ArrowLeft for one at its top).
+            keys = (args.first_key, "ArrowLeft" if args.first_key == "ArrowRight"
+                    else "ArrowRight")
             for i in range(total):
-                key = "ArrowRight" if i % 2 == 0 else "ArrowLeft"
+                key = keys[i % 2]
                 handle.focus()
                 page.evaluate(INSTALL_OBSERVER_JS)
                 page.keyboard.press(key)
@@ -212,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=2, help="unmeasured keypresses first")
     p.add_argument("--app", default="app.py", help="app path relative to the repo root")
     p.add_argument("--query", default="", help="query string for the start URL, e.g. depth=30")
+    p.add_argument("--page", default="", help="page path, e.g. train (default: the Explorer)")
+    p.add_argument("--first-key", default="ArrowRight", choices=("ArrowRight", "ArrowLeft"),
+                   help="the first key pressed (then they alternate)")
+    p.add_argument("--slider", default="",
+                   help="regex of the slider's label to press (default: the depth slider)")
     p.add_argument("--quiet-ms", type=int, default=300, help="chart quiet time that ends a sample")
     p.add_argument("--timeout-s", type=float, default=30.0, help="per-sample timeout")
     p.add_argument("--json", help="also write the result as JSON to this path")

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -319,9 +320,13 @@ def _activation_stats(act, a: Array, hidden: bool) -> tuple[float, float, float,
 
 
 def train(config: NetworkConfig, train_config: TrainConfig, network: Network | None = None,
-          data: Dataset | None = None) -> TrainResult:
+          data: Dataset | None = None,
+          progress: Callable[[int, int], None] | None = None) -> TrainResult:
     """Train ``network`` (default: ``build_network`` of the config with the training widths) on
     ``data`` (default: ``make_dataset(train_config)``); deterministic bit for bit.
+
+    ``progress(step, steps)``, if given, is called at every recorded step (a page's progress
+    bar); it does not change the run.
 
     Raises ConfigError before any work when the pair is over budget or the widths do not fit.
     """
@@ -419,6 +424,8 @@ def train(config: NetworkConfig, train_config: TrainConfig, network: Network | N
                     layer_rows.append((step, index + 1, weight_norms[index],
                                        data_grad_norms[index], ratios[index], *stats,
                                        grad_out_rms[index]))
+            if progress is not None and (record or stop):
+                progress(step, tc.steps)
             if stop:
                 break
 

@@ -7,11 +7,13 @@ at once, each with one BLAS thread, and a user whose run waits for a free worker
 
 from __future__ import annotations
 
+import threading
 from typing import Callable, Iterator
 
 import streamlit as st
 
-from core import NetworkConfig, SimulationResult, simulate
+from core import (Dataset, NetworkConfig, SimulationResult, TrainConfig, TrainResult,
+                  make_dataset, simulate, train)
 from core.theory import Prediction, predict
 from ui import serving
 from ui.presets import PRESETS, preset_config
@@ -34,6 +36,57 @@ def prediction(config: NetworkConfig) -> Prediction:
     """The mean-field prediction for a config (or why there is none): quadrature over at most
     200 layers, milliseconds, so it takes no worker slot."""
     return predict(config)
+
+
+#: A training result: ≈ 26 decision-function snapshots (40 × 40) and its records, ≈ 0.5 MB.
+MAX_TRAINING_ENTRIES = 64
+
+
+@st.cache_data(max_entries=MAX_TRAINING_ENTRIES, show_spinner=False)
+def training(network: NetworkConfig, train_config: TrainConfig,
+             _progress: Callable[[int, int], None] | None = None) -> TrainResult:
+    """One set-up's run, computed once per (network, training) pair for every session, holding
+    one of ui.serving's slots (one BLAS thread) like ``simulation``. ``_progress(step, steps)``
+    is told each recorded step while it computes (not part of the cache key; never called on a
+    hit). Not wrapped in ``serving.Served``: the Train page shows its own progress bar."""
+    with serving.computing():
+        return train(network, train_config, progress=_progress)
+
+
+@st.cache_data(max_entries=MAX_TRAINING_ENTRIES, show_spinner=False)
+def dataset(train_config: TrainConfig) -> Dataset:
+    return make_dataset(train_config)
+
+
+def training_with_progress(network: NetworkConfig, train_config: TrainConfig,
+                           report: Callable[[int], None], poll_s: float = 0.25) -> TrainResult:
+    """``training`` (cached), calling ``report(step)`` from the calling script thread while a
+    run computes: a cached function may not draw, so the run goes to a worker thread (with the
+    script's context, for the cache) and this thread polls the step it has reached."""
+    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+    reached = [0]
+    outcome: dict = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = training(
+                network, train_config, _progress=lambda step, steps: reached.__setitem__(0, step))
+        except BaseException as error:  # re-raised in the script thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=work, name="training", daemon=True)
+    add_script_run_ctx(worker, get_script_run_ctx())
+    worker.start()
+    shown = None
+    while worker.is_alive():
+        worker.join(poll_s)
+        if reached[0] != shown:
+            shown = reached[0]
+            report(shown)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
 
 
 def preset_jobs() -> Iterator[Callable[[], object]]:

@@ -34,8 +34,8 @@ from urllib.parse import parse_qsl, urlencode
 
 import pandas as pd
 
-from core import (FIELD_SPECS, ConfigError, NetworkConfig, SimulationResult, backward_ratio,
-                  diagnose, forward_ratio)
+from core import (FIELD_SPECS, ConfigError, FieldSpec, NetworkConfig, SimulationResult,
+                  backward_ratio, diagnose, forward_ratio)
 from core.config import MAX_DEPTH
 from core.query import format_value, parse_value
 from ui.charts import PALETTE
@@ -93,98 +93,102 @@ class Sweep:
 DEFAULT_SWEEP = Sweep("init", SWEEP_DEFAULTS["init"])
 
 
-def _describe_sweep() -> str:
-    return (f"<field>:<v1>,<v2>,… with <field> one of {', '.join(SWEEP_FIELDS)} and 1 to "
-            f"{MAX_SETUPS} values valid for it")
+def _describe_sweep(fields: Sequence[str], max_setups: int) -> str:
+    return (f"<field>:<v1>,<v2>,… with <field> one of {', '.join(fields)} and 1 to "
+            f"{max_setups} values valid for it")
 
 
-def parse_sweep(text: str) -> Sweep:
-    """'init_std:0.01,0.1,1' → Sweep; raises ValueError naming what is valid."""
+def parse_sweep(text: str, fields: Sequence[str] = SWEEP_FIELDS,
+                specs: Mapping[str, FieldSpec] = FIELD_SPECS,
+                max_setups: int = MAX_SETUPS) -> Sweep:
+    """'init_std:0.01,0.1,1' → Sweep; raises ValueError naming what is valid. Another page
+    passes its own sweepable ``fields``, their ``specs`` and its set-up limit."""
     if len(text) > MAX_TEXT_LENGTH or ":" not in text:
-        raise ValueError(_describe_sweep())
+        raise ValueError(_describe_sweep(fields, max_setups))
     field, _, rest = text.partition(":")
     field = field.strip()
-    if field not in SWEEP_FIELDS:
-        raise ValueError(_describe_sweep())
+    if field not in fields:
+        raise ValueError(_describe_sweep(fields, max_setups))
     parts = [p for p in rest.split(",")]
-    if not rest.strip() or len(parts) > MAX_SETUPS:
-        raise ValueError(_describe_sweep())
-    spec = FIELD_SPECS[field]
+    if not rest.strip() or len(parts) > max_setups:
+        raise ValueError(_describe_sweep(fields, max_setups))
+    spec = specs[field]
     values = []
     for part in parts:
         try:
             value = parse_value(spec, part)
         except ConfigError:
-            raise ValueError(f"{field}:<values> with up to {MAX_SETUPS} values, each "
+            raise ValueError(f"{field}:<values> with up to {max_setups} values, each "
                              f"{spec.describe()}") from None
         if value not in values:
             values.append(value)
     return Sweep(field, tuple(values))
 
 
-def format_sweep(sweep: Sweep) -> str:
-    spec = FIELD_SPECS[sweep.field]
+def format_sweep(sweep: Sweep, specs: Mapping[str, FieldSpec] = FIELD_SPECS) -> str:
+    spec = specs[sweep.field]
     return sweep.field + ":" + ",".join(format_value(spec, v) for v in sweep.values)
 
 
-def _describe_setups(detail: str = "") -> str:
-    text = (f"up to {MAX_SETUPS} set-ups separated by ';', each 'base' or a query string of "
+def _describe_setups(detail: str = "", max_setups: int = MAX_SETUPS) -> str:
+    text = (f"up to {max_setups} set-ups separated by ';', each 'base' or a query string of "
             f"config fields such as init=normal&init_std=0.01")
     return f"{text} ({detail})" if detail else text
 
 
-def parse_diff(text: str) -> Diff:
-    """'init=normal&init_std=0.01' (or 'base') → canonical diff in FIELD_SPECS order."""
+def parse_diff(text: str, specs: Mapping[str, FieldSpec] = FIELD_SPECS) -> Diff:
+    """'init=normal&init_std=0.01' (or 'base') → canonical diff in ``specs`` order."""
     text = text.strip()
     if text in ("", "base"):
         return ()
     try:
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True,
-                          max_num_fields=len(FIELD_SPECS))
+                          max_num_fields=len(specs))
     except ValueError:
         raise ValueError(_describe_setups()) from None
     values: dict[str, Any] = {}
     for name, raw in pairs:
-        spec = FIELD_SPECS.get(name)
+        spec = specs.get(name)
         if spec is None:
             raise ValueError(_describe_setups(f"{name[:40]!r} is not a config field; the fields "
-                                              f"are {', '.join(FIELD_SPECS)}"))
+                                              f"are {', '.join(specs)}"))
         try:
             values[name] = parse_value(spec, raw)
         except ConfigError:
             raise ValueError(_describe_setups(f"{name} must be {spec.describe()}")) from None
-    return tuple((name, values[name]) for name in FIELD_SPECS if name in values)
+    return tuple((name, values[name]) for name in specs if name in values)
 
 
-def format_diff(diff: Diff) -> str:
+def format_diff(diff: Diff, specs: Mapping[str, FieldSpec] = FIELD_SPECS) -> str:
     if not diff:
         return "base"
-    return urlencode([(name, format_value(FIELD_SPECS[name], value)) for name, value in diff],
+    return urlencode([(name, format_value(specs[name], value)) for name, value in diff],
                      safe=",")
 
 
-def parse_setups(text: str) -> tuple[Diff, ...]:
+def parse_setups(text: str, specs: Mapping[str, FieldSpec] = FIELD_SPECS,
+                 max_setups: int = MAX_SETUPS) -> tuple[Diff, ...]:
     if len(text) > MAX_TEXT_LENGTH:
-        raise ValueError(_describe_setups("too long"))
+        raise ValueError(_describe_setups("too long", max_setups))
     if not text.strip():
         return ()
     parts = text.split(";")
-    if len(parts) > MAX_SETUPS:
-        raise ValueError(_describe_setups(f"{len(parts)} given"))
-    return tuple(parse_diff(part) for part in parts)
+    if len(parts) > max_setups:
+        raise ValueError(_describe_setups(f"{len(parts)} given", max_setups))
+    return tuple(parse_diff(part, specs) for part in parts)
 
 
-def format_setups(setups: Sequence[Diff]) -> str:
-    return ";".join(format_diff(diff) for diff in setups)
+def format_setups(setups: Sequence[Diff], specs: Mapping[str, FieldSpec] = FIELD_SPECS) -> str:
+    return ";".join(format_diff(diff, specs) for diff in setups)
 
 
-def parse_names(text: str) -> tuple[str, ...]:
+def parse_names(text: str, max_setups: int = MAX_SETUPS) -> tuple[str, ...]:
     """'a;b;;d' → ('a', 'b', '', 'd'); at most 6 names of at most 40 characters."""
     if len(text) > MAX_TEXT_LENGTH:
-        raise ValueError(f"up to {MAX_SETUPS} names separated by ';'")
+        raise ValueError(f"up to {max_setups} names separated by ';'")
     names = tuple(part.strip() for part in text.split(";")) if text.strip() else ()
-    if len(names) > MAX_SETUPS or any(len(n) > MAX_NAME_LENGTH for n in names):
-        raise ValueError(f"up to {MAX_SETUPS} names separated by ';', each at most "
+    if len(names) > max_setups or any(len(n) > MAX_NAME_LENGTH for n in names):
+        raise ValueError(f"up to {max_setups} names separated by ';', each at most "
                          f"{MAX_NAME_LENGTH} characters")
     while names and not names[-1]:
         names = names[:-1]
@@ -271,13 +275,15 @@ def preset_matches(preset_id: str, base: NetworkConfig, sweep: Sweep,
 @dataclass(frozen=True)
 class Setup:
     """Set-up number ``index``: its name, colour, difference from the base and config (None,
-    with ``error``, when the combination is invalid, e.g. over the size budget)."""
+    with ``error``, when the combination is invalid, e.g. over the size budget). The config is
+    a NetworkConfig here, whatever the page's ``apply`` returns elsewhere (the Train page: a
+    network and training pair)."""
 
     index: int
     name: str
     colour: str
     diff: Diff
-    config: NetworkConfig | None
+    config: Any
     error: ConfigError | None = None
 
 
@@ -297,8 +303,9 @@ class Run:
         return self.setup.colour
 
 
-def value_text(field: str, value: Any, tr: Translate) -> str:
-    spec = FIELD_SPECS[field]
+def value_text(field: str, value: Any, tr: Translate,
+               specs: Mapping[str, FieldSpec] = FIELD_SPECS) -> str:
+    spec = specs[field]
     if spec.kind == "choice":
         return tr(f"choice.{field}.{value}")
     if spec.kind == "bool":
@@ -308,11 +315,11 @@ def value_text(field: str, value: Any, tr: Translate) -> str:
     return format_value(spec, value)
 
 
-def auto_name(diff: Diff, tr: Translate) -> str:
+def auto_name(diff: Diff, tr: Translate, specs: Mapping[str, FieldSpec] = FIELD_SPECS) -> str:
     """'Weight init = Xavier (Glorot) normal', several joined by ', '; the base alone: 'base'."""
     if not diff:
         return tr("compare.base_name")
-    return ", ".join(f"{tr(f'field.{field}.label')} = {value_text(field, value, tr)}"
+    return ", ".join(f"{tr(f'field.{field}.label')} = {value_text(field, value, tr, specs)}"
                      for field, value in diff)
 
 
@@ -325,23 +332,26 @@ def apply_diff(base: NetworkConfig, diff: Diff) -> NetworkConfig:
     return base.replace(**changes)
 
 
-def build_setups(base: NetworkConfig, diffs: Sequence[Diff], names: Sequence[str],
-                 tr: Translate) -> list[Setup]:
-    """At most MAX_SETUPS set-ups, named (custom names win, duplicates get ' (2)'), coloured by
-    position; invalid ones carry their error instead of a config."""
+def build_setups(base: Any, diffs: Sequence[Diff], names: Sequence[str],
+                 tr: Translate, *, apply: Callable[[Any, Diff], Any] = apply_diff,
+                 specs: Mapping[str, FieldSpec] = FIELD_SPECS,
+                 max_setups: int = MAX_SETUPS) -> list[Setup]:
+    """At most ``max_setups`` set-ups, named (custom names win, duplicates get ' (2)'), coloured
+    by position; invalid ones carry their error instead of a config. Another page passes its
+    own base, ``apply`` (base, diff → config, raising ConfigError) and field ``specs``."""
     setups: list[Setup] = []
     used: set[str] = set()
-    for index, diff in enumerate(list(diffs)[:MAX_SETUPS]):
+    for index, diff in enumerate(list(diffs)[:max_setups]):
         # Names reach Plotly legends and titles, which read HTML: keep them literal.
         name = plotly_literal(names[index]) if index < len(names) and names[index] else \
-            auto_name(diff, tr)
+            auto_name(diff, tr, specs)
         unique, n = name, 2
         while unique in used:
             unique, n = f"{name} ({n})", n + 1
         used.add(unique)
         colour = PALETTE[index % len(PALETTE)]
         try:
-            config, error = apply_diff(base, diff), None
+            config, error = apply(base, diff), None
         except ConfigError as exc:
             config, error = None, exc
         setups.append(Setup(index, unique, colour, tuple(diff), config, error))

@@ -19,7 +19,7 @@ import streamlit as st
 from core import (FIELD_SPECS, ConfigError, NetworkConfig, QueryProblem, config_from_params,
                   params_from_pairs)
 from core.query import MAX_FIELDS, config_to_params
-from ui import compare_state, theory_state
+from ui import compare_state, theory_state, train_state
 from ui.charts import MORE_SERIES
 from ui.classroom import format_hide, parse_hide
 from ui.errors import InvalidChoice
@@ -98,7 +98,7 @@ EXTRAS: dict[str, Extra] = {
     # The Explorer's variance chart: series drawn besides the story (ui.charts.MORE_SERIES).
     "series": Extra(SERIES_KEY, (), _choices(MORE_SERIES), ",".join),
     **{name: Extra(key, default, parse, fmt)
-       for table in (compare_state.URL_PARAMS, theory_state.URL_PARAMS)
+       for table in (compare_state.URL_PARAMS, theory_state.URL_PARAMS, train_state.URL_PARAMS)
        for name, (key, default, parse, fmt) in table.items()},
 }
 

@@ -214,6 +214,8 @@ def _setup_editor(base) -> None:
 
 base = st.session_state["config"]
 st.title(t("compare.title"))
+st.page_link("views/train.py", label=t("train.link"), icon=":material/model_training:",
+             help=t("train.link_help"), query_params=url_state.share_params(base))
 st.caption(t("compare.intro"))
 
 preset_id = st.session_state.get(PRESET_KEY, "")

@@ -10,7 +10,7 @@ from dataclasses import asdict
 import streamlit as st
 
 from core import backward_ratio, diagnose, forward_ratio
-from ui import charts
+from ui import charts, url_state
 from core.theory import agreement, layer_variances
 from ui.cache import prediction as prediction_for
 from ui.cache import simulation
@@ -46,6 +46,9 @@ lesson_id = st.session_state.get("ui.preset", "")
 # On a projector the lesson's name is the page's one-line title.
 st.title(t(f"preset.{lesson_id}.name") if present and lesson_id in PRESETS
          else t("explorer.title"))
+if not present:  # the projector's screen is for the lesson and its chart
+    st.page_link("views/train.py", label=t("train.link"), icon=":material/model_training:",
+                 help=t("train.link_help"), query_params=url_state.share_params(config))
 
 
 def lesson_bar(preset_id: str) -> None:

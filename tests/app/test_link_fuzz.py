@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from core import FIELD_SPECS, ConfigError
-from core.query import parse_value
+from core import TRAIN_FIELD_SPECS
+from core.query import TRAIN_QUERY_KEYS, format_value, parse_value
 from ui.compare import COMPARE_PRESETS
 from ui.presets import PRESETS
+from ui.train import TRAIN_PRESETS
 from ui.url_state import EXPLORER_SECTIONS, EXTRAS
 from tests.strategies import GARBAGE_TEXT, last_values, pairs, repeated_keys
 
@@ -40,6 +42,16 @@ VALID_EXTRAS = {
     "present": st.sampled_from(["0", "1"]),
     "hide": st.sampled_from(["init,depth", "sidebar", "network,presets", "seed"]),
     "series": st.sampled_from(["preact_var", "act_unit_var,grad_preact_var"]),
+    # The Train page: every TrainConfig field under its link name, the set-ups and the step.
+    **{TRAIN_QUERY_KEYS[name]: st.sampled_from(
+        list(spec.choices) if spec.kind == "choice" else
+        [format_value(spec, v) for v in (spec.default, spec.low, spec.high)])
+       for name, spec in TRAIN_FIELD_SPECS.items()},
+    "trn": st.sampled_from(["init:xavier_normal,kaiming_normal", "lr:0.01,1", "clip:none,norm"]),
+    "trn_setups": st.sampled_from(["base;init=zeros", "lr=0.5;train_batch_size=20&clip=norm"]),
+    "trn_names": st.sampled_from(["a;b", "slow;fast"]),
+    "trn_preset": st.sampled_from(list(TRAIN_PRESETS)),
+    "trn_step": st.integers(0, 500).map(str),
 }
 assert set(VALID_EXTRAS) == set(EXTRAS), "a new page parameter needs its valid values here"
 EXTRA_VALUES = {name: st.one_of(valid, GARBAGE_TEXT) for name, valid in VALID_EXTRAS.items()}

@@ -1,0 +1,197 @@
+"""The Train page run by Streamlit's AppTest: every lesson preset, share links (good and bad),
+the budget refusal before any work, the controls after arriving, both languages."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import ui.cache
+from ui.i18n import translate
+from ui.train import TRAIN_PRESETS, preset_params
+
+from .conftest import shown
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+#: A cheap base for tests that are not about a lesson: a small network, few steps.
+CHEAP = dict(depth="3", width="16", steps="40", n_points="100", train_batch_size="10")
+
+
+def en(key, **values):
+    return translate("en", key, **values)
+
+
+def open_train(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=240)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.switch_page("views/train.py").run()
+
+
+def figures(at):
+    """Figures by title (long titles are wrapped with <br>: compared unwrapped)."""
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return {spec["layout"]["title"]["text"].replace("<br>", " "): spec for spec in specs}
+
+
+def loss_figure(at):
+    return figures(at)[en("train.chart.loss_title")]
+
+
+def setup_names(at):
+    return [d["name"] for d in loss_figure(at)["data"]
+            if d.get("showlegend", True) and d["name"] not in (
+                en("train.chart.train"), en("train.chart.test"))]
+
+
+def test_a_cheap_link_trains_and_draws_every_chart():
+    at = open_train(lang="en", **CHEAP)
+    assert not at.exception and not at.error and not at.warning
+    assert at.title[0].value == en("train.title")
+    titles = set(figures(at))
+    assert {en("train.chart.loss_title"), en("train.chart.grad_title"),
+            en("train.chart.update_title"), en("train.chart.decision_title"),
+            en("train.chart.weights_title")} <= titles
+    assert setup_names(at) == ["Weight init = normal N(0, σ²)",
+                               "Weight init = Xavier (Glorot) normal",
+                               "Weight init = He (Kaiming) normal"]
+    sentences = [m.value for m in at.markdown if "■" in m.value]
+    assert len(sentences) == 3
+    decision = figures(at)[en("train.chart.decision_title")]
+    assert len(decision["frames"]) >= 2 and decision["layout"]["sliders"]
+    # the address bar holds the training
+    assert at.query_params["steps"] == "40"
+
+
+@pytest.mark.parametrize("preset_id", list(TRAIN_PRESETS))
+def test_each_preset_runs_and_draws_its_setups(preset_id):
+    at = open_train(lang="en", **CHEAP)
+    at.selectbox(key="train.preset").set_value(preset_id).run()
+    assert not at.exception and not at.warning and not at.error
+    preset = TRAIN_PRESETS[preset_id]
+    assert len(setup_names(at)) == len(preset.setups)
+    colours = [d["line"]["color"] for d in loss_figure(at)["data"]
+               if d.get("showlegend", True) and d["name"] in setup_names(at)]
+    assert len(set(colours)) == len(preset.setups)
+    for field, value in preset.network.items():
+        assert at.session_state[f"cfg.{field}"] == value
+    for field, value in preset.training.items():
+        assert at.session_state[f"train.cfg.{field}"] == value
+    assert at.query_params["trn_preset"] == preset_id
+    assert any(en(f"train.preset.{preset_id}.notice") in i.value for i in at.info)
+    # move a control after arriving: the page reruns and the preset no longer claims the page
+    other = "sgd" if preset.training.get("optimizer") == "adam" else "adam"
+    at.selectbox(key="train.cfg.optimizer").set_value(other).run()
+    assert not at.exception
+    assert "trn_preset" not in at.query_params
+    assert at.query_params.get("optimizer", "sgd") == other
+
+
+def test_a_preset_link_opens_the_lesson():
+    pair = TRAIN_PRESETS["zero_init"].pair()
+    at = open_train(lang="en", **preset_params("zero_init"))
+    assert not at.exception and not at.warning
+    assert at.selectbox(key="train.preset").value == "zero_init"
+    assert at.session_state["config"] == pair.network
+    assert len(setup_names(at)) == 2
+
+
+@pytest.mark.parametrize("param,value,valid", [
+    ("lr", "fast", "a number from 0 to 10"),
+    ("dataset", "moons", "spiral"),
+    ("steps", "-3", "an integer from 1 to 100000"),
+    ("trn", "bogus:1,2", "train_batch_size"),
+    ("trn_setups", ";".join(["base"] * 5), "up to 4 set-ups"),
+    ("trn_preset", "nope", "clipping"),
+    ("trn_step", "x", "an integer"),
+])
+def test_bad_training_params_warn_and_fall_back(param, value, valid):
+    at = open_train(lang="en", **{**CHEAP, param: value})
+    assert not at.exception
+    warnings = shown(at.warning)
+    assert any(param in w and valid in w for w in warnings), warnings
+    assert len(setup_names(at)) == 3  # the default sweep, trained
+
+
+def test_an_invalid_combination_is_refused_and_the_last_valid_one_used():
+    at = open_train(lang="en", **{**CHEAP, "train_batch_size": "100"})
+    assert not at.exception
+    assert any("larger than the training split" in e for e in shown(at.error))
+    assert len(setup_names(at)) == 3
+
+
+def test_a_run_over_the_budget_is_refused_before_any_work(monkeypatch):
+    calls = []
+    real = ui.cache.train
+    monkeypatch.setattr(ui.cache, "train",
+                        lambda n, t, progress=None: calls.append((n, t)) or real(n, t))
+    ui.cache.training.clear()
+    at = open_train(lang="en", depth="3", width="16", n_points="100", train_batch_size="10",
+                    steps="40", trn_setups="base;width=4096&steps=100000")
+    assert not at.exception
+    warnings = shown(at.warning)
+    assert any("too large" in w and "width" in w.lower() for w in warnings), warnings
+    assert len(setup_names(at)) == 1
+    assert [n.width for n, _ in calls] == [16]  # the refused one never started
+
+
+def test_cached_runs_are_not_recomputed(monkeypatch):
+    ui.cache.training.clear()
+    calls = []
+    real = ui.cache.train
+    monkeypatch.setattr(ui.cache, "train",
+                        lambda n, t, progress=None: calls.append(n)
+                        or real(n, t, progress=progress))
+    open_train(lang="en", **CHEAP)
+    assert len(calls) == 3
+    open_train(lang="en", **CHEAP)  # another student on the same link
+    assert len(calls) == 3
+
+
+def test_chinese_page_and_the_step_control():
+    at = open_train(lang="zh", **CHEAP)
+    assert not at.exception
+    assert at.title[0].value == translate("zh", "train.title")
+    step = at.select_slider(key="train.w.step")
+    assert step.value == 40
+    step.set_value(20).run()
+    assert at.query_params["trn_step"] == "20"
+    assert any(translate("zh", "train.chart.activations_title", step=20) == title
+               for title in figures(at))
+
+
+def test_sweep_and_edited_setups_controls():
+    at = open_train(lang="en", **CHEAP)
+    at.selectbox(key="train.w.field").set_value("lr").run()
+    assert at.query_params["trn"] == "lr:0.01,0.1,1"
+    at.text_input(key="train.w.values.lr").input("0.05, 0.5").run()
+    assert setup_names(at) == ["Learning rate η = 0.05", "Learning rate η = 0.5"]
+    at.radio(key="train.w.mode").set_value("setups").run()
+    assert at.query_params["trn_setups"] == "lr=0.05;lr=0.5"
+    at.text_area(key="train.w.setups").input("base\ninit=zeros\nclip=norm").run()
+    assert not at.exception and not at.warning
+    assert len(setup_names(at)) == 3
+    at.text_area(key="train.w.setups").input("init=nope").run()
+    assert any("init must be one of" in w for w in shown(at.warning))
+    assert len(setup_names(at)) == 3  # kept
+
+
+def test_explorer_and_compare_link_to_the_train_page_with_the_same_network():
+    at = AppTest.from_file(APP, default_timeout=240)
+    for key, value in dict(lang="en", depth="3", width="16", activation="relu", **{
+            k: v for k, v in CHEAP.items() if k not in ("depth", "width")}).items():
+        at.query_params[key] = value
+    at.run()
+    (link,) = [e for e in at.get("page_link")]
+    assert link.proto.page == "train" and "activation=relu" in link.proto.query_string
+    assert "depth=3" in link.proto.query_string and "steps=40" in link.proto.query_string
+    at.switch_page("views/compare.py").run()
+    assert [e.proto.page for e in at.get("page_link")] == ["train"]
+    at.switch_page("views/train.py").run()  # arriving from another page
+    assert not at.exception and not at.warning
+    assert at.session_state["config"].activation == "relu"
+    assert len(setup_names(at)) == 3
+    at.slider(key="cfg.depth").set_value(2).run()  # then move a sidebar control
+    assert not at.exception and at.query_params["depth"] == "2"
+    assert len(setup_names(at)) == 3
