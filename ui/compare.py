@@ -125,6 +125,21 @@ def parse_sweep(text: str, fields: Sequence[str] = SWEEP_FIELDS,
     return Sweep(field, tuple(values))
 
 
+class EmptySweep(ValueError):
+    """The values widget holds no value."""
+
+
+def sweep_from_widget(field: str, chosen: Any,
+                      parse: Callable[[str], Sweep] = parse_sweep) -> Sweep:
+    """The sweep the values widget describes: numbers typed as text (parsed by ``parse``, whose
+    ValueError names what is valid) or the options chosen (EmptySweep when there are none)."""
+    if isinstance(chosen, str):
+        return parse(f"{field}:{chosen}")
+    if not chosen:
+        raise EmptySweep(field)
+    return Sweep(field, tuple(chosen))
+
+
 def format_sweep(sweep: Sweep, specs: Mapping[str, FieldSpec] = FIELD_SPECS) -> str:
     spec = specs[sweep.field]
     return sweep.field + ":" + ",".join(format_value(spec, v) for v in sweep.values)

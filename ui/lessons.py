@@ -144,32 +144,31 @@ def _sigmoid(result: SimulationResult) -> Facts:
             "grad_step": ratio ** (1.0 / (depth - 1)) if ratio > 0 else float("nan")}
 
 
+def _ratios(result: SimulationResult) -> Facts:
+    """The network's depth and its headline ratios (forward and backward variance)."""
+    return {"depth": _depth(result), "forward": forward_ratio(result.layer_stats),
+            "backward": backward_ratio(result.layer_stats)}
+
+
 def _scaled_sigmoid(result: SimulationResult) -> Facts:
     stats = layers(result)
-    return {"mean": float(stats["act_mean"].abs().max()), "depth": _depth(result),
-            "forward": forward_ratio(result.layer_stats),
-            "backward": backward_ratio(result.layer_stats)}
+    return {"mean": float(stats["act_mean"].abs().max()), **_ratios(result)}
 
 
 def _orthogonal(result: SimulationResult) -> Facts:
-    return {"depth": _depth(result), "forward": forward_ratio(result.layer_stats),
-            "backward": backward_ratio(result.layer_stats)}
+    return _ratios(result)
 
 
 def _standardised(result: SimulationResult) -> Facts:
     stats = layers(result)
     unit = stats["preact_unit_var"]
-    return {"low": float(unit.min()), "high": float(unit.max()), "depth": _depth(result),
-            "forward": forward_ratio(result.layer_stats),
-            "backward": backward_ratio(result.layer_stats)}
+    return {"low": float(unit.min()), "high": float(unit.max()), **_ratios(result)}
 
 
 def _layernorm(result: SimulationResult) -> Facts:
     stats = layers(result)
     square = stats["preact_mean_square"]
-    return {"low": float(square.min()), "high": float(square.max()), "depth": _depth(result),
-            "forward": forward_ratio(result.layer_stats),
-            "backward": backward_ratio(result.layer_stats)}
+    return {"low": float(square.min()), "high": float(square.max()), **_ratios(result)}
 
 
 def _bn_batch2(result: SimulationResult) -> Facts:

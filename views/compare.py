@@ -16,8 +16,9 @@ from core.query import format_value
 from ui import compare_charts, url_state
 from ui.cache import prediction, simulation
 from ui.compare import (COMPARE_PRESETS, DEFAULT_SWEEP, EDITOR_FIELDS, MAX_SETUPS,
-                        SWEEP_DEFAULTS, SWEEP_FIELDS, Run, Sweep, apply_diff, apply_editor_state, build_setups, diffs_from_editor,
-                        editor_frame, parse_names, parse_sweep, preset_matches, summary_frame,
+                        SWEEP_DEFAULTS, SWEEP_FIELDS, EmptySweep, Run, Sweep, apply_diff,
+                        apply_editor_state, build_setups, diffs_from_editor, editor_frame,
+                        parse_names, preset_matches, summary_frame, sweep_from_widget,
                         value_text)
 from ui.compare_state import LAYER_KEY, NAMES_KEY, PRESET_KEY, SETUPS_KEY, SWEEP_KEY
 from ui.errors import describe_config_error, valid_values
@@ -101,18 +102,14 @@ def _change_field() -> None:
 
 
 def _change_values(field: str) -> None:
-    chosen = st.session_state[_values_key(field)]
-    if isinstance(chosen, str):  # numbers typed as text
-        try:
-            sweep = parse_sweep(f"{field}:{chosen}")
-        except ValueError as error:
-            st.session_state[ERROR_KEY] = t("compare.values_error", field=field, valid=str(error))
-            return
-    else:
-        if not chosen:
-            st.session_state[ERROR_KEY] = t("compare.values_empty")
-            return
-        sweep = Sweep(field, tuple(chosen))
+    try:
+        sweep = sweep_from_widget(field, st.session_state[_values_key(field)])
+    except EmptySweep:
+        st.session_state[ERROR_KEY] = t("compare.values_empty")
+        return
+    except ValueError as error:
+        st.session_state[ERROR_KEY] = t("compare.values_error", field=field, valid=str(error))
+        return
     st.session_state[SWEEP_KEY] = sweep
     st.session_state.pop(ERROR_KEY, None)
 

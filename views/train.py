@@ -17,6 +17,7 @@ from ui.cache import dataset, training_with_progress
 from ui.i18n import current_language, t, translate
 from ui.shared_controls import KEEP
 from ui.text import markdown_literal
+from ui.compare import EmptySweep, sweep_from_widget
 from ui.train import (DEFAULT_SWEEP, MAX_SETUPS, SETUP_SPECS, SWEEP_DEFAULTS, SWEEP_FIELDS,
                       TRAIN_FIELDS_BY_KEY, TRAIN_KEYS, TRAIN_PRESETS, Sweep, TrainPair, TrainRun,
                       build_setups, decision_frames, describe_training_error, final_weights,
@@ -98,18 +99,14 @@ def _change_field() -> None:
 
 
 def _change_values(field: str) -> None:
-    chosen = st.session_state[_values_key(field)]
-    if isinstance(chosen, str):
-        try:
-            sweep = parse_sweep(f"{field}:{chosen}")
-        except ValueError as error:
-            st.session_state[ERROR_KEY] = t("train.values_error", field=field, valid=str(error))
-            return
-    else:
-        if not chosen:
-            st.session_state[ERROR_KEY] = t("train.values_empty")
-            return
-        sweep = Sweep(field, tuple(chosen))
+    try:
+        sweep = sweep_from_widget(field, st.session_state[_values_key(field)], parse_sweep)
+    except EmptySweep:
+        st.session_state[ERROR_KEY] = t("train.values_empty")
+        return
+    except ValueError as error:
+        st.session_state[ERROR_KEY] = t("train.values_error", field=field, valid=str(error))
+        return
     st.session_state[SWEEP_KEY] = sweep
     st.session_state.pop(ERROR_KEY, None)
 

@@ -264,3 +264,15 @@ def test_histogram_grid_uses_the_chosen_layer_or_each_last_layer():
     assert figures[0].layout.title.text.endswith("layer 3")  # shallower: last
     counts = runs[1].result.histograms.get("act", "std").counts[5]
     assert list(figures[1].data[0].y) == list(counts)
+
+
+def test_the_values_widget_gives_a_sweep_or_says_what_is_wrong():
+    from ui.compare import EmptySweep, Sweep, sweep_from_widget
+
+    assert sweep_from_widget("init_std", "0.01, 1") == Sweep("init_std", (0.01, 1.0))
+    assert sweep_from_widget("init", ["normal", "orthogonal"]) == Sweep(
+        "init", ("normal", "orthogonal"))
+    with pytest.raises(EmptySweep):
+        sweep_from_widget("init", [])
+    with pytest.raises(ValueError, match="init_std"):
+        sweep_from_widget("init_std", "abc")
