@@ -2,7 +2,8 @@
 """Real-browser latency: keypress on the depth slider -> every Plotly chart re-rendered.
 
 Starts the real app.py with the test harness (Streamlit on 127.0.0.1, Debian Chromium through
-Playwright), then N times (default 15) presses ArrowRight / ArrowLeft alternately on the sidebar
+Playwright), then N times (default 15) presses ArrowRight / ArrowLeft alternately (with
+--new-values: ArrowRight every time, so that every value is uncached) on the sidebar
 slider labelled "Depth" (or "深度"; falling back to the first sidebar slider, then the first
 slider anywhere) and measures, in page time (performance.now()):
 
@@ -166,6 +167,8 @@ def run(args: argparse.Namespace) -> dict:
             # A slider at its end moves only one way (--first-key ArrowLeft for one at its top).
             keys = (args.first_key, "ArrowLeft" if args.first_key == "ArrowRight"
                     else "ArrowRight")
+            if args.new_values:  # one way only: every value is one no run has computed yet
+                keys = (args.first_key, args.first_key)
             for i in range(total):
                 key = keys[i % 2]
                 handle.focus()
@@ -207,10 +210,12 @@ def run(args: argparse.Namespace) -> dict:
         "samples_ms": [round(x, 1) for x in latencies],
         "config_url": config_url,
         "slider": how,
+        "new_values": args.new_values,
         "loadavg_start": [round(x, 2) for x in load_start],
         "loadavg_end": [round(x, 2) for x in os.getloadavg()],
     }
-    print(f"\nkeypress -> all charts updated, n={result['n']}, charts={n_charts}\n"
+    print(f"\nkeypress -> all charts updated, n={result['n']}, charts={n_charts}, "
+          f"{'new values' if args.new_values else 'two values alternating'}\n"
           f"  median {result['median_ms']:.0f} ms | p90 {result['p90_ms']:.0f} ms | "
           f"min {result['min_ms']:.0f} ms | max {result['max_ms']:.0f} ms\n"
           f"  config URL: {config_url}\n"
@@ -228,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--page", default="", help="page path, e.g. train (default: the Explorer)")
     p.add_argument("--first-key", default="ArrowRight", choices=("ArrowRight", "ArrowLeft"),
                    help="the first key pressed (then they alternate)")
+    p.add_argument("--new-values", action="store_true",
+                   help="press --first-key every time (each value new, so uncached) instead of "
+                        "alternating between two values (cached after the first two)")
     p.add_argument("--slider", default="",
                    help="regex of the slider's label to press (default: the depth slider)")
     p.add_argument("--quiet-ms", type=int, default=300, help="chart quiet time that ends a sample")

@@ -121,6 +121,7 @@ class Rerun:
     nbytes: int
     errors: list[str]
     stale: bool
+    sent_at: float = 0.0      # time.monotonic() when the rerun was sent
 
 
 @dataclass
@@ -190,6 +191,7 @@ class Session:
         client.page_script_hash = self.page_hash
         client.widget_states.CopyFrom(self.states())
         started = time.perf_counter()
+        sent_at = time.monotonic()
         await self.ws.send(message.SerializeToString())
         seen: dict[tuple, object] = {}
         errors: list[str] = []
@@ -198,11 +200,11 @@ class Session:
         while True:
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
-                return Rerun(kind, None, nbytes, errors, False)
+                return Rerun(kind, None, nbytes, errors, False, sent_at)
             try:
                 raw = await asyncio.wait_for(self.ws.recv(), remaining)
             except asyncio.TimeoutError:
-                return Rerun(kind, None, nbytes, errors, False)
+                return Rerun(kind, None, nbytes, errors, False, sent_at)
             nbytes += len(raw)
             msg = ForwardMsg()
             msg.ParseFromString(raw)
@@ -228,7 +230,7 @@ class Session:
                 if sent_depth is not None:
                     params = dict(urllib.parse.parse_qsl(self.query))
                     stale = params.get("depth", "10") != str(sent_depth)
-                return Rerun(kind, seconds, nbytes, errors, stale)
+                return Rerun(kind, seconds, nbytes, errors, stale, sent_at)
 
     def _learn(self, elements) -> None:
         widgets: dict[str, object] = {}
@@ -322,7 +324,22 @@ class Sampler(threading.Thread):
             self.hwm_kib[pid] = max(self.hwm_kib[pid], mem.get("VmHWM", 0))
 
 
-def report(totals: Totals, sampler: Sampler, load_start, load_end, args, wall: float) -> dict:
+def timeline(moves: list[Rerun], started: float, window: float = 20.0) -> list[dict]:
+    """The moves' latency per window of send time since the load started: where the cold
+    start ends and the steady state begins."""
+    rows = []
+    last = max((r.sent_at for r in moves), default=started)
+    for index in range(int((last - started) // window) + 1):
+        low, high = started + index * window, started + (index + 1) * window
+        sent = [r for r in moves if low <= r.sent_at < high]
+        done = [r.seconds for r in sent if r.seconds is not None]
+        rows.append({"from_s": index * window, "moves": len(sent), "p50_s": percentile(done, 50),
+                     "p90_s": percentile(done, 90), "timeouts": len(sent) - len(done)})
+    return rows
+
+
+def report(totals: Totals, sampler: Sampler, load_start, load_end, args, wall: float,
+           started: float = 0.0) -> dict:
     moves = [r for r in totals.reruns if r.kind == "move"]
     loads = [r for r in totals.reruns if r.kind == "load"]
     done = [r.seconds for r in moves if r.seconds is not None]
@@ -351,6 +368,7 @@ def report(totals: Totals, sampler: Sampler, load_start, load_end, args, wall: f
         "loadavg_end": [round(x, 2) for x in load_end],
         "loadavg_1min_max": round(sampler.max_load, 2),
         "cpus": os.cpu_count(),
+        "timeline": timeline(moves, started),
     }
     print(f"\n{args.sessions} sessions on {args.base_url}/?{args.query}, a move every "
           f"{args.period:g} s for {args.duration:g} s (wall {wall:.0f} s)\n"
@@ -367,6 +385,9 @@ def report(totals: Totals, sampler: Sampler, load_start, load_end, args, wall: f
           f"highest VmRSS sampled {result['server_peak_rss_mib']} MiB\n"
           f"  load average start {result['loadavg_start']}, end {result['loadavg_end']}, "
           f"highest 1-min {result['loadavg_1min_max']} ({result['cpus']} CPUs)")
+    print("  by send time: " + " | ".join(
+        f"{row['from_s']:.0f}s: {row['moves']} p50 {row['p50_s']:.2f} p90 {row['p90_s']:.2f}"
+        for row in result["timeline"]))
     for sample in result["error_samples"] + result["failure_samples"]:
         print(f"  ! {sample}")
     return result
@@ -391,7 +412,7 @@ async def run_load(args, pids: list[int]) -> dict:
     sampler.halt.set()
     sampler.join()
     sampler.sample()
-    return report(totals, sampler, load_start, os.getloadavg(), args, wall)
+    return report(totals, sampler, load_start, os.getloadavg(), args, wall, started)
 
 
 def parse_args(argv):

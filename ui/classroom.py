@@ -14,6 +14,7 @@ students change only what a lesson is about:
 
 from __future__ import annotations
 
+import functools
 import io
 from typing import Iterable
 
@@ -87,8 +88,11 @@ class LinkTooLongForQR(ValueError):
     """The link holds more than a QR code can (≈ 2,900 bytes at error level M)."""
 
 
+@functools.lru_cache(maxsize=256)
 def qr_png(link: str, scale: int = QR_SCALE) -> bytes:
-    """A PNG of the QR code of ``link`` (error correction M, a 4-module quiet zone)."""
+    """A PNG of the QR code of ``link`` (error correction M, a 4-module quiet zone).
+
+    Cached: the share box draws it on every rerun, and encoding a QR code costs ~10 ms."""
     import segno
     from segno import DataOverflowError
 
