@@ -36,6 +36,8 @@ N_OUTPUTS = 1
 
 #: Multiply-adds one training run may cost, counted by ``estimated_training_work`` (≈ 20 s here).
 MAX_TRAIN_MULTIPLY_ADDS = 2e12
+#: This machine's rate for that count, one core (bench/bench_train.py): seconds ≈ work / rate.
+MULTIPLY_ADDS_PER_SECOND = 1e11
 #: A step costs a fixed ≈ 20 µs per layer of NumPy calls whatever the size (≈ 2e6 multiply-adds
 #: at this machine's ≈ 1e11/s): counted so that many steps of a tiny network are refused too.
 OVERHEAD_PER_LAYER_STEP = 2e6

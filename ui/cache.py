@@ -15,6 +15,7 @@ import streamlit as st
 from core import (Dataset, NetworkConfig, SimulationResult, TrainConfig, TrainResult,
                   make_dataset, simulate, train)
 from core.theory import Prediction, predict
+from core.train_config import MULTIPLY_ADDS_PER_SECOND, estimated_training_work
 from ui import serving
 from ui.presets import PRESETS, preset_config
 
@@ -28,7 +29,9 @@ def _simulation(config: NetworkConfig) -> SimulationResult:
         return simulate(config)
 
 
-simulation = serving.Served(_simulation)
+#: Queued by estimated cost (core.budget's model), so that a small network is not stuck behind
+#: a large one.
+simulation = serving.Served(_simulation, cost=lambda config: config.estimated_seconds())
 
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
@@ -49,7 +52,8 @@ def training(network: NetworkConfig, train_config: TrainConfig,
     one of ui.serving's slots (one BLAS thread) like ``simulation``. ``_progress(step, steps)``
     is told each recorded step while it computes (not part of the cache key; never called on a
     hit). Not wrapped in ``serving.Served``: the Train page shows its own progress bar."""
-    with serving.computing():
+    seconds = estimated_training_work(network, train_config) / MULTIPLY_ADDS_PER_SECOND
+    with serving.computing(cost=seconds):
         return train(network, train_config, progress=_progress)
 
 

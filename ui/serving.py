@@ -6,8 +6,10 @@ thirty students moving sliders start thirty simulations that share two cores (an
 OpenBLAS's default of one thread per core, sixty BLAS threads that thrash): every rerun waits
 for all of them, and their memory adds up. Here
 
-- ``LIMITER`` grants ``worker_count()`` slots (``VARIANCE_LAB_WORKERS``, else the CPU count),
-  first come first served; a computation holds one slot while it runs;
+- ``LIMITER`` grants ``worker_count()`` slots (``VARIANCE_LAB_WORKERS``, else the CPU count);
+  a computation holds one slot while it runs; a queued one is served by arrival plus STRETCH
+  times its estimated cost (short runs first, long ones after a bounded wait), the warm-up
+  only when no user waits;
 - ``limit_blas_threads()`` sets OpenBLAS to one thread at the first computation, for good: its
   pool is process-wide, not per thread, and threadpoolctl lets one live thread at a time change
   it, so per-call save/restore pairs in concurrent script threads would be ignored or race;
@@ -25,6 +27,7 @@ for all of them, and their memory adds up. Here
 
 from __future__ import annotations
 
+import bisect
 import collections
 import contextlib
 import logging
@@ -32,6 +35,7 @@ import os
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Iterable, Iterator, Protocol
 
 WORKERS_ENV = "VARIANCE_LAB_WORKERS"
@@ -77,19 +81,40 @@ def cgroup_cpu_quota(path: str = "/sys/fs/cgroup/cpu.max") -> int | None:
         return None
 
 
-class Limiter:
-    """At most ``slots`` holders at once, granted in arrival order; re-entrant per thread.
+#: A queued computation's place: ``arrival + STRETCH · estimated seconds``. A run may be
+#: overtaken by any run that arrives less than STRETCH times its own cost after it, so a short
+#: run does not wait behind a long one (shortest first) and a long one waits a bounded time
+#: (it is never overtaken by a run that arrives more than STRETCH · its cost later). With 30
+#: students moving to random depths (bench/load_client.py) arrival order gave a p90 of 7.4 s.
+STRETCH = 10.0
 
-    ``running`` and ``peak`` are for tests and the load benchmark; ``waiting`` is the queue.
+
+@dataclass(order=True)
+class _Ticket:
+    background: bool      # the warm-up: only when no user waits
+    due: float            # arrival + STRETCH · estimated seconds
+    number: int           # arrival order, the tie-break
+
+
+class Limiter:
+    """At most ``slots`` holders at once; re-entrant per thread.
+
+    A free slot goes to the queued ticket that is due first: ``arrival + STRETCH · cost``
+    (``cost``: the run's estimated seconds; 0 when unknown, which is arrival order). Background
+    tickets (the warm-up) come after every user's. ``running`` and ``peak`` are for tests and
+    the load benchmark; ``waiting`` is the queue.
     """
 
-    def __init__(self, slots: int) -> None:
+    def __init__(self, slots: int, stretch: float = STRETCH,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         if slots < 1:
             raise ValueError(f"slots must be ≥ 1, got {slots}")
         self.slots = slots
+        self.stretch = stretch
+        self.clock = clock
         self.running = 0
         self.peak = 0
-        self._queue: collections.deque[int] = collections.deque()
+        self._queue: list[_Ticket] = []  # kept sorted: the first is served next
         self._tickets = 0
         self._cond = threading.Condition()
         self._local = threading.local()
@@ -113,21 +138,27 @@ class Limiter:
         return False
 
     def acquire(self, on_wait: Callable[[int], None] | None = None,
-                poll: float = POLL_SECONDS) -> None:
+                poll: float = POLL_SECONDS, cost: float = 0.0,
+                background: bool = False) -> None:
         """Take a slot, waiting in line. ``on_wait(ahead)`` is called right away and then every
-        ``poll`` seconds while waiting; if it raises (a stopped run), the place in line is
-        given up and the exception propagates."""
-        if self.try_acquire():
+        ``poll`` seconds while waiting (``ahead``: tickets served before this one as the line
+        stands); if it raises (a stopped run), the place in line is given up and the exception
+        propagates. ``cost``: estimated seconds of the run; ``background``: after every user."""
+        if not background and self.try_acquire():
+            return
+        if background and self.holding():
+            self._local.depth += 1
             return
         with self._cond:
             self._tickets += 1
-            ticket = self._tickets
-            self._queue.append(ticket)
+            ticket = _Ticket(background, self.clock() + self.stretch * max(0.0, cost),
+                             self._tickets)
+            bisect.insort(self._queue, ticket)
         try:
             while True:
                 with self._cond:
-                    if self.running < self.slots and self._queue[0] == ticket:
-                        self._queue.popleft()
+                    if self.running < self.slots and self._queue[0] is ticket:
+                        self._queue.pop(0)
                         self._grant()
                         self._cond.notify_all()
                         return
@@ -135,7 +166,7 @@ class Limiter:
                 if on_wait is not None:
                     on_wait(ahead)
                 with self._cond:
-                    if not (self.running < self.slots and self._queue[0] == ticket):
+                    if not (self.running < self.slots and self._queue[0] is ticket):
                         self._cond.wait(poll)
         except BaseException:
             with self._cond:
@@ -155,8 +186,9 @@ class Limiter:
                 self._cond.notify_all()
 
     @contextlib.contextmanager
-    def slot(self, on_wait: Callable[[int], None] | None = None) -> Iterator[None]:
-        self.acquire(on_wait)
+    def slot(self, on_wait: Callable[[int], None] | None = None, cost: float = 0.0,
+             background: bool = False) -> Iterator[None]:
+        self.acquire(on_wait, cost=cost, background=background)
         try:
             yield
         finally:
@@ -228,12 +260,12 @@ def limit_blas_threads() -> bool:
 
 
 @contextlib.contextmanager
-def computing(limiter: Limiter | None = None) -> Iterator[None]:
+def computing(limiter: Limiter | None = None, cost: float = 0.0) -> Iterator[None]:
     """Inside a cached function, around the core call: a slot (already held when the call came
-    through ``Served``; taken here otherwise, e.g. by the warm-up or after an eviction), with
-    BLAS at one thread."""
+    through ``Served``; taken here otherwise, e.g. by the warm-up or after an eviction, queued
+    by ``cost``, the estimated seconds), with BLAS at one thread."""
     limit_blas_threads()
-    with (limiter or LIMITER).slot():
+    with (limiter or LIMITER).slot(cost=cost):
         yield
 
 
@@ -288,8 +320,10 @@ class Served:
     """
 
     def __init__(self, cached: Callable[..., Any], limiter: Limiter | None = None,
-                 display: Callable[[], Display] = StreamlitDisplay) -> None:
+                 display: Callable[[], Display] = StreamlitDisplay,
+                 cost: Callable[..., float] | None = None) -> None:
         self.cached = cached
+        self.cost = cost  # estimated seconds of a computation, for its place in line
         self.limiter = limiter or LIMITER
         self.display = display
         self._lock = threading.Lock()
@@ -314,7 +348,8 @@ class Served:
             display.done()
             self._remember(key)
             return value
-        with self.limiter.slot(on_wait=display.queued):
+        cost = self.cost(*args) if self.cost is not None else 0.0
+        with self.limiter.slot(on_wait=display.queued, cost=cost):
             with self._lock:
                 self._in_flight[key] += 1
             try:
@@ -330,8 +365,10 @@ class Served:
         return value
 
     def warm(self, *args: Hashable) -> None:
-        """Fill the cache for ``args`` from a thread with no script run (the warm-up)."""
-        self.cached(*args)
+        """Fill the cache for ``args`` from a thread with no script run (the warm-up), in a
+        background slot: after every user in line."""
+        with self.limiter.slot(background=True):
+            self.cached(*args)
         self._remember(args)
 
     def clear(self) -> None:

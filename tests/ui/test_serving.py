@@ -87,6 +87,80 @@ def test_queued_runs_are_served_in_order_and_told_their_place():
     assert places == {"a": 0, "b": 1, "c": 2}
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def serve_in_turn(limiter: Limiter, arrivals: list[tuple[str, float, float, bool]]) -> list[str]:
+    """Queue jobs (name, arrival time on the fake clock, cost, background) while this thread
+    holds the only slot, then release it: the order in which they ran."""
+    limiter.acquire()
+    order, threads = [], []
+    for name, at, cost, background in arrivals:
+        limiter.clock.now = at
+        queued = limiter.waiting
+
+        def job(name=name, cost=cost, background=background):
+            with limiter.slot(cost=cost, background=background):
+                order.append(name)
+
+        thread = threading.Thread(target=job)
+        thread.start()
+        threads.append(thread)
+        wait_until(lambda: limiter.waiting == queued + 1, f"{name} queued")
+    limiter.release()
+    for thread in threads:
+        thread.join(BOUND)
+    return order
+
+
+def test_a_short_run_overtakes_a_long_one_that_arrived_shortly_before():
+    # due = arrival + 10 · cost: the long run (0.8 s) is due at 8 s, the short one (0.05 s)
+    # that arrives 1 s later at 1.5 s.
+    limiter = Limiter(1, stretch=10.0, clock=FakeClock())
+    order = serve_in_turn(limiter, [("long", 0.0, 0.8, False), ("short", 1.0, 0.05, False)])
+    assert order == ["short", "long"]
+
+
+def test_a_long_run_is_not_overtaken_by_runs_that_arrive_after_it_is_due():
+    limiter = Limiter(1, stretch=10.0, clock=FakeClock())
+    order = serve_in_turn(limiter, [("long", 0.0, 0.8, False), ("short", 9.0, 0.05, False)])
+    assert order == ["long", "short"]
+
+
+def test_equal_costs_are_served_in_arrival_order():
+    limiter = Limiter(1, stretch=10.0, clock=FakeClock())
+    order = serve_in_turn(limiter, [(name, float(i), 0.3, False) for i, name in enumerate("abc")])
+    assert order == ["a", "b", "c"]
+
+
+def test_the_warm_up_waits_behind_every_user():
+    limiter = Limiter(1, stretch=10.0, clock=FakeClock())
+    order = serve_in_turn(limiter, [("warm-up", 0.0, 0.0, True), ("user", 50.0, 1.0, False)])
+    assert order == ["user", "warm-up"]
+
+
+def test_served_queues_by_the_cost_it_is_given():
+    limiter = Limiter(1, stretch=10.0, clock=FakeClock())
+    seen = []
+    served = Served(lambda n: n, limiter=limiter, display=FakeDisplay, cost=lambda n: n / 10)
+    limiter.acquire()
+    threads = []
+    for n in (9, 1):  # a 0.9 s run, then a 0.1 s one
+        queued = limiter.waiting
+        threads.append(threading.Thread(target=lambda n=n: seen.append(served(n))))
+        threads[-1].start()
+        wait_until(lambda: limiter.waiting == queued + 1, f"{n} queued")
+    limiter.release()
+    for thread in threads:
+        thread.join(BOUND)
+    assert seen == [1, 9]
+
+
 def test_a_stopped_waiter_leaves_the_queue():
     limiter = Limiter(1)
     limiter.acquire()
