@@ -296,15 +296,19 @@ async def student(index: int, args, totals: Totals, stop_at: float) -> None:
 
 
 class Sampler(threading.Thread):
-    """Samples the server's VmRSS/VmHWM and the load average every 0.5 s."""
+    """Samples the server's VmRSS/VmHWM and the load average every 0.5 s. The CPU time and the
+    ``tree`` memory sum over the server and its descendants (the worker processes and their
+    fork server); the tree memory is the sum of their proportional set sizes (a page shared by
+    k processes counts 1/k in each), the server's memory use as a whole."""
 
     def __init__(self, pids: list[int]) -> None:
         super().__init__(daemon=True)
         self.pids = pids
         self.peak_rss_kib = {pid: 0 for pid in pids}
         self.hwm_kib = {pid: 0 for pid in pids}
+        self.peak_tree_rss_kib = {pid: 0 for pid in pids}
         self.max_load = 0.0
-        self.cpu_start = {pid: serve.cpu_seconds(pid) for pid in pids}
+        self.cpu_start = {pid: self.tree_cpu(pid) for pid in pids}
         self.cpu_end = dict(self.cpu_start)
         self.halt = threading.Event()
 
@@ -313,15 +317,21 @@ class Sampler(threading.Thread):
             self.sample()
             self.halt.wait(0.5)
 
+    @staticmethod
+    def tree_cpu(pid: int) -> float:
+        """CPU seconds of the server and its live descendants (each with its reaped children)."""
+        return sum(serve.cpu_seconds(p) for p in serve.process_tree(pid))
+
     def sample(self) -> None:
         self.max_load = max(self.max_load, os.getloadavg()[0])
         for pid in self.pids:
-            cpu = serve.cpu_seconds(pid)
-            if cpu == cpu:  # not NaN: the process is still there
-                self.cpu_end[pid] = cpu
+            if serve.cpu_seconds(pid) == serve.cpu_seconds(pid):  # not NaN: still there
+                self.cpu_end[pid] = self.tree_cpu(pid)
             mem = serve.memory_kib(pid)
             self.peak_rss_kib[pid] = max(self.peak_rss_kib[pid], mem.get("VmRSS", 0))
             self.hwm_kib[pid] = max(self.hwm_kib[pid], mem.get("VmHWM", 0))
+            tree = sum(serve.pss_kib(p) for p in serve.process_tree(pid))
+            self.peak_tree_rss_kib[pid] = max(self.peak_tree_rss_kib[pid], tree)
 
 
 def timeline(moves: list[Rerun], started: float, window: float = 20.0) -> list[dict]:
@@ -364,6 +374,8 @@ def report(totals: Totals, sampler: Sampler, load_start, load_end, args, wall: f
                                   for p in sampler.pids), 1),
         "server_vmhwm_mib": {str(p): round(v / 1024) for p, v in sampler.hwm_kib.items()},
         "server_peak_rss_mib": {str(p): round(v / 1024) for p, v in sampler.peak_rss_kib.items()},
+        "server_tree_peak_pss_mib": {str(p): round(v / 1024)
+                                     for p, v in sampler.peak_tree_rss_kib.items()},
         "loadavg_start": [round(x, 2) for x in load_start],
         "loadavg_end": [round(x, 2) for x in load_end],
         "loadavg_1min_max": round(sampler.max_load, 2),
@@ -382,7 +394,8 @@ def report(totals: Totals, sampler: Sampler, load_start, load_end, args, wall: f
           + (f" = {1000 * result['server_cpu_s'] / len(served):.0f} ms per served rerun"
              if served else "") + "\n"
           f"  server memory: VmHWM {result['server_vmhwm_mib']} MiB, "
-          f"highest VmRSS sampled {result['server_peak_rss_mib']} MiB\n"
+          f"highest VmRSS sampled {result['server_peak_rss_mib']} MiB; with its worker "
+          f"processes (PSS summed, highest sampled) {result['server_tree_peak_pss_mib']} MiB\n"
           f"  load average start {result['loadavg_start']}, end {result['loadavg_end']}, "
           f"highest 1-min {result['loadavg_1min_max']} ({result['cpus']} CPUs)")
     print("  by send time: " + " | ".join(

@@ -98,6 +98,34 @@ def memory_kib(pid: int) -> dict[str, int]:
     return values
 
 
+def pss_kib(pid: int) -> int:
+    """Proportional set size in KiB (/proc/PID/smaps_rollup): resident pages, each shared page
+    split between the processes sharing it, so the sum over processes is their memory use."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every live descendant (the worker processes and their fork server), from
+    /proc/*/stat's parent ids."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and its reaped children, from /proc/PID/stat."""
     with contextlib.suppress(OSError, ValueError, IndexError):

@@ -2,7 +2,9 @@
 
 Results (arrays and a small DataFrame), not figures, are cached: rebuilding a figure costs less
 than unpickling a cached one. ``simulation`` goes through ui.serving: at most K simulations run
-at once, each with one BLAS thread, and a user whose run waits for a free worker is told so.
+at once, each in a worker process (ui.workers) with one BLAS thread, and a user whose run waits
+for a free worker is told so. Training runs stay in the script's thread: their progress bar
+reads the step a run has reached.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from core import (Dataset, NetworkConfig, SimulationResult, TrainConfig, TrainRe
                   make_dataset, simulate, train)
 from core.theory import Prediction, predict
 from core.train_config import MULTIPLY_ADDS_PER_SECOND, estimated_training_work
-from ui import serving
+from ui import serving, workers
 from ui.presets import PRESETS, preset_config
 
 #: ≈ 100–400 KB a result: a few tens of MB at most.
@@ -26,7 +28,7 @@ MAX_ENTRIES = 256
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
 def _simulation(config: NetworkConfig) -> SimulationResult:
     with serving.computing():
-        return simulate(config)
+        return workers.run(simulate, config)
 
 
 #: Queued by estimated cost (core.budget's model), so that a small network is not stuck behind
@@ -94,8 +96,9 @@ def training_with_progress(network: NetworkConfig, train_config: TrainConfig,
 
 
 def preset_jobs() -> Iterator[Callable[[], object]]:
-    """The warm-up: every lesson preset's simulation and prediction at its default seed, the
-    exact configs a preset link opens."""
+    """The warm-up: the worker processes, then every lesson preset's simulation and prediction
+    at its default seed, the exact configs a preset link opens."""
+    yield workers.start
     for preset_id in PRESETS:
         config = preset_config(preset_id)
         yield lambda config=config: simulation.warm(config)

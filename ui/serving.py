@@ -7,7 +7,8 @@ OpenBLAS's default of one thread per core, sixty BLAS threads that thrash): ever
 for all of them, and their memory adds up. Here
 
 - ``LIMITER`` grants ``worker_count()`` slots (``VARIANCE_LAB_WORKERS``, else the CPU count);
-  a computation holds one slot while it runs; a queued one is served by arrival plus STRETCH
+  a computation holds one slot while it runs, in one of as many worker processes (ui.workers:
+  out of the pages' GIL); a queued one is served by arrival plus STRETCH
   times its estimated cost (short runs first, long ones after a bounded wait), the warm-up
   only when no user waits;
 - ``limit_blas_threads()`` sets OpenBLAS to one thread at the first computation, for good: its
@@ -422,9 +423,14 @@ def warmup_wanted(environ: dict[str, str] | None = None) -> bool:
     switch = environ.get(WARMUP_ENV, "").strip()
     if switch in ("0", "1"):
         return switch == "1"
+    return real_server()
+
+
+def real_server() -> bool:
+    """True under ``streamlit run``; False under AppTest, which installs a mock in place of
+    the Runtime, and outside Streamlit."""
     from streamlit.runtime import Runtime
 
-    # AppTest installs a mock in place of the Runtime; `streamlit run` creates the real one.
     return Runtime.exists() and type(Runtime.instance()) is Runtime
 
 

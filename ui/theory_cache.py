@@ -25,7 +25,7 @@ import streamlit as st
 from core import NetworkConfig
 from core.jacobian import JacobianSpectrum, jacobian_spectrum
 from core.theory import MeanField, critical_sigma_w2, mean_field, phase_grid
-from ui import serving
+from ui import serving, workers
 
 GRID_POINTS = 60
 SIGMA_B2_MAX = 0.5
@@ -129,7 +129,7 @@ def point(activation: str, slope: float, sigma_w2: float, sigma_b2: float) -> Me
 @st.cache_data(max_entries=64, show_spinner=False)
 def _spectrum(config: NetworkConfig) -> JacobianSpectrum:
     with serving.computing():
-        return jacobian_spectrum(config)
+        return workers.run(jacobian_spectrum, config)
 
 
 spectrum = serving.Served(_spectrum)

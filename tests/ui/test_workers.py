@@ -1,0 +1,81 @@
+"""ui.workers: a computation runs in another process and returns the same result, a worker's
+death fails only its run, and processes are used only where they are wanted."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import NetworkConfig, simulate
+from ui import workers
+from ui.workers import Pool, WorkerLost
+
+
+class NeedsTwoArguments(Exception):
+    """An exception pickle cannot rebuild (its __init__ takes more than the message)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def raise_unpicklable() -> None:
+    raise NeedsTwoArguments("bad value", "depth")
+
+
+def raise_value_error() -> None:
+    raise ValueError("plain")
+
+
+def die() -> None:
+    os._exit(3)  # what the kernel's OOM killer does to a worker, seen from the pool
+
+
+@pytest.fixture(scope="module")
+def pool():
+    pool = Pool(2)
+    yield pool
+    pool.shutdown()
+
+
+def test_a_simulation_in_a_worker_equals_one_computed_here(pool):
+    config = NetworkConfig(depth=6, width=32, batch_size=64, activation="relu",
+                           init="kaiming_normal", seed=3)
+    there, here = pool.run(simulate, config), simulate(config)
+    pd.testing.assert_frame_equal(there.layer_stats, here.layer_stats)
+    np.testing.assert_array_equal(there.histograms.get("act", "std").counts,
+                                  here.histograms.get("act", "std").counts)
+
+
+def test_the_work_happens_in_another_process(pool):
+    worker_pid = pool.run(os.getpid)
+    assert worker_pid != os.getpid()
+    assert worker_pid in pool.pids()
+
+
+def test_an_error_comes_back_as_an_error(pool):
+    with pytest.raises(ValueError, match="plain"):
+        pool.run(raise_value_error)
+    # One pickle cannot rebuild still reaches the caller, named.
+    with pytest.raises(RuntimeError, match="NeedsTwoArguments: bad value"):
+        pool.run(raise_unpicklable)
+
+
+def test_a_dead_worker_fails_its_run_and_the_next_run_works(pool):
+    with pytest.raises(WorkerLost):
+        pool.run(die)
+    assert pool.run(os.getpid) != os.getpid()
+
+
+@pytest.mark.parametrize("value, wanted", [("1", True), ("0", False), (" 1 ", True)])
+def test_the_switch_forces_processes_on_or_off(value, wanted):
+    assert workers.processes_wanted({workers.PROCESSES_ENV: value}) is wanted
+
+
+def test_without_a_real_server_the_work_stays_in_this_process(monkeypatch):
+    monkeypatch.delenv(workers.PROCESSES_ENV, raising=False)
+    assert not workers.processes_wanted()  # no `streamlit run` here
+    assert workers.run(os.getpid) == os.getpid()

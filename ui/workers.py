@@ -1,0 +1,149 @@
+"""Computations in worker processes: a simulation runs at full speed whatever the pages do.
+
+A Streamlit server is one process; every session's script run is a thread, and they share one
+GIL. A simulation makes ~30 NumPy calls per layer and needs the GIL back after each; while
+page threads run Python, each hand-back waits for the GIL's switch interval (5 ms). Measured
+here (``python bench/gil_contention.py``): a depth-100 simulation that takes 0.24 s alone took
+2.1 s beside one busy Python thread and 6.3 s beside two, so with a class on the server the
+computations crawled while the cores were half idle. In a worker process a computation has a
+GIL of its own.
+
+- ``run(fn, *args)`` calls a picklable top-level ``fn`` (``core.simulate``) in one of
+  ``ui.serving.worker_count()`` processes and returns its result; the caller holds a
+  ``ui.serving`` slot, so the pool never queues work of its own and the queue a user sees is
+  the limiter's.
+- The processes come from a fork server that has imported ``core`` (NumPy, pandas) and nothing
+  of Streamlit: a worker starts in milliseconds, small, with one BLAS thread.
+- A worker that dies (killed, out of memory) fails only the runs it held: the pool is replaced
+  and the caller gets ``WorkerLost``.
+- Processes are used under ``streamlit run``; under AppTest (the unit tests) and wherever
+  ``VARIANCE_LAB_PROCESSES=0``, ``run`` calls ``fn`` in the calling thread.
+  ``VARIANCE_LAB_PROCESSES=1`` forces processes (the tests of this module).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import pickle
+import threading
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable
+
+PROCESSES_ENV = "VARIANCE_LAB_PROCESSES"
+#: What a worker imports before it forks: the pure core, not Streamlit.
+PRELOAD = ("core",)
+
+
+class WorkerLost(RuntimeError):
+    """The process computing a run died before it answered (killed or out of memory)."""
+
+
+def processes_wanted(environ: dict[str, str] | None = None) -> bool:
+    """``VARIANCE_LAB_PROCESSES=1``/``0`` forces processes on/off; by default they are used
+    under the real server (``streamlit run``), never under AppTest."""
+    environ = os.environ if environ is None else environ
+    switch = environ.get(PROCESSES_ENV, "").strip()
+    if switch in ("0", "1"):
+        return switch == "1"
+    from ui.serving import real_server
+
+    return real_server()
+
+
+def _worker_started() -> None:
+    """In each worker, once: one BLAS thread (the limiter counts one core per computation)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
+def _call(fn: Callable[..., Any], args: tuple) -> Any:
+    """Run in the worker. An exception that would not survive pickling (one whose __init__
+    takes other arguments than its message) is sent back as a RuntimeError that names it."""
+    try:
+        return fn(*args)
+    except Exception as error:
+        try:
+            pickle.loads(pickle.dumps(error))
+        except Exception:
+            raise RuntimeError(f"{type(error).__name__}: {error}") from None
+        raise
+
+
+class Pool:
+    """``size`` worker processes, started on first use and replaced if one dies."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._executor: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def _get(self) -> concurrent.futures.ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(list(PRELOAD))
+                self._executor = concurrent.futures.ProcessPoolExecutor(
+                    max_workers=self.size, mp_context=context, initializer=_worker_started)
+            return self._executor
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        executor = self._get()
+        try:
+            return executor.submit(_call, fn, args).result()
+        except BrokenProcessPool as error:
+            with self._lock:
+                if self._executor is executor:
+                    self._executor = None
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise WorkerLost("the worker process computing this run stopped "
+                             "(killed or out of memory)") from error
+
+    def pids(self) -> list[int]:
+        """The live workers' process ids (for tests and benchmarks)."""
+        with self._lock:
+            executor = self._executor
+        if executor is None:
+            return []
+        return [p.pid for p in list(getattr(executor, "_processes", {}).values()) if p.pid]
+
+    def shutdown(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+_pool: Pool | None = None
+_pool_lock = threading.Lock()
+
+
+def pool() -> Pool:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            from ui.serving import worker_count
+
+            _pool = Pool(worker_count())
+        return _pool
+
+
+def _ready() -> bool:
+    return True
+
+
+def start() -> None:
+    """Start the fork server and a worker now (≈ 2 s: they import NumPy and pandas) rather than
+    at the first user's computation, when processes are wanted."""
+    if processes_wanted():
+        pool().run(_ready)
+
+
+def run(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a worker process (see the module docstring), or here when processes are
+    not wanted."""
+    if not processes_wanted():
+        return fn(*args)
+    return pool().run(fn, *args)
