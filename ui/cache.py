@@ -3,8 +3,7 @@
 Results (arrays and a small DataFrame), not figures, are cached: rebuilding a figure costs less
 than unpickling a cached one. ``simulation`` goes through ui.serving: at most K simulations run
 at once, each in a worker process (ui.workers) with one BLAS thread, and a user whose run waits
-for a free worker is told so. Training runs stay in the script's thread: their progress bar
-reads the step a run has reached.
+for a free worker is told so. Training runs go to the same workers, their progress polled.
 """
 
 from __future__ import annotations
@@ -56,7 +55,7 @@ def training(network: NetworkConfig, train_config: TrainConfig,
     hit). Not wrapped in ``serving.Served``: the Train page shows its own progress bar."""
     seconds = estimated_training_work(network, train_config) / MULTIPLY_ADDS_PER_SECOND
     with serving.computing(cost=seconds):
-        return train(network, train_config, progress=_progress)
+        return workers.run_with_progress(train, (network, train_config), _progress)
 
 
 @st.cache_data(max_entries=MAX_TRAINING_ENTRIES, show_spinner=False)

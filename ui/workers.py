@@ -12,6 +12,8 @@ GIL of its own.
   ``ui.serving.worker_count()`` processes and returns its result; the caller holds a
   ``ui.serving`` slot, so the pool never queues work of its own and the queue a user sees is
   the limiter's.
+- ``run_with_progress`` does the same for a run that reports its progress (``core.train``):
+  the worker writes (step, steps) into a small file that the calling thread polls.
 - The processes come from a fork server that has imported ``core`` (NumPy, pandas) and nothing
   of Streamlit: a worker starts in milliseconds, small, with one BLAS thread.
 - A worker that dies (killed, out of memory) fails only the runs it held: the pool is replaced
@@ -27,6 +29,8 @@ import concurrent.futures
 import multiprocessing
 import os
 import pickle
+import struct
+import tempfile
 import threading
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
@@ -59,17 +63,33 @@ def _worker_started() -> None:
     threadpool_limits(1)
 
 
-def _call(fn: Callable[..., Any], args: tuple) -> Any:
+def _call(fn: Callable[..., Any], args: tuple, **kwargs: Any) -> Any:
     """Run in the worker. An exception that would not survive pickling (one whose __init__
     takes other arguments than its message) is sent back as a RuntimeError that names it."""
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except Exception as error:
         try:
             pickle.loads(pickle.dumps(error))
         except Exception:
             raise RuntimeError(f"{type(error).__name__}: {error}") from None
         raise
+
+
+_PROGRESS = struct.Struct("<qq")  # (step, steps)
+
+
+def _call_reporting(fn: Callable[..., Any], args: tuple, progress_path: str) -> Any:
+    """Run in the worker: ``fn(*args, progress=…)``, each (step, steps) written to the file at
+    ``progress_path`` for the caller to poll (a file: no shared-memory resource tracking)."""
+    descriptor = os.open(progress_path, os.O_WRONLY)
+    try:
+        def progress(step: int, steps: int) -> None:
+            os.pwrite(descriptor, _PROGRESS.pack(step, steps), 0)
+
+        return _call(fn, args, progress=progress)
+    finally:
+        os.close(descriptor)
 
 
 class Pool:
@@ -90,16 +110,31 @@ class Pool:
             return self._executor
 
     def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self.wait(*self.submit(_call, fn, args))
+
+    def submit(self, fn: Callable[..., Any], *args: Any
+               ) -> tuple[concurrent.futures.ProcessPoolExecutor, concurrent.futures.Future]:
         executor = self._get()
         try:
-            return executor.submit(_call, fn, args).result()
+            return executor, executor.submit(fn, *args)
         except BrokenProcessPool as error:
-            with self._lock:
-                if self._executor is executor:
-                    self._executor = None
-            executor.shutdown(wait=False, cancel_futures=True)
-            raise WorkerLost("the worker process computing this run stopped "
-                             "(killed or out of memory)") from error
+            raise self._lost(executor) from error
+
+    def wait(self, executor: concurrent.futures.ProcessPoolExecutor,
+             future: concurrent.futures.Future, timeout: float | None = None) -> Any:
+        """The future's result (``concurrent.futures.TimeoutError`` after ``timeout``)."""
+        try:
+            return future.result(timeout)
+        except BrokenProcessPool as error:
+            raise self._lost(executor) from error
+
+    def _lost(self, executor: concurrent.futures.ProcessPoolExecutor) -> WorkerLost:
+        with self._lock:
+            if self._executor is executor:
+                self._executor = None
+        executor.shutdown(wait=False, cancel_futures=True)
+        return WorkerLost("the worker process computing this run stopped "
+                          "(killed or out of memory)")
 
     def pids(self) -> list[int]:
         """The live workers' process ids (for tests and benchmarks)."""
@@ -147,3 +182,26 @@ def run(fn: Callable[..., Any], *args: Any) -> Any:
     if not processes_wanted():
         return fn(*args)
     return pool().run(fn, *args)
+
+
+def run_with_progress(fn: Callable[..., Any], args: tuple,
+                      progress: Callable[[int, int], None] | None,
+                      poll_s: float = 0.25) -> Any:
+    """``fn(*args, progress=…)`` in a worker process (or here, see ``run``); ``progress(step,
+    steps)`` is called in this thread, every ``poll_s`` seconds while the step moves on."""
+    if not processes_wanted():
+        return fn(*args, progress=progress)
+    workers = pool()
+    with tempfile.NamedTemporaryFile(prefix="variance-lab-progress-") as file:
+        file.write(_PROGRESS.pack(0, 0))
+        file.flush()
+        executor, future = workers.submit(_call_reporting, fn, args, file.name)
+        shown = (0, 0)
+        while True:
+            try:
+                return workers.wait(executor, future, timeout=poll_s)
+            except concurrent.futures.TimeoutError:
+                reached = _PROGRESS.unpack(os.pread(file.fileno(), _PROGRESS.size, 0))
+                if progress is not None and reached != shown and reached[1] > 0:
+                    shown = reached
+                    progress(*reached)

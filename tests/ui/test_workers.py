@@ -4,12 +4,13 @@ death fails only its run, and processes are used only where they are wanted."""
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from core import NetworkConfig, simulate
+from core import NetworkConfig, TrainConfig, simulate, train
 from ui import workers
 from ui.workers import Pool, WorkerLost
 
@@ -79,3 +80,37 @@ def test_without_a_real_server_the_work_stays_in_this_process(monkeypatch):
     monkeypatch.delenv(workers.PROCESSES_ENV, raising=False)
     assert not workers.processes_wanted()  # no `streamlit run` here
     assert workers.run(os.getpid) == os.getpid()
+
+
+def count_to(steps: int, progress=None) -> int:
+    for step in range(1, steps + 1):
+        time.sleep(0.01)  # a run that lasts several polls
+        if progress is not None:
+            progress(step, steps)
+    return steps
+
+
+def test_progress_reaches_the_caller_while_the_worker_runs(monkeypatch):
+    monkeypatch.setenv(workers.PROCESSES_ENV, "1")
+    seen = []
+    try:
+        assert workers.run_with_progress(count_to, (40,),
+                                         lambda step, steps: seen.append((step, steps)),
+                                         poll_s=0.02) == 40
+    finally:
+        workers.pool().shutdown()
+    assert seen, "no progress was reported"
+    assert all(steps == 40 for _, steps in seen)
+    assert [step for step, _ in seen] == sorted({step for step, _ in seen})  # moving on only
+
+
+def test_training_in_a_worker_equals_training_here(monkeypatch):
+    network = NetworkConfig(depth=3, width=16, activation="tanh")
+    train_config = TrainConfig(steps=30, record_every=10)
+    monkeypatch.setenv(workers.PROCESSES_ENV, "1")
+    try:
+        there = workers.run_with_progress(train, (network, train_config), None)
+    finally:
+        workers.pool().shutdown()
+    here = train(network, train_config)
+    pd.testing.assert_frame_equal(there.history, here.history)
