@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import cache, present, sidebar, url_state
+from ui import cache, present, sidebar, url_state, workers
 from ui.errors import describe_config_error, describe_problem, problem_heading
 from ui.i18n import t
 from ui.text import markdown_literal
@@ -49,7 +49,10 @@ if size_error is not None:
 
 # Pages end by returning, never by st.stop(): what follows must run after every page (a page
 # may change its own link parameters).
-navigation.run()
+try:
+    navigation.run()
+except workers.WorkerLost:  # a server fault, not the user's: say so, keep the link in sync
+    st.error(t("serving.worker_lost"), icon=":material/error:")
 
 url_state.sync(config)
 present.present_bar(sidebar.render_share(config))

@@ -110,7 +110,12 @@ class Pool:
             return self._executor
 
     def run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return self.wait(*self.submit(_call, fn, args))
+        """``fn(*args)`` in a worker. If the worker dies, once more in a new one (another
+        run's memory may have been what killed it); ``WorkerLost`` if that dies too."""
+        try:
+            return self.wait(*self.submit(_call, fn, args))
+        except WorkerLost:
+            return self.wait(*self.submit(_call, fn, args))
 
     def submit(self, fn: Callable[..., Any], *args: Any
                ) -> tuple[concurrent.futures.ProcessPoolExecutor, concurrent.futures.Future]:

@@ -77,3 +77,22 @@ def test_the_queued_message_says_the_place_in_line(lang):
     at.session_state["ui.lang"] = lang
     at.run()
     assert [info.value for info in at.info] == [translate(lang, "serving.queued", ahead=3)]
+
+
+def test_a_lost_worker_is_said_in_words_and_the_next_move_computes(app, monkeypatch):
+    from ui import workers
+
+    real_run = workers.run
+
+    def lost(fn, *args):
+        raise workers.WorkerLost("the worker process computing this run stopped")
+
+    monkeypatch.setattr(workers, "run", lost)
+    at = app(depth="9", width="32", lang="en")
+    assert not at.exception
+    assert any(translate("en", "serving.worker_lost") == e.value for e in at.error)
+    monkeypatch.setattr(workers, "run", real_run)
+    at.sidebar.slider(key="cfg.depth").set_value(8).run()
+    assert not at.exception
+    assert not any(translate("en", "serving.worker_lost") == e.value for e in at.error)
+    assert at.get("plotly_chart")

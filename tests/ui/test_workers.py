@@ -114,3 +114,15 @@ def test_training_in_a_worker_equals_training_here(monkeypatch):
         workers.pool().shutdown()
     here = train(network, train_config)
     pd.testing.assert_frame_equal(there.history, here.history)
+
+
+def die_the_first_time(marker: str) -> str:
+    """Dies unless ``marker`` exists, which it creates first: a worker lost once."""
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(3)
+    return "done"
+
+
+def test_a_run_whose_worker_died_once_is_run_again(pool, tmp_path):
+    assert pool.run(die_the_first_time, str(tmp_path / "died")) == "done"
