@@ -15,7 +15,8 @@ GIL of its own.
 - ``run_with_progress`` does the same for a run that reports its progress (``core.train``):
   the worker writes (step, steps) into a small file that the calling thread polls.
 - The processes come from a fork server that has imported ``core`` (NumPy, pandas) and nothing
-  of Streamlit: a worker starts in milliseconds, small, with one BLAS thread.
+  of Streamlit: a worker starts in milliseconds, small, with one BLAS thread, and runs at a
+  lower CPU priority than the server (a page rerun is interactive, a simulation is not).
 - A worker that dies (killed, out of memory) fails only the runs it held: the pool is replaced
   and the caller gets ``WorkerLost``.
 - Processes are used under ``streamlit run``; under AppTest (the unit tests) and wherever
@@ -26,6 +27,7 @@ GIL of its own.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -36,6 +38,8 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
 PROCESSES_ENV = "VARIANCE_LAB_PROCESSES"
+#: Added to the workers' nice value: the scheduler gives the server's threads a core first.
+WORKER_NICENESS = 10
 #: What a worker imports before it forks: the pure core, not Streamlit.
 PRELOAD = ("core",)
 
@@ -57,10 +61,14 @@ def processes_wanted(environ: dict[str, str] | None = None) -> bool:
 
 
 def _worker_started() -> None:
-    """In each worker, once: one BLAS thread (the limiter counts one core per computation)."""
+    """In each worker, once: one BLAS thread (the limiter counts one core per computation),
+    and a lower CPU priority than the server, whose page reruns are the interactive work:
+    a cached rerun (≈ 40 ms) should not wait behind a simulation (up to 1.5 s) for a core."""
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
 
 
 def _call(fn: Callable[..., Any], args: tuple, **kwargs: Any) -> Any:

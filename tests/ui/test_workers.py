@@ -126,3 +126,7 @@ def die_the_first_time(marker: str) -> str:
 
 def test_a_run_whose_worker_died_once_is_run_again(pool, tmp_path):
     assert pool.run(die_the_first_time, str(tmp_path / "died")) == "done"
+
+
+def test_workers_yield_the_cpu_to_the_server(pool):
+    assert pool.run(os.nice, 0) == os.nice(0) + workers.WORKER_NICENESS
