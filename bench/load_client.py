@@ -14,9 +14,12 @@ Per rerun it measures send → ``script_finished`` (a run the server ends early 
 is not finished). Printed at the end: reruns served, p50 / p90 / max latency of the moves (the
 first page loads apart), errors (exception elements in the deltas), timeouts (no finish within
 --timeout, default 60 s), stale pages (the share link in the URL does not carry the depth that
-was sent), bytes received per rerun, the server's peak memory (VmHWM and the highest VmRSS
-sampled from /proc/PID/status, when this script started the server or got --server-pid) and
-the machine's load average at the start, the end and its highest sample.
+was sent), the moves' p50 / p90 per 20 s of send time (the cold start, then the steady state),
+bytes received per rerun, the server's CPU time and memory (when this script started the
+server or got --server-pid): the server process's VmHWM and highest VmRSS from
+/proc/PID/status, and the highest sampled sum of the proportional set sizes of the server and
+its descendants (the worker processes of ui/workers.py), with the machine's load average at the
+start, the end and its highest sample.
 
 It starts `streamlit run app.py` itself on 127.0.0.1 with a free port (stopped by its pid at
 the end), or uses --url (e.g. nginx in front of replicas, see bench/run_replicas.py). Through a

@@ -412,6 +412,10 @@ def shared_figure(key: Hashable, build: Callable[[], Any]) -> Any:
     return figure
 
 
+class WorkersStopped(RuntimeError):
+    """The computations' worker processes are shut down: the server is stopping."""
+
+
 _warmup_lock = threading.Lock()
 _warmup_thread: threading.Thread | None = None
 
@@ -419,8 +423,14 @@ _warmup_thread: threading.Thread | None = None
 def warmup_wanted(environ: dict[str, str] | None = None) -> bool:
     """``VARIANCE_LAB_WARMUP=1``/``0`` forces it on/off; by default it runs under the real
     server (``streamlit run``), never under AppTest."""
+    return on_real_server(WARMUP_ENV, environ)
+
+
+def on_real_server(switch_env: str, environ: dict[str, str] | None = None) -> bool:
+    """A feature of the real server: ``switch_env`` set to 1 or 0 forces it on or off, else it
+    is on exactly under ``streamlit run``."""
     environ = os.environ if environ is None else environ
-    switch = environ.get(WARMUP_ENV, "").strip()
+    switch = environ.get(switch_env, "").strip()
     if switch in ("0", "1"):
         return switch == "1"
     return real_server()
@@ -454,6 +464,8 @@ def start_warmup(jobs: Callable[[], Iterable[Callable[[], object]]],
                 try:
                     job()
                     done += 1
+                except WorkersStopped:  # the server is shutting down
+                    break
                 except Exception:  # a broken preset must not kill the server
                     _logger().exception("warm-up job failed")
             _logger().info("warm-up: %d results cached in %.1f s", done,

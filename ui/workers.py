@@ -31,6 +31,7 @@ import contextlib
 import multiprocessing
 import os
 import pickle
+import signal
 import struct
 import tempfile
 import threading
@@ -51,13 +52,9 @@ class WorkerLost(RuntimeError):
 def processes_wanted(environ: dict[str, str] | None = None) -> bool:
     """``VARIANCE_LAB_PROCESSES=1``/``0`` forces processes on/off; by default they are used
     under the real server (``streamlit run``), never under AppTest."""
-    environ = os.environ if environ is None else environ
-    switch = environ.get(PROCESSES_ENV, "").strip()
-    if switch in ("0", "1"):
-        return switch == "1"
-    from ui.serving import real_server
+    from ui.serving import on_real_server
 
-    return real_server()
+    return on_real_server(PROCESSES_ENV, environ)
 
 
 def _worker_started() -> None:
@@ -69,6 +66,9 @@ def _worker_started() -> None:
     threadpool_limits(1)
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
+    # Ctrl-C in the server's terminal reaches the whole process group: the server shuts the
+    # pool down; a worker interrupted on its own would only print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _call(fn: Callable[..., Any], args: tuple, **kwargs: Any) -> Any:
@@ -132,6 +132,10 @@ class Pool:
             return executor, executor.submit(fn, *args)
         except BrokenProcessPool as error:
             raise self._lost(executor) from error
+        except RuntimeError as error:  # "cannot schedule new futures after shutdown"
+            from ui.serving import WorkersStopped
+
+            raise WorkersStopped(str(error)) from error
 
     def wait(self, executor: concurrent.futures.ProcessPoolExecutor,
              future: concurrent.futures.Future, timeout: float | None = None) -> Any:
