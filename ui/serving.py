@@ -155,6 +155,7 @@ class Limiter:
             ticket = _Ticket(background, self.clock() + self.stretch * max(0.0, cost),
                              self._tickets)
             bisect.insort(self._queue, ticket)
+        told, told_at = None, 0.0
         try:
             while True:
                 with self._cond:
@@ -164,8 +165,12 @@ class Limiter:
                         self._cond.notify_all()
                         return
                     ahead = self._queue.index(ticket)
-                if on_wait is not None:
+                # Every release wakes every waiter: the page is told only when its place
+                # changed (or each ``poll`` seconds, where a stopped run learns it is stopped).
+                now = time.monotonic()
+                if on_wait is not None and (ahead != told or now - told_at >= poll):
                     on_wait(ahead)
+                    told, told_at = ahead, now
                 with self._cond:
                     if not (self.running < self.slots and self._queue[0] is ticket):
                         self._cond.wait(poll)

@@ -317,3 +317,27 @@ def test_shared_figure_is_built_once_per_key():
     first = serving.shared_figure(key, lambda: build("a"))
     again = serving.shared_figure(key, lambda: build("b"))
     assert first is again and built == ["a"]
+
+
+def test_a_waiter_is_told_again_only_when_its_place_changes():
+    limiter = Limiter(1)
+    limiter.acquire()
+    told = []
+
+    def first():
+        limiter.acquire(told.append, poll=BOUND)  # no timed reminder within the test
+        limiter.release()
+
+    thread = threading.Thread(target=first, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: told == [0], "the first waiter told its place once")
+        for _ in range(20):  # others queue behind it and leave: every change wakes it
+            with limiter._cond:
+                limiter._cond.notify_all()
+        time.sleep(0.1)  # time to wake: a waiter whose place did not change stays quiet
+        assert told == [0]
+    finally:
+        limiter.release()
+        thread.join(BOUND)
+    assert told == [0]
