@@ -113,10 +113,10 @@ def _base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, **more)
     """``base_layout`` applied to a figure built trace by trace, its axis titles on every
     subplot."""
     layout = base_layout(title, x_title, y_title, **more)
-    layout.pop("xaxis"), layout.pop("yaxis")
+    x_axis, y_axis = layout.pop("xaxis"), layout.pop("yaxis")
     fig.update_layout(**layout)
-    fig.update_xaxes(title_text=x_title)
-    fig.update_yaxes(title_text=y_title)
+    fig.update_xaxes(x_axis)
+    fig.update_yaxes(y_axis)
     return fig
 
 
