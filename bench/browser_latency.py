@@ -14,6 +14,16 @@ A MutationObserver installed before each keypress records chart mutations; a sam
 at least one chart mutated after the keypress, the app is idle (script notRunning, no
 skeleton) and no chart has mutated for --quiet-ms (default 300 ms).
 
+With --breakdown, each sample is also traced (Chromium's CDP Tracing and Network domains):
+
+    key->send     keydown -> the rerun request leaves the page (the slider's own handling)
+    server        request sent -> the last websocket frame of the rerun received (the script
+                  run and its deltas; stamped by the network stack, not delayed by a busy page)
+    tail          that last frame -> the last chart mutation (the browser's work left over)
+    page CPU      CPU time of the page's main thread from keydown to the last chart mutation
+                  (JavaScript, style, layout, paint: thread time, so other load on the machine
+                  inflates it less than wall time)
+
 Usage (from the repo root):
     python bench/browser_latency.py [-n 15] [--query "depth=20&act=tanh"] [--json out.json]
 
@@ -89,6 +99,89 @@ RESULT_JS = """
         mutatedCharts: [...window.__benchMutated].filter(c => c.isConnected).length,
         charts: document.querySelectorAll("[data-testid='stPlotlyChart']").length})
 """
+
+
+SYNC_JS = "() => { performance.mark('bench-sync'); return performance.now(); }"
+
+TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline",
+                    "blink.user_timing"]
+
+
+class Tracer:
+    """One CDP session on the page: a trace and the websocket frames around each sample."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.cdp = page.context.new_cdp_session(page)
+        self.frames: list[tuple[str, float]] = []  # (sent/received, monotonic seconds)
+        self.cdp.on("Network.webSocketFrameSent",
+                    lambda e: self.frames.append(("sent", e["timestamp"])))
+        self.cdp.on("Network.webSocketFrameReceived",
+                    lambda e: self.frames.append(("received", e["timestamp"])))
+        self.cdp.send("Network.enable")
+
+    def start(self) -> None:
+        self.frames.clear()
+        self.cdp.send("Tracing.start", {"traceConfig": {
+            "includedCategories": TRACE_CATEGORIES}, "transferMode": "ReturnAsStream"})
+
+    def stop(self) -> list[dict]:
+        done: dict = {}
+        self.cdp.on("Tracing.tracingComplete", lambda e: done.setdefault("stream", e["stream"]))
+        self.cdp.send("Tracing.end")
+        deadline = time.monotonic() + 30
+        while "stream" not in done and time.monotonic() < deadline:
+            self.page.wait_for_timeout(20)
+        chunks = []
+        while True:
+            chunk = self.cdp.send("IO.read", {"handle": done["stream"]})
+            chunks.append(chunk["data"])
+            if chunk.get("eof"):
+                break
+        self.cdp.send("IO.close", {"handle": done["stream"]})
+        data = json.loads("".join(chunks))
+        return data["traceEvents"] if isinstance(data, dict) else data
+
+
+def breakdown(events: list[dict], frames: list[tuple[str, float]], sync_page_ms: float,
+              key_ms: float, last_mutation_ms: float) -> dict:
+    """One sample's figures (see the module docstring), in ms, from its trace and frames.
+
+    Trace timestamps and CDP frame timestamps share Chromium's monotonic clock; the
+    'bench-sync' user-timing mark ties them to the page's performance.now()."""
+    sync = next(e for e in events if e.get("name") == "bench-sync")
+    offset_us = sync["ts"] - sync_page_ms * 1000  # trace µs = page ms * 1000 + offset
+
+    def page_ms(trace_us: float) -> float:
+        return (trace_us - offset_us) / 1000
+
+    names = {(e["pid"], e["tid"]): e["args"]["name"] for e in events
+             if e.get("ph") == "M" and e.get("name") == "thread_name"}
+    sync_thread = (sync["pid"], sync["tid"])
+    main = sync_thread if names.get(sync_thread) == "CrRendererMain" else next(
+        k for k, v in names.items() if v == "CrRendererMain" and k[0] == sync["pid"])
+    cpu = wall = 0.0
+    end_us = None
+    for e in sorted((e for e in events if (e.get("pid"), e.get("tid")) == main
+                     and e.get("ph") == "X" and "dur" in e), key=lambda e: e["ts"]):
+        if end_us is not None and e["ts"] < end_us:
+            continue  # nested in a task already counted
+        end_us = e["ts"] + e["dur"]
+        start, stop = page_ms(e["ts"]), page_ms(end_us)
+        if stop <= key_ms or start >= last_mutation_ms:
+            continue
+        share = (min(stop, last_mutation_ms) - max(start, key_ms)) / max(stop - start, 1e-9)
+        wall += share * (stop - start)
+        cpu += share * e.get("tdur", e["dur"]) / 1000
+    frame_ms = [(kind, page_ms(t * 1e6)) for kind, t in frames]
+    sent = [t for kind, t in frame_ms if kind == "sent" and t >= key_ms]
+    received = [t for kind, t in frame_ms if kind == "received" and sent and t >= sent[0]
+                and t <= last_mutation_ms]
+    nan = float("nan")
+    return {"key_to_send": sent[0] - key_ms if sent else nan,
+            "server": received[-1] - sent[0] if received else nan,
+            "tail": last_mutation_ms - received[-1] if received else nan,
+            "page_cpu": cpu, "page_busy": wall}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -169,10 +262,15 @@ def run(args: argparse.Namespace) -> dict:
                     else "ArrowRight")
             if args.new_values:  # one way only: every value is one no run has computed yet
                 keys = (args.first_key, args.first_key)
+            tracer = Tracer(page) if args.breakdown else None
+            parts: list[dict] = []
             for i in range(total):
                 key = keys[i % 2]
                 handle.focus()
                 page.evaluate(INSTALL_OBSERVER_JS)
+                if tracer:
+                    tracer.start()
+                    sync_ms = page.evaluate(SYNC_JS)
                 page.keyboard.press(key)
                 try:
                     page.wait_for_function(
@@ -188,9 +286,16 @@ def run(args: argparse.Namespace) -> dict:
                 r = page.evaluate(RESULT_JS)
                 ms = r["lastMut"] - r["keyT"]
                 tag = "warmup" if i < args.warmup else f"{i - args.warmup + 1:>2}/{args.n}"
+                detail = ""
+                if tracer:
+                    part = breakdown(tracer.stop(), list(tracer.frames), sync_ms, r["keyT"],
+                                     r["lastMut"])
+                    detail = "  " + " ".join(f"{k} {v:5.0f}" for k, v in part.items())
+                    if i >= args.warmup:
+                        parts.append(part)
                 print(f"  [{tag}] {key:<10} value={slider_value(handle):>4} "
                       f"{ms:8.1f} ms  ({r['mutatedCharts']}/{r['charts']} charts mutated, "
-                      f"{r['mutations']} mutation records)", flush=True)
+                      f"{r['mutations']} mutation records){detail}", flush=True)
                 if i >= args.warmup:
                     latencies.append(ms)
                 n_charts = r["charts"]
@@ -211,6 +316,8 @@ def run(args: argparse.Namespace) -> dict:
         "config_url": config_url,
         "slider": how,
         "new_values": args.new_values,
+        "breakdown_median_ms": {k: round(statistics.median(p[k] for p in parts), 1)
+                                for k in (parts[0] if parts else {})},
         "loadavg_start": [round(x, 2) for x in load_start],
         "loadavg_end": [round(x, 2) for x in os.getloadavg()],
     }
@@ -221,6 +328,9 @@ def run(args: argparse.Namespace) -> dict:
           f"  config URL: {config_url}\n"
           f"  load average start {result['loadavg_start']}, end {result['loadavg_end']} "
           f"({os.cpu_count()} CPUs)")
+    if parts:
+        print("  breakdown, median ms: " + ", ".join(
+            f"{k} {v:.0f}" for k, v in result["breakdown_median_ms"].items()))
     return result
 
 
@@ -240,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="regex of the slider's label to press (default: the depth slider)")
     p.add_argument("--quiet-ms", type=int, default=300, help="chart quiet time that ends a sample")
     p.add_argument("--timeout-s", type=float, default=30.0, help="per-sample timeout")
+    p.add_argument("--breakdown", action="store_true",
+                   help="trace each sample: time to send, server, browser tail, page CPU")
     p.add_argument("--json", help="also write the result as JSON to this path")
     p.add_argument("--screenshot", action="store_true",
                    help="save artifacts/screenshots/bench_browser_latency.png at the end")

@@ -13,9 +13,9 @@ from typing import Callable, Iterator
 
 import streamlit as st
 
-from core import (Dataset, NetworkConfig, SimulationResult, TrainConfig, TrainResult,
-                  make_dataset, simulate, train)
-from core.theory import Prediction, predict
+from core import (Dataset, Finding, NetworkConfig, SimulationResult, TrainConfig, TrainResult,
+                  diagnose, make_dataset, simulate, train)
+from core.theory import Prediction, agreement, predict
 from core.train_config import MULTIPLY_ADDS_PER_SECOND, estimated_training_work
 from ui import serving, workers
 from ui.presets import PRESETS, preset_config
@@ -40,6 +40,23 @@ def prediction(config: NetworkConfig) -> Prediction:
     """The mean-field prediction for a config (or why there is none): quadrature over at most
     200 layers, milliseconds, so it takes no worker slot."""
     return predict(config)
+
+
+# What a page derives from a config's result is cached with it: a class on one link reruns the
+# same config again and again, and each rerun would redo it (diagnose ≈ 2 ms, agreement ≈ 2 ms,
+# a hit ≈ 0.4 ms). The result and the prediction are passed as ``_`` arguments, left out of the
+# key: they are the ones ``simulation(config)`` and ``prediction(config)`` return.
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+def findings(config: NetworkConfig, _result: SimulationResult) -> list[Finding]:
+    """``diagnose`` of the config's result."""
+    return diagnose(_result)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+def theory_agreement(config: NetworkConfig, _result: SimulationResult,
+                     _prediction: Prediction) -> dict[str, float]:
+    """``core.theory.agreement`` of the config's result with its (supported) prediction."""
+    return agreement(_result.layer_stats, _prediction.table)
 
 
 #: A training result: ≈ 26 decision-function snapshots (40 × 40) and its records, ≈ 0.5 MB.

@@ -7,6 +7,7 @@ figure is drawn in any language and tests can pass a stub.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -81,50 +82,136 @@ def wrap_title(text: str, width: int = TITLE_WIDTH) -> str:
     return text[:best[0]].rstrip() + "<br>" + text[best[1]:].lstrip()
 
 
-def _base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, **more) -> go.Figure:
-    """Title under the toolbar's strip; legend horizontal at the figure's bottom edge, in
-    container coordinates, so that Plotly widens the bottom margin for it instead of laying it
-    over the x axis title at any width (the rows it needs depend on the width)."""
+def base_layout(title: str, x_title: str, y_title: str, **more) -> dict:
+    """The layout every chart starts from, as a dict (for ``go.Figure(data, layout)``, which
+    validates it once): title under the toolbar's strip; legend horizontal at the figure's
+    bottom edge, in container coordinates, so that Plotly widens the bottom margin for it
+    instead of laying it over the x axis title at any width (the rows it needs depend on the
+    width). ``margin`` in ``more`` sets the room for the axes (left, right, bottom)."""
     title = wrap_title(title)
     # Plotly raises a title's first line by the height of the lines under it: keep them all
     # below the toolbar's strip.
     extra = TITLE_LINE * title.count("<br>")
     layout = dict(title=dict(text=title, x=0.0, xanchor="left", yref="container", y=1.0,
                              yanchor="top", pad=dict(t=TOOLBAR_ROOM + extra)),
-                  height=420 + extra, margin=dict(l=10, r=10, t=TOOLBAR_ROOM + 44 + extra, b=10),
+                  height=420 + extra,
+                  margin={"l": 10, "r": 10, "b": 10, **more.pop("margin", {}),
+                          "t": TOOLBAR_ROOM + 44 + extra},
                   legend=dict(orientation="h", yref="container", y=0.0, yanchor="bottom",
                               x=0.0, xanchor="left", tracegroupgap=0),
-                  hovermode="x unified")
+                  hovermode="x unified",
+                  xaxis=dict(title=dict(text=x_title)), yaxis=dict(title=dict(text=y_title)))
     if "height" in more:
         more = {**more, "height": more["height"] + extra}
-    fig.update_layout(**{**layout, **more})
-    fig.update_xaxes(title_text=x_title)
-    fig.update_yaxes(title_text=y_title)
+    for axis in ("xaxis", "yaxis"):
+        if axis in more:
+            more[axis] = {**layout[axis], **more[axis]}
+    return {**layout, **more}
+
+
+def _base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, **more) -> go.Figure:
+    """``base_layout`` applied to a figure built trace by trace, its axis titles on every
+    subplot."""
+    layout = base_layout(title, x_title, y_title, **more)
+    x_axis, y_axis = layout.pop("xaxis"), layout.pop("yaxis")
+    fig.update_layout(**layout)
+    fig.update_xaxes(x_axis)
+    fig.update_yaxes(y_axis)
     return fig
+
+
+# A chart whose figure changes is drawn afresh in the browser (Streamlit 1.67 remounts it: the
+# element's id hashes the figure). If Plotly's automargin then finds the margins too small for
+# the tick labels, the axis titles, a colour bar or the legend, it grows them and draws the
+# whole chart a second time: 40 % of a chart's drawing time, measured in Chromium
+# (bench/browser_latency.py). So the Explorer's charts ask for the room their axes need up
+# front; automargin stays on and still grows a margin where an estimate falls short (a
+# legend in several rows on a phone).
+#: Measured under Streamlit's chart theme (tick labels at 12 px, axis titles at 14 px, 24 px
+#: from the y tick labels and 20 px under the x tick labels) in Chromium, and fitted over font
+#: sizes 12 and 18 (the projector): the room beside a y axis beyond its widest tick label, the
+#: room under an x axis, and one row of a legend under the plot.
+Y_AXIS_ROOM = (46.0, 1.4)  # px = a + b · font size
+X_AXIS_ROOM = (46.0, 1.8)
+LEGEND_ROW = 30
+#: The room a heatmap's colour bar needs right of the plot (ticks like 0.08 and its title), and
+#: what a heatmap's x axis needs beyond X_AXIS_ROOM.
+COLORBAR_ROOM = 90
+HEATMAP_X_EXTRA = 10
+#: Text width in ems (Streamlit's sans, a little generous): a digit, another letter, a narrow
+#: one or a superscript (Plotly draws ⁻⁶ smaller), a CJK character.
+_EM = {"digit": 0.58, "latin": 0.53, "narrow": 0.4, "cjk": 1.0}
+_NARROW = set("⁻⁰¹²³⁴⁵⁶⁷⁸⁹.,:;|!iljtfr ()")
+
+
+def text_width(text: str, size: float = 12) -> float:
+    """An estimate of ``text``'s width in px at font ``size``, rather too wide than too narrow."""
+    def em(char: str) -> float:
+        if ord(char) > 0x2E80:
+            return _EM["cjk"]
+        if char in _NARROW:
+            return _EM["narrow"]
+        return _EM["digit"] if char.isdigit() else _EM["latin"]
+
+    return size * sum(em(c) for c in text)
+
+
+def y_axis_room(labels: Iterable[str], size: float = 12) -> int:
+    """The left margin a y axis with these tick labels and a title needs (see Y_AXIS_ROOM)."""
+    widest = max((text_width(label, size) for label in labels), default=0.0)
+    return math.ceil(Y_AXIS_ROOM[0] + Y_AXIS_ROOM[1] * size + widest)
+
+
+def x_axis_room(size: float = 12) -> int:
+    """The bottom margin an x axis with tick labels and a title needs (see X_AXIS_ROOM)."""
+    return math.ceil(X_AXIS_ROOM[0] + X_AXIS_ROOM[1] * size)
+
+
+def nonfinite_parts(first_layer: int | None, last_layer: int, tr: Translate,
+                    colour: str = "rgba(214,39,40,0.12)",
+                    label_key: str = "chart.nonfinite_from") -> tuple[list[dict], list[dict]]:
+    """(shapes, annotations) that shade the layers from the first non-finite one to the end,
+    with a label at the top left of the shaded strip."""
+    if first_layer is None:
+        return [], []
+    x0 = first_layer - 0.5
+    shape = dict(type="rect", xref="x", x0=x0, x1=last_layer + 0.5, yref="y domain", y0=0, y1=1,
+                 fillcolor=colour, line=dict(width=0))
+    label = dict(text=tr(label_key, layer=first_layer), showarrow=False, xref="x", x=x0,
+                 xanchor="left", yref="y domain", y=1, yanchor="top")
+    return [shape], [label]
 
 
 def mark_nonfinite(fig: go.Figure, first_layer: int | None, last_layer: int, tr: Translate,
                    colour: str = "rgba(214,39,40,0.12)",
                    label_key: str = "chart.nonfinite_from") -> None:
     """Shade the layers from the first non-finite one to the end, with a label."""
-    if first_layer is None:
-        return
-    fig.add_vrect(x0=first_layer - 0.5, x1=last_layer + 0.5, fillcolor=colour, line_width=0,
-                  annotation_text=tr(label_key, layer=first_layer),
-                  annotation_position="top left")
+    shapes, labels = nonfinite_parts(first_layer, last_layer, tr, colour, label_key)
+    for shape in shapes:
+        fig.add_shape(shape)
+    for label in labels:
+        fig.add_annotation(label)
 
 
 BAND_FILL = "rgba(44,160,44,0.07)"
 
 
+def healthy_band_parts(tr: Translate) -> tuple[dict, dict]:
+    """(shape, legend entry) of the gradient band on a log y axis: shaded under the data and
+    named in the legend (a label inside the plot would lie under the data lines that cross it)."""
+    shape = dict(type="rect", xref="x domain", x0=0, x1=1, yref="y", y0=HEALTHY_BAND[0],
+                 y1=HEALTHY_BAND[1], fillcolor=BAND_FILL, line=dict(width=0), layer="below")
+    entry = dict(type="scatter", x=[None], y=[None], mode="markers", name=tr("chart.healthy_band"),
+                 marker=dict(symbol="square", size=14, color="rgba(44,160,44,0.3)"),
+                 hoverinfo="skip", legendrank=2000)
+    return shape, entry
+
+
 def shade_healthy_band(fig: go.Figure, tr: Translate) -> None:
-    """Shade the gradient band on the log y axis, named in the legend (a label inside the plot
-    would lie under the data lines that cross it)."""
-    fig.add_hrect(y0=HEALTHY_BAND[0], y1=HEALTHY_BAND[1], fillcolor=BAND_FILL,
-                  line_width=0, layer="below")
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=tr("chart.healthy_band"),
-                             marker=dict(symbol="square", size=14, color="rgba(44,160,44,0.3)"),
-                             hoverinfo="skip", legendrank=2000))
+    """Shade the gradient band on the log y axis, named in the legend."""
+    shape, entry = healthy_band_parts(tr)
+    fig.add_shape(shape)
+    fig.add_trace(entry)
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -145,6 +232,10 @@ def tick_text(value: float) -> str:
 FEW_DECADES = 3.0
 
 
+#: log10 of the largest float64.
+FLOAT64_DECADES = math.log10(sys.float_info.max)
+
+
 def log_axis(values: Iterable[float]) -> dict:
     """Tick settings for a log axis that shows ``values`` (non-positive and non-finite ignored):
     over more than FEW_DECADES, one labelled power of ten every ``dtick`` decades (at most ~8);
@@ -156,8 +247,13 @@ def log_axis(values: Iterable[float]) -> dict:
     low, high = math.log10(finite.min()), math.log10(finite.max())
     span = high - low
     if span > FEW_DECADES:
-        return dict(dtick=max(1, math.ceil(span / 8)), exponentformat="power", tickvals=None,
+        axis = dict(dtick=max(1, math.ceil(span / 8)), exponentformat="power", tickvals=None,
                     ticktext=None)
+        if high > FLOAT64_DECADES - 10:
+            # Autorange pads beyond the largest float64, where Plotly labels a tick
+            # "Infinity−NaN": stop the axis there.
+            axis["autorangeoptions"] = dict(maxallowed=FLOAT64_DECADES)
+        return axis
     # Autorange pads the data by a few per cent: ticks a little beyond it may still show.
     pad = max(0.05 * span, 0.02)
     first, last = math.floor(low - pad), math.ceil(high + pad)
@@ -173,6 +269,21 @@ def log_axis(values: Iterable[float]) -> dict:
     return dict(tickvals=ticks, ticktext=[tick_text(v) for v in ticks])
 
 
+def log_tick_labels(values: Iterable[float]) -> list[str]:
+    """The tick labels a log axis set by ``log_axis(values)`` shows (for its margin): the
+    explicit ones, or the powers of ten (10ᵏ) around the values' range."""
+    values = list(values)
+    axis = log_axis(values)
+    if axis.get("ticktext"):
+        return list(axis["ticktext"])
+    finite = [v for v in values if v is not None and math.isfinite(v) and v > 0]
+    if not finite:
+        return ["1"]
+    low = math.floor(math.log10(min(finite))) - 1
+    high = min(math.ceil(math.log10(max(finite))) + 1, math.floor(FLOAT64_DECADES))
+    return ["1" if k == 0 else "10" + str(k).translate(_SUPERSCRIPT) for k in range(low, high + 1)]
+
+
 def trace_values(fig: go.Figure, axis: str = "y", axis_id: str = "y") -> list[float]:
     """Every number the traces of ``fig`` on axis ``axis_id`` plot along ``axis`` ("x"/"y")."""
     out: list[float] = []
@@ -185,13 +296,42 @@ def trace_values(fig: go.Figure, axis: str = "y", axis_id: str = "y") -> list[fl
     return out
 
 
+def _y_tick_labels(fig: go.Figure) -> list[str]:
+    """The y tick labels ``fig`` will show, near enough to size its left margin."""
+    axis = fig.layout.yaxis
+    if axis.ticktext:
+        return list(axis.ticktext)
+    values = trace_values(fig)
+    if axis.type == "log":
+        return log_tick_labels([*values, *HEALTHY_BAND])
+    finite = [v for v in values if math.isfinite(v)]
+    return [f"{v:g}" for v in (min(finite), max(finite))] if finite else []
+
+
+def legend_room(names: Iterable[str], size: float) -> int:
+    """The right margin a vertical legend of ``names`` beside the plot needs at font ``size``:
+    the symbol, the widest name, the 2 % gap to the plot."""
+    widest = max((text_width(name, size) for name in names), default=0.0)
+    return math.ceil(40 + widest + 20)
+
+
 def projector(fig: go.Figure, height: int | None = None) -> go.Figure:
     """The same figure for a projector: every text at least PROJECTOR_FONT px, the legend
-    beside the plot (a projected screen is wide; a legend under it would cost height)."""
+    beside the plot (a projected screen is wide; a legend under it would cost height), the
+    margins sized for the bigger text."""
     big = PROJECTOR_FONT
+    heatmap = any(isinstance(trace, go.Heatmap) for trace in fig.data)
+    legend = [trace.name for trace in fig.data
+              if trace.name and trace.showlegend is not False and not heatmap]
     # A projected page is wide: the toolbar sits far right of the title, no room kept above it.
+    margin = dict(t=big + 6 + 24, b=x_axis_room(big) + (HEATMAP_X_EXTRA if heatmap else 0),
+                  l=y_axis_room(_y_tick_labels(fig), big))
+    if heatmap:
+        margin["r"] = math.ceil(COLORBAR_ROOM * big / 12)
+    elif legend:
+        margin["r"] = legend_room(legend, big)
     fig.update_layout(font=dict(size=big), title=dict(font_size=big + 6, pad_t=6),
-                      margin=dict(t=big + 6 + 24),
+                      margin=margin,
                       legend=dict(font=dict(size=big), orientation="v", yref="paper", y=1.0,
                                   yanchor="top", x=1.02, xanchor="left"),
                       hoverlabel=dict(font_size=big))
@@ -220,21 +360,21 @@ MORE_SERIES = tuple(c for c, *_ in VARIANCE_SERIES if c not in STORY_SERIES)
 OUT_SERIES = ("out_var", "#8c564b", "chart.series.out_var")
 
 
-def draw_residual_stream(fig: go.Figure, layers: pd.DataFrame, series: Sequence[str] | None,
-                         tr: Translate) -> None:
-    """Add the layer output's variance when it differs from the activation's (the residual
-    lessons are about it: the sum of the branches grows linearly)."""
+def residual_stream_trace(layers: pd.DataFrame, series: Sequence[str] | None,
+                          tr: Translate) -> dict | None:
+    """The layer output's variance where it differs from the activation's (the residual
+    lessons are about it: the sum of the branches grows linearly), else None."""
     column, colour, key = OUT_SERIES
     if series is not None and column not in series:
-        return
+        return None
     out, act = layers[column].to_numpy(), layers["act_var"].to_numpy()
     with np.errstate(invalid="ignore"):
         differs = np.abs(out - act) > 1e-6 * np.maximum(np.abs(act), 1e-30)
     if not bool(np.nan_to_num(differs).any()):
-        return
-    fig.add_trace(go.Scatter(x=layers["layer"], y=positive(layers[column]), name=tr(key),
-                             mode="lines+markers", line=dict(color=colour, width=2.5),
-                             marker=dict(size=4), hovertemplate="%{y:.3e}"))
+        return None
+    return dict(type="scatter", x=layers["layer"].to_numpy(), y=positive(layers[column]),
+                name=tr(key), mode="lines+markers", line=dict(color=colour, width=2.5),
+                marker=dict(size=4), hovertemplate="%{y:.3e}")
 
 
 def layer_ranges(layers: Sequence[int]) -> str:
@@ -248,9 +388,9 @@ def layer_ranges(layers: Sequence[int]) -> str:
     return ", ".join(f"{a}–{b}" if b > a else f"{a}" for a, b in runs)
 
 
-def note_exact_zeros(fig: go.Figure, layers: pd.DataFrame, series: Sequence[str] | None,
-                     first_nonfinite: int | None, tr: Translate) -> None:
-    """Say on the chart which series are exactly 0 where (a log axis draws nothing there, so an
+def zero_values_note(layers: pd.DataFrame, series: Sequence[str] | None,
+                     first_nonfinite: int | None, tr: Translate) -> dict | None:
+    """The annotation that says which series are exactly 0 where (None if none is) (a log axis draws nothing there, so an
     all-zero network would otherwise show an empty chart). Layers past an overflow are
     undefined, not zero: they are left out, and so is the gradient when anything overflowed."""
     # Grouped by quantity (pooled and per-unit share their zeros) and by the layers concerned.
@@ -268,11 +408,12 @@ def note_exact_zeros(fig: go.Figure, layers: pd.DataFrame, series: Sequence[str]
                 else "chart.zero_values.some_layers", series=tr("chart.zero_values.list_sep").join(names),
                 layers=layer_ranges(zero))
              for zero, names in groups.items() if names]
-    if items:
-        fig.add_annotation(text=tr("chart.zero_values", items=tr("chart.zero_values.item_sep").join(items)),
-                           showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
-                           xanchor="center", yanchor="middle", align="left",
-                           font=dict(size=13), bgcolor="rgba(255,255,255,0.85)")
+    if not items:
+        return None
+    return dict(text=tr("chart.zero_values", items=tr("chart.zero_values.item_sep").join(items)),
+                showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5, xanchor="center",
+                yanchor="middle", align="left", font=dict(size=13),
+                bgcolor="rgba(255,255,255,0.85)")
 
 
 def variance_vs_depth(stats: pd.DataFrame, tr: Translate, *, first_nonfinite: int | None = None,
@@ -284,18 +425,22 @@ def variance_vs_depth(stats: pd.DataFrame, tr: Translate, *, first_nonfinite: in
     of ``theory``, indexed by layer) under one legend entry. A short legend leaves the plot its
     height on a phone and on a projector. ``beyond_float64``: the first layer whose (finite)
     entries have a variance too large for float64, shaded and labelled since the lines stop
-    there."""
+    there. Built as one dict, validated once by ``go.Figure`` (7× cheaper than adding trace
+    after trace and updating the layout path by path)."""
     layers = stats[stats["layer"] >= 1]
-    fig = go.Figure()
+    x = layers["layer"].to_numpy()
+    traces: list[dict] = []
     for column, quantity, dash, key in VARIANCE_SERIES:
         if column not in series:
             continue
         story = column in STORY_SERIES
-        fig.add_trace(go.Scatter(
-            x=layers["layer"], y=positive(layers[column]), name=tr(key), mode="lines+markers",
+        traces.append(dict(
+            type="scatter", x=x, y=positive(layers[column]), name=tr(key), mode="lines+markers",
             line=dict(color=COLOURS[quantity], dash=dash, width=2.5 if story else 1.5),
             marker=dict(size=5 if story else 4), hovertemplate="%{y:.3e}"))
-    draw_residual_stream(fig, layers, series, tr)
+    stream = residual_stream_trace(layers, series, tr)
+    if stream is not None:
+        traces.append(stream)
     if theory is not None:
         first = True
         for column in theory.columns:
@@ -304,25 +449,33 @@ def variance_vs_depth(stats: pd.DataFrame, tr: Translate, *, first_nonfinite: in
             if quantity is None or base not in series:
                 continue
             # One legend entry for all theory lines: each is dashed in its series' colour.
-            fig.add_trace(go.Scatter(
-                x=theory.index, y=positive(theory[column]), mode="lines",
-                name=tr("chart.series.theory", series=tr(f"chart.series.{base}")),
+            traces.append(dict(
+                type="scatter", x=theory.index.to_numpy(), y=positive(theory[column]),
+                mode="lines",
+                name=tr("chart.series.theory_all") if first else
+                tr("chart.series.theory", series=tr(f"chart.series.{base}")),
                 legendgroup="theory", showlegend=first,
                 line=dict(color=COLOURS[quantity], dash="dash", width=1.5),
                 hovertemplate="%{y:.3e}"))
-            if first:
-                fig.data[-1].update(name=tr("chart.series.theory_all"))
-                first = False
-    shade_healthy_band(fig, tr)
-    mark_nonfinite(fig, first_nonfinite, int(layers["layer"].max()), tr)
+            first = False
+    band, band_entry = healthy_band_parts(tr)
+    traces.append(band_entry)
+    last = int(layers["layer"].max())
+    shapes, annotations = nonfinite_parts(first_nonfinite, last, tr)
     if first_nonfinite is None:
-        mark_nonfinite(fig, beyond_float64, int(layers["layer"].max()), tr,
-                       colour="rgba(255,127,14,0.12)", label_key="chart.beyond_float64_from")
-    note_exact_zeros(fig, layers, series, first_nonfinite, tr)
-    _base_layout(fig, tr("chart.variance.title"), tr("chart.layer"), tr("chart.variance.y"),
-                 height=460)
-    fig.update_yaxes(type="log", **log_axis([*trace_values(fig), *HEALTHY_BAND]))
-    return fig
+        shapes, annotations = nonfinite_parts(beyond_float64, last, tr,
+                                              colour="rgba(255,127,14,0.12)",
+                                              label_key="chart.beyond_float64_from")
+    note = zero_values_note(layers, series, first_nonfinite, tr)
+    plotted = [v for trace in traces for v in trace["y"] if v is not None]
+    scale = [*plotted, *HEALTHY_BAND]
+    layout = base_layout(tr("chart.variance.title"), tr("chart.layer"), tr("chart.variance.y"),
+                         height=460, shapes=[band, *shapes],
+                         annotations=annotations + ([note] if note else []),
+                         margin=dict(l=y_axis_room(log_tick_labels(scale)),
+                                     b=x_axis_room() + LEGEND_ROW),
+                         yaxis=dict(type="log", **log_axis(scale)))
+    return go.Figure(data=traces, layout=layout)
 
 
 def bin_centres(hist: HistogramSet, scale: str, layer: int = 0) -> np.ndarray:
@@ -353,14 +506,19 @@ def distribution_heatmaps(panels: Sequence[tuple[HistogramSet, int, str]], scale
     x_title = tr("chart.heatmap.x_std") if scale == "std" else tr("chart.heatmap.x_shared")
     figures = []
     for (hist, first_layer, title), fraction in zip(panels, fractions):
-        fig = go.Figure(go.Heatmap(
-            z=fraction, x=bin_centres(hist, scale, layer=first_layer),
-            y=np.arange(first_layer, first_layer + fraction.shape[0]), colorscale="Viridis",
-            zmin=0, zmax=top, colorbar=dict(title=dict(text=tr("chart.heatmap.fraction"))),
-            hovertemplate=tr("chart.layer") + " %{y}<br>%{x:.3g}<br>%{z:.1%}<extra></extra>"))
-        _base_layout(fig, title, x_title, tr("chart.layer"), height=380, hovermode="closest")
-        fig.update_yaxes(autorange="reversed")
-        figures.append(fig)
+        last_layer = first_layer + fraction.shape[0] - 1
+        heatmap = dict(
+            type="heatmap", z=fraction, x=bin_centres(hist, scale, layer=first_layer),
+            y=np.arange(first_layer, last_layer + 1), colorscale="Viridis", zmin=0, zmax=top,
+            # At the plot's right edge, so that the room it needs does not grow with the width.
+            colorbar=dict(title=dict(text=tr("chart.heatmap.fraction")), x=1.0,
+                          xanchor="left"),
+            hovertemplate=tr("chart.layer") + " %{y}<br>%{x:.3g}<br>%{z:.1%}<extra></extra>")
+        layout = base_layout(title, x_title, tr("chart.layer"), height=380, hovermode="closest",
+                             margin=dict(l=y_axis_room([str(last_layer)]), r=COLORBAR_ROOM,
+                                         b=x_axis_room() + HEATMAP_X_EXTRA),
+                             yaxis=dict(autorange="reversed"))
+        figures.append(go.Figure(data=[heatmap], layout=layout))
     return figures
 
 

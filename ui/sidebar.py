@@ -277,6 +277,9 @@ def clear_stale_preset() -> None:
 
 
 MAY_CHANGE_KEY = "ui.may_change"
+#: The share box's QR expander: drawn only while open (a new link's QR code costs ≈ 10 ms of
+#: every rerun that changes the link, and an image for the browser to fetch).
+QR_KEY = "ui.share_qr"
 
 
 def _current_may_change() -> list[str]:
@@ -310,9 +313,11 @@ def render_share(config: NetworkConfig) -> str:
         st.multiselect(t("classroom.may_change"), LOCKABLE, key=MAY_CHANGE_KEY,
                        format_func=labels("classroom.lockable."),
                        help=t("classroom.may_change_help"), **KEEP)
-        with st.expander(t("classroom.qr_title"), icon=":material/qr_code_2:"):
+        qr_box = st.expander(t("classroom.qr_title"), icon=":material/qr_code_2:", key=QR_KEY,
+                             on_change="rerun")
+        if qr_box.open:
             try:
-                st.image(qr_png(link), width="stretch")
+                qr_box.image(qr_png(link), width="stretch")
             except LinkTooLongForQR:
-                st.warning(t("classroom.qr_too_long"))
+                qr_box.warning(t("classroom.qr_too_long"))
     return link

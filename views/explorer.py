@@ -9,11 +9,12 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from core import backward_ratio, diagnose, forward_ratio
+from core import backward_ratio, forward_ratio
 from ui import charts, url_state
-from core.theory import agreement, layer_variances
+from core.theory import layer_variances
+from ui.cache import findings as findings_for
 from ui.cache import prediction as prediction_for
-from ui.cache import simulation
+from ui.cache import simulation, theory_agreement
 from ui.findings import finding_sentence, headline_layer
 from ui.i18n import current_language, labels, t
 from ui.lessons import SEQUENCE, neighbours, preset_text
@@ -39,7 +40,7 @@ def work_text(config) -> str:
 with st.spinner(work_text(config), show_time=True):
     result = simulation(config)
 stats = result.layer_stats
-findings = diagnose(result)
+findings = findings_for(config, result)
 
 present = is_present()
 lesson_id = st.session_state.get("ui.preset", "")
@@ -153,7 +154,7 @@ chart_slot.plotly_chart(shared_figure(
     build_variance_figure), key="chart.variance")
 if show_theory:
     if prediction.supported:
-        scores = agreement(stats, prediction.table)
+        scores = theory_agreement(config, result, prediction)
         st.caption(t("explorer.theory_agreement", forward=number(scores["pred_preact_var"]),
                      backward=number(scores["pred_grad_out_var"])))
         for note in prediction.notes:

@@ -122,3 +122,15 @@ def test_more_series_are_drawn_on_request_and_kept_in_the_link(app):
     names = [d["name"] for d in variance_figure(at)["data"]]
     assert translate("en", "chart.series.act_unit_var") in names
     assert at.query_params["series"] == "preact_var,act_unit_var"
+
+
+def test_the_share_boxs_qr_code_is_drawn_only_while_its_expander_is_open(app):
+    at = app(depth="12", lang="en")
+    assert not at.exception
+    assert not at.sidebar.get("image")  # a closed box: no QR code encoded, no image to fetch
+    at.session_state["ui.share_qr"] = True
+    at.run()
+    assert not at.exception
+    assert len(at.sidebar.get("image")) == 1
+    by_key(at.sidebar.slider, "cfg.depth").set_value(13).run()
+    assert len(at.sidebar.get("image")) == 1 and "depth=13" in share_link(at)

@@ -129,3 +129,21 @@ def test_a_link_with_more_than_1000_parameters_is_said_not_silently_dropped(page
 def test_a_plain_link_shows_no_dropped_query_box(page, app_server):
     open_app(page, app_server, "")
     assert not page.locator(".vl-dropped-query").is_visible()
+
+
+# Plotly's margins after drawing (fullLayout._size) against the ones the figure asked for
+# (fullLayout.margin): a chart whose margins automargin had to grow was drawn twice.
+GROWN_MARGINS = """() => [...document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot")]
+    .map(plot => {
+        const asked = plot._fullLayout.margin, drawn = plot._fullLayout._size;
+        return ['l', 'r', 'b'].filter(side => Math.round(drawn[side]) > asked[side])
+            .map(side => `${plot._fullLayout.title.text} ${side}: ${asked[side]} → ${drawn[side]}`);
+    }).flat()"""
+
+
+def test_the_explorers_charts_are_drawn_once_with_the_room_they_asked_for(page, app_server):
+    for query in ("depth=20&lang=en", "depth=20&lang=zh",
+                  "depth=150&activation=relu&init=normal&init_std=1&lang=en"):
+        open_app(page, app_server, query)
+        harness.wait_for_plotly(page, min_count=3)
+        assert page.evaluate(GROWN_MARGINS) == [], query

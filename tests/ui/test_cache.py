@@ -21,3 +21,31 @@ def test_equal_configs_compute_once(monkeypatch):
     assert again.layer_stats.equals(first.layer_stats)
     assert not other.layer_stats.equals(first.layer_stats)
     ui.cache.simulation.clear()
+
+
+def test_what_the_explorer_derives_is_computed_once_per_config(monkeypatch):
+    from core import diagnose
+    from core.theory import agreement, predict
+
+    calls = []
+    real_diagnose, real_agreement = ui.cache.diagnose, ui.cache.agreement
+    monkeypatch.setattr(ui.cache, "diagnose",
+                        lambda result: calls.append("diagnose") or real_diagnose(result))
+    monkeypatch.setattr(ui.cache, "agreement",
+                        lambda stats, table: calls.append("agreement") or real_agreement(stats,
+                                                                                          table))
+    ui.cache.findings.clear()
+    ui.cache.theory_agreement.clear()
+    config = NetworkConfig(depth=4, width=32, batch_size=16, activation="relu", seed=3)
+    result = ui.cache.simulate(config)
+    prediction = predict(config)
+    for _ in range(3):
+        assert ui.cache.findings(config, result) == diagnose(result)
+        assert ui.cache.theory_agreement(config, result, prediction) == agreement(
+            result.layer_stats, prediction.table)
+    assert calls == ["diagnose", "agreement"]
+    other = NetworkConfig(depth=4, width=32, batch_size=16, activation="relu", seed=4)
+    ui.cache.findings(other, ui.cache.simulate(other))
+    assert calls == ["diagnose", "agreement", "diagnose"]
+    ui.cache.findings.clear()
+    ui.cache.theory_agreement.clear()

@@ -223,3 +223,64 @@ def test_a_residual_chart_draws_the_layer_output_the_lesson_speaks_of():
     plain = simulate(NetworkConfig(depth=12, width=64, batch_size=64, activation="relu"))
     assert "chart.series.out_var" not in [t.name for t in
                                           charts.variance_vs_depth(plain.layer_stats, tr).data]
+
+
+# --- charts that the browser draws once -----------------------------------------------------
+# Margins Plotly's automargin needed in Chromium under Streamlit's theme (fullLayout._pushmargin,
+# Streamlit 1.67, Plotly.js 3): the Explorer's variance chart (ticks 10⁻⁶…10², 12 px), its
+# heatmaps (layers 0…20, colour bar ticks 0…0.08), and the variance chart in present mode (18 px,
+# ticks 1…3, the English legend beside the plot).
+MEASURED_NEED = {"variance_l": 78.2, "variance_b": 94.0, "heatmap_l": 74.1, "heatmap_b": 74.2,
+                 "colorbar_r": 83.9, "present_l": 95.6, "present_b": 75.6, "present_r": 325.3}
+
+
+def test_the_estimated_room_covers_what_plotly_measured_without_wasting_much():
+    from ui.i18n import translate
+
+    def covers(estimate, need, slack=12):
+        assert need <= estimate <= need + slack, (estimate, need)
+
+    covers(charts.y_axis_room(["10⁻⁶", "10⁻⁴", "10⁻²", "1", "10²"]), MEASURED_NEED["variance_l"])
+    covers(charts.x_axis_room() + charts.LEGEND_ROW, MEASURED_NEED["variance_b"])
+    covers(charts.y_axis_room(["20"]), MEASURED_NEED["heatmap_l"])
+    covers(charts.x_axis_room() + charts.HEATMAP_X_EXTRA, MEASURED_NEED["heatmap_b"])
+    covers(charts.COLORBAR_ROOM, MEASURED_NEED["colorbar_r"])
+    covers(charts.y_axis_room(["0.5", "1", "2", "3", "5"], charts.PROJECTOR_FONT),
+           MEASURED_NEED["present_l"])
+    covers(charts.x_axis_room(charts.PROJECTOR_FONT), MEASURED_NEED["present_b"])
+    legend = [translate("en", key) for key in ("chart.series.act_var",
+                                               "chart.series.grad_out_var",
+                                               "chart.series.theory_all", "chart.healthy_band")]
+    covers(charts.legend_room(legend, charts.PROJECTOR_FONT), MEASURED_NEED["present_r"], 30)
+
+
+def test_explorer_charts_ask_for_the_room_of_their_own_labels(collapsed, overflowed):
+    healthy = charts.variance_vs_depth(
+        simulate(NetworkConfig(depth=8, width=64, batch_size=64)).layer_stats, tr)
+    wide = charts.variance_vs_depth(collapsed.layer_stats, tr)
+    labels = charts.log_tick_labels(charts.trace_values(healthy) + list(charts.HEALTHY_BAND))
+    assert healthy.layout.margin.l == charts.y_axis_room(labels)
+    assert healthy.layout.margin.b == charts.x_axis_room() + charts.LEGEND_ROW
+    # 10⁻¹² is wider than 10⁻⁶: the collapsing network's chart keeps more room for its ticks.
+    assert wide.layout.margin.l > healthy.layout.margin.l
+    deep = simulate(NetworkConfig(depth=120, width=16, batch_size=16))
+    shallow_maps = charts.distribution_heatmaps([(collapsed.histograms.get("act"), 0, "a")],
+                                                "std", tr)
+    deep_maps = charts.distribution_heatmaps([(deep.histograms.get("act"), 0, "a")], "std", tr)
+    assert deep_maps[0].layout.margin.l > shallow_maps[0].layout.margin.l  # layer 120 vs 8
+    for heatmap in shallow_maps + deep_maps:
+        assert heatmap.layout.margin.r == charts.COLORBAR_ROOM
+        # At the plot's edge: the room it needs does not depend on the page's width.
+        assert (heatmap.data[0].colorbar.x, heatmap.data[0].colorbar.xanchor) == (1.0, "left")
+    present = charts.projector(charts.variance_vs_depth(collapsed.layer_stats, tr), height=400)
+    assert present.layout.margin.l > healthy.layout.margin.l  # 18 px ticks
+    assert present.layout.margin.r == charts.legend_room(
+        [t.name for t in present.data if t.showlegend is not False], charts.PROJECTOR_FONT)
+
+
+def test_log_tick_labels_include_the_powers_plotly_draws():
+    labels = charts.log_tick_labels([1e-6, 3e-2, 1e3])
+    assert {"10⁻⁶", "10⁻⁴", "10⁻²", "1", "10²"} <= set(labels)
+    assert charts.log_tick_labels([0.07, 0.6]) == charts.log_axis([0.07, 0.6])["ticktext"]
+    assert charts.text_width("10⁻¹²") > charts.text_width("10²") > charts.text_width("1")
+    assert charts.text_width("方差") > charts.text_width("ab")
