@@ -85,9 +85,12 @@ def cgroup_cpu_quota(path: str = "/sys/fs/cgroup/cpu.max") -> int | None:
 #: A queued computation's place: ``arrival + STRETCH · estimated seconds``. A run may be
 #: overtaken by any run that arrives less than STRETCH times its own cost after it, so a short
 #: run does not wait behind a long one (shortest first) and a long one waits a bounded time
-#: (it is never overtaken by a run that arrives more than STRETCH · its cost later). With 30
-#: students moving to random depths (bench/load_client.py) arrival order gave a p90 of 7.4 s.
-STRETCH = 10.0
+#: (it is never overtaken by a run that arrives more than STRETCH · its cost later: ≤ 24 s for
+#: the largest, 0.8 s). 30 students moving to random depths 1–200 (bench/load_client.py, a
+#: quiet 2-core machine, worker processes): p90 of a move 1.50 s with STRETCH 10, 0.74 and
+#: 0.93 s with 30 (max 9.7 s against 14.5 s: the long runs pay); arrival order gave 7.4 s
+#: before the worker processes.
+STRETCH = 30.0
 
 
 @dataclass(order=True)
