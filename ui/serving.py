@@ -17,10 +17,10 @@ for all of them, and their memory adds up. Here
 - ``limit_malloc_arenas()`` (when this module is first imported) caps glibc's malloc arenas
   at two, so that freed simulation arrays are not kept once per thread;
 - ``Served`` wraps an ``st.cache_data`` function: a result known to be cached is returned without
-  a slot; a result another session is computing right now is waited for without a slot
-  (Streamlit 1.67 holds a per-key lock, so concurrent misses on one key compute once); any
-  other call takes a slot first, showing "waiting for a free worker (n ahead)" while it waits,
-  then "computing …";
+  a slot; a result another session is computing right now is waited for without a slot (on
+  this wrapper's own event, then read from the cache: concurrent misses on one key compute
+  once); any other call takes a slot first, showing "waiting for a free worker (n ahead)"
+  while it waits, then "computing …";
 - ``shared_figure`` builds a page's figure once per (config, language, options) for everyone;
 - ``start_warmup`` computes the lesson presets once per process in a background thread, through
   the same limiter (one slot at a time), when the app runs under ``streamlit run``.
@@ -337,41 +337,49 @@ class Served:
         self.display = display
         self._lock = threading.Lock()
         self._ready: collections.OrderedDict[Hashable, None] = collections.OrderedDict()
-        self._in_flight: collections.Counter[Hashable] = collections.Counter()
+        self._in_flight: dict[Hashable, threading.Event] = {}  # computing now, by key
         self.__name__ = getattr(cached, "__name__", "served")
         self.__doc__ = getattr(cached, "__doc__", None)
 
     def __call__(self, *args: Hashable) -> Any:
         key = args
-        with self._lock:
-            ready = key in self._ready
-            if ready:
-                self._ready.move_to_end(key)
-            joining = not ready and self._in_flight[key] > 0
-        if ready:
-            return self.cached(*args)
-        display = self.display()
-        if joining:  # another session computes it: wait on Streamlit's per-key lock, no slot
-            with display.computing():
-                value = self.cached(*args)
-            display.done()
-            self._remember(key)
-            return value
-        cost = self.cost(*args) if self.cost is not None else 0.0
-        with self.limiter.slot(on_wait=display.queued, cost=cost):
+        while True:
             with self._lock:
-                self._in_flight[key] += 1
-            try:
+                ready = key in self._ready
+                if ready:
+                    self._ready.move_to_end(key)
+                flight = self._in_flight.get(key)
+            if ready:
+                return self.cached(*args)
+            display = self.display()
+            if flight is not None:
+                # Another session computes it: wait for it to finish, with no slot, then read
+                # the cache. Not on Streamlit's per-key lock: a joiner that took that lock
+                # before the computing session would compute itself and wait for a slot that
+                # the computing session holds while it waits for the lock (a deadlock).
                 with display.computing():
-                    value = self.cached(*args)
-            finally:
+                    flight.wait()
+                display.done()
+                continue  # ready now, or that computation failed: try again
+            cost = self.cost(*args) if self.cost is not None else 0.0
+            with self.limiter.slot(on_wait=display.queued, cost=cost):
                 with self._lock:
-                    self._in_flight[key] -= 1
-                    if self._in_flight[key] <= 0:
-                        del self._in_flight[key]
-        display.done()
-        self._remember(key)
-        return value
+                    if key in self._ready or key in self._in_flight:
+                        flight = None  # done or started while this one waited in line
+                    else:
+                        flight = self._in_flight[key] = threading.Event()
+                if flight is not None:
+                    try:
+                        with display.computing():
+                            value = self.cached(*args)
+                        self._remember(key)
+                    finally:
+                        with self._lock:
+                            del self._in_flight[key]
+                        flight.set()
+            display.done()
+            if flight is not None:
+                return value
 
     def warm(self, *args: Hashable) -> None:
         """Fill the cache for ``args`` from a thread with no script run (the warm-up), in a

@@ -341,3 +341,35 @@ def test_a_waiter_is_told_again_only_when_its_place_changes():
         limiter.release()
         thread.join(BOUND)
     assert told == [0]
+
+
+def test_a_session_joining_a_computation_waits_outside_the_cache_until_it_is_done():
+    """The joiner must not take the cache's per-key lock while the computing session holds
+    the only slot: it could win that lock, compute itself and wait for the slot forever."""
+    limiter, gate, inside = Limiter(1), threading.Event(), []
+
+    def cached(n):
+        inside.append(threading.current_thread().name)
+        if len(inside) == 1:
+            gate.wait(BOUND)  # the first computation is slow
+        return n * 2
+
+    served = Served(cached, limiter=limiter, display=FakeDisplay)
+    results = {}
+    first = threading.Thread(target=lambda: results.setdefault("first", served(21)),
+                             name="first")
+    first.start()
+    wait_until(lambda: inside == ["first"], "the first session computing")
+    joiner = threading.Thread(target=lambda: results.setdefault("joiner", served(21)),
+                              name="joiner")
+    joiner.start()
+    wait_until(lambda: served._in_flight and limiter.waiting == 0 and joiner.is_alive(),
+               "the joiner waiting")
+    time.sleep(0.05)  # time to (wrongly) call the cached function
+    assert inside == ["first"]
+    gate.set()
+    first.join(BOUND)
+    joiner.join(BOUND)
+    assert results == {"first": 42, "joiner": 42}
+    assert inside == ["first", "joiner"]  # the joiner read the cache (a hit in Streamlit's)
+    assert limiter.peak == 1
