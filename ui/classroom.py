@@ -92,7 +92,8 @@ class LinkTooLongForQR(ValueError):
 def qr_png(link: str, scale: int = QR_SCALE) -> bytes:
     """A PNG of the QR code of ``link`` (error correction M, a 4-module quiet zone).
 
-    Cached: the share box draws it on every rerun, and encoding a QR code costs ~10 ms."""
+    Cached: the share box draws it on every rerun while its box is open, and encoding a QR
+    code costs ≈ 10–20 ms."""
     import segno
     from segno import DataOverflowError
 

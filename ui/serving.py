@@ -39,6 +39,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Iterable, Iterator, Protocol
 
+from ui import workers
+
 WORKERS_ENV = "VARIANCE_LAB_WORKERS"
 WARMUP_ENV = "VARIANCE_LAB_WARMUP"
 #: How often a queued run refreshes its "n ahead" message (each refresh also lets Streamlit
@@ -148,10 +150,10 @@ class Limiter:
         ``poll`` seconds while waiting (``ahead``: tickets served before this one as the line
         stands); if it raises (a stopped run), the place in line is given up and the exception
         propagates. ``cost``: estimated seconds of the run; ``background``: after every user."""
-        if not background and self.try_acquire():
-            return
-        if background and self.holding():
+        if self.holding():  # re-entrant: the slot this thread holds already
             self._local.depth += 1
+            return
+        if not background and self.try_acquire():
             return
         with self._cond:
             self._tickets += 1
@@ -428,10 +430,6 @@ def shared_figure(key: Hashable, build: Callable[[], Any]) -> Any:
     return figure
 
 
-class WorkersStopped(RuntimeError):
-    """The computations' worker processes are shut down: the server is stopping."""
-
-
 _warmup_lock = threading.Lock()
 _warmup_thread: threading.Thread | None = None
 
@@ -480,7 +478,7 @@ def start_warmup(jobs: Callable[[], Iterable[Callable[[], object]]],
                 try:
                     job()
                     done += 1
-                except WorkersStopped:  # the server is shutting down
+                except workers.WorkersStopped:  # the server is shutting down
                     break
                 except Exception:  # a broken preset must not kill the server
                     _logger().exception("warm-up job failed")

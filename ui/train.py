@@ -232,20 +232,12 @@ def preset_matches(preset_id: str, base: TrainPair, setups: Sequence[Diff]) -> b
 # --- runs and what they say ------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class TrainRun:
-    """A set-up that ran: the chart protocol of ui.train_charts plus the data it saw."""
+class TrainRun(compare.Run):
+    """A set-up that trained (its name and colour as a compared run's): the chart protocol of
+    ui.train_charts plus the data it saw."""
 
-    setup: Setup
     result: TrainResult
     data: Dataset
-
-    @property
-    def name(self) -> str:
-        return self.setup.name
-
-    @property
-    def colour(self) -> str:
-        return self.setup.colour
 
     @property
     def history(self):

@@ -49,6 +49,10 @@ class WorkerLost(RuntimeError):
     """The process computing a run died before it answered (killed or out of memory)."""
 
 
+class WorkersStopped(WorkerLost):
+    """The worker processes are shut down: the server is stopping."""
+
+
 def processes_wanted(environ: dict[str, str] | None = None) -> bool:
     """``VARIANCE_LAB_PROCESSES=1``/``0`` forces processes on/off; by default they are used
     under the real server (``streamlit run``), never under AppTest."""
@@ -133,8 +137,6 @@ class Pool:
         except BrokenProcessPool as error:
             raise self._lost(executor) from error
         except RuntimeError as error:  # "cannot schedule new futures after shutdown"
-            from ui.serving import WorkersStopped
-
             raise WorkersStopped(str(error)) from error
 
     def wait(self, executor: concurrent.futures.ProcessPoolExecutor,
