@@ -136,7 +136,7 @@ X_AXIS_ROOM = (46.0, 1.8)
 LEGEND_ROW = 30
 #: The room a heatmap's colour bar needs right of the plot (ticks like 0.08 and its title), and
 #: what a heatmap's x axis needs beyond X_AXIS_ROOM.
-COLORBAR_ROOM = 90
+COLORBAR_ROOM = 108
 HEATMAP_X_EXTRA = 10
 #: Text width in ems (Streamlit's sans, a little generous): a digit, another letter, a narrow
 #: one or a superscript (Plotly draws ⁻⁶ smaller), a CJK character.
@@ -324,7 +324,9 @@ def projector(fig: go.Figure, height: int | None = None) -> go.Figure:
     legend = [trace.name for trace in fig.data
               if trace.name and trace.showlegend is not False and not heatmap]
     # A projected page is wide: the toolbar sits far right of the title, no room kept above it.
-    margin = dict(t=big + 6 + 24, b=x_axis_room(big) + (HEATMAP_X_EXTRA if heatmap else 0),
+    panel_titles = HEATMAP_TITLE_ROOM * big / 12 if heatmap else 0
+    margin = dict(t=math.ceil(big + 6 + 24 + panel_titles),
+                  b=x_axis_room(big) + (HEATMAP_X_EXTRA if heatmap else 0),
                   l=y_axis_room(_y_tick_labels(fig), big))
     if heatmap:
         margin["r"] = math.ceil(COLORBAR_ROOM * big / 12)
@@ -342,10 +344,13 @@ def projector(fig: go.Figure, height: int | None = None) -> go.Figure:
     for annotation in fig.layout.annotations:
         size = annotation.font.size if annotation.font and annotation.font.size else 0
         annotation.font.size = max(size, big)
-    for trace in fig.data:
-        if isinstance(trace, go.Heatmap) and trace.colorbar is not None:
-            trace.colorbar.tickfont = dict(size=big)
-            trace.colorbar.title.font = dict(size=big)
+    colour_bars = [trace.colorbar for trace in fig.data
+                   if isinstance(trace, go.Heatmap) and trace.colorbar is not None]
+    if fig.layout.coloraxis.colorbar is not None:
+        colour_bars.append(fig.layout.coloraxis.colorbar)
+    for colour_bar in colour_bars:
+        colour_bar.tickfont = dict(size=big)
+        colour_bar.title.font = dict(size=big)
     return fig
 
 
@@ -495,31 +500,87 @@ def _row_fractions(hist: HistogramSet, first_layer: int) -> np.ndarray:
         return np.where(totals > 0, counts / totals, np.nan)
 
 
+#: The distributions figure: a panel's plot height side by side and stacked (a phone), and
+#: the room between stacked panels for the upper one's x axis and the lower one's title.
+HEATMAP_PANEL_HEIGHT = 260
+HEATMAP_STACK_GAP = 110
+#: Between side-by-side panels: the second one's layer labels are hidden (its rows are the
+#: first one's layers), so only a sliver.
+HEATMAP_SIDE_GAP = 0.06
+#: A panel title's line above the plot, under the figure's title.
+HEATMAP_TITLE_ROOM = 24
+#: A horizontal colour bar under stacked panels: its title, bar and tick labels.
+HEATMAP_HORIZONTAL_BAR_ROOM = 64
+
+
 def distribution_heatmaps(panels: Sequence[tuple[HistogramSet, int, str]], scale: str,
-                          tr: Translate) -> list[go.Figure]:
-    """Layer × value maps of the share of entries in each bin, one figure per panel (the page
-    puts them in columns, which a phone stacks), on one colour scale. Each panel: (histograms,
-    first layer, title)."""
+                          tr: Translate, stacked: bool = False) -> go.Figure:
+    """Layer × value maps of the share of entries in each bin, one panel per (histograms, first
+    layer, panel title), in one figure on one colour scale (``layout.coloraxis``): side by side
+    with one layer axis (a layer's activations and gradients on one row), or one above the
+    other (``stacked``, for a phone). One figure rather than one per panel: a browser draws a
+    changed chart afresh, and each chart costs it about 60 ms (bench/browser_latency.py)."""
     fractions = [_row_fractions(hist, first) for hist, first, _ in panels]
     finite = [f[np.isfinite(f)] for f in fractions]
     top = max((float(f.max()) for f in finite if f.size), default=1.0)
     x_title = tr("chart.heatmap.x_std") if scale == "std" else tr("chart.heatmap.x_shared")
-    figures = []
-    for (hist, first_layer, title), fraction in zip(panels, fractions):
-        last_layer = first_layer + fraction.shape[0] - 1
-        heatmap = dict(
-            type="heatmap", z=fraction, x=bin_centres(hist, scale, layer=first_layer),
-            y=np.arange(first_layer, last_layer + 1), colorscale="Viridis", zmin=0, zmax=top,
-            # At the plot's right edge, so that the room it needs does not grow with the width.
-            colorbar=dict(title=dict(text=tr("chart.heatmap.fraction")), x=1.0,
-                          xanchor="left"),
-            hovertemplate=tr("chart.layer") + " %{y}<br>%{x:.3g}<br>%{z:.1%}<extra></extra>")
-        layout = base_layout(title, x_title, tr("chart.layer"), height=380, hovermode="closest",
-                             margin=dict(l=y_axis_room([str(last_layer)]), r=COLORBAR_ROOM,
-                                         b=x_axis_room() + HEATMAP_X_EXTRA),
-                             yaxis=dict(autorange="reversed"))
-        figures.append(go.Figure(data=[heatmap], layout=layout))
-    return figures
+    count = max(1, len(panels))
+    last_layer = max((first + f.shape[0] - 1 for (_, first, _), f in zip(panels, fractions)),
+                     default=0)
+    first_layer = min((first for _, first, _ in panels), default=0)
+    # Every panel shows the same layers, top to bottom, so rows line up across panels.
+    layers_axis = dict(autorange=False, range=[last_layer + 0.5, first_layer - 0.5])
+    if stacked:
+        plot_height = count * HEATMAP_PANEL_HEIGHT + (count - 1) * HEATMAP_STACK_GAP
+        step = (HEATMAP_PANEL_HEIGHT + HEATMAP_STACK_GAP) / plot_height
+        size = HEATMAP_PANEL_HEIGHT / plot_height
+        domains = [(1 - i * step - size, 1 - i * step) for i in range(count)]
+    else:
+        plot_height = HEATMAP_PANEL_HEIGHT
+        width = (1 - HEATMAP_SIDE_GAP * (count - 1)) / count
+        domains = [(i * (width + HEATMAP_SIDE_GAP), i * (width + HEATMAP_SIDE_GAP) + width)
+                   for i in range(count)]
+    traces, axes, titles = [], {}, []
+    for index, ((hist, first, title), fraction) in enumerate(zip(panels, fractions)):
+        suffix = "" if index == 0 else str(index + 1)
+        traces.append(dict(
+            type="heatmap", z=fraction, x=bin_centres(hist, scale, layer=first),
+            y=np.arange(first, first + fraction.shape[0]), coloraxis="coloraxis",
+            xaxis=f"x{suffix}", yaxis=f"y{suffix}",
+            hovertemplate=f"{title}<br>" + tr("chart.layer")
+            + " %{y}<br>%{x:.3g}<br>%{z:.1%}<extra></extra>"))
+        low, high = domains[index]
+        x_axis = dict(title=dict(text=x_title), anchor=f"y{suffix}")
+        y_axis = dict(layers_axis, anchor=f"x{suffix}")
+        if stacked or index == 0:
+            y_axis["title"] = dict(text=tr("chart.layer"))
+        else:  # beside the first panel: its rows are the first panel's layers
+            y_axis["showticklabels"] = False
+        (y_axis if stacked else x_axis)["domain"] = [low, high]
+        axes[f"xaxis{suffix}"], axes[f"yaxis{suffix}"] = x_axis, y_axis
+        titles.append(dict(text=f"<b>{title}</b>", showarrow=False, xref="paper",
+                           x=0.0 if stacked else low, xanchor="left", yref="paper",
+                           y=high if stacked else 1.0, yanchor="bottom"))
+    colour_title = dict(text=tr("chart.heatmap.fraction"))
+    margin = dict(l=y_axis_room([str(last_layer)]), r=COLORBAR_ROOM,
+                  b=x_axis_room() + HEATMAP_X_EXTRA)
+    if stacked:  # a phone's width is for the panels: the colour bar goes under them
+        colour_bar = dict(title=dict(colour_title, side="right"), orientation="h",
+                          thickness=14, x=0.0, xanchor="left", len=0.8, yref="container",
+                          y=0.0, yanchor="bottom")
+        margin.update(r=10, b=margin["b"] + HEATMAP_HORIZONTAL_BAR_ROOM)
+    else:  # at the plot's right edge: the room it needs does not grow with the width
+        colour_bar = dict(title=colour_title, x=1.0, xanchor="left", len=1.0)
+    layout = base_layout(tr("chart.heatmap.title"), x_title, tr("chart.layer"),
+                         height=plot_height, hovermode="closest", annotations=titles,
+                         coloraxis=dict(colorscale="Viridis", cmin=0, cmax=top,
+                                        colorbar=colour_bar), margin=margin)
+    layout.pop("xaxis"), layout.pop("yaxis")
+    # Room above the panels for their titles: base_layout's top margin holds the figure's.
+    margin = layout["margin"]
+    margin["t"] += HEATMAP_TITLE_ROOM
+    layout["height"] = plot_height + margin["t"] + margin["b"]
+    return go.Figure(data=traces, layout={**layout, **axes})
 
 
 def layer_histograms(hist: HistogramSet, layers: Sequence[int], tr: Translate,

@@ -54,6 +54,23 @@ _NO_SIDEBAR_CSS = """
 """
 
 
+def phone_user_agent(agent: str) -> bool:
+    """A phone's browser: its User-Agent says "Mobi" (iOS Safari "Mobile/…", Android Chrome
+    "Mobile Safari"; a tablet's does not)."""
+    return "Mobi" in agent
+
+
+def on_phone() -> bool:
+    """The reader is on a phone, by the request's User-Agent: the one thing the server knows of
+    the screen before drawing (a chart that must lay itself out differently on a 390 px screen
+    asks this; CSS handles the rest)."""
+    try:
+        agent = st.context.headers.get("User-Agent", "")
+    except Exception:  # no request behind this run (AppTest): not a phone
+        return False
+    return phone_user_agent(agent or "")
+
+
 def is_present() -> bool:
     return bool(st.session_state.get(url_state.PRESENT_KEY, False))
 

@@ -23,7 +23,7 @@ from ui.serving import shared_figure
 from ui.sidebar import choose_preset
 from ui.shared_controls import theory_toggle
 from ui.text import number
-from ui.present import PRESENT_CHART_HEIGHT, is_present
+from ui.present import PRESENT_CHART_HEIGHT, is_present, on_phone
 from ui.url_state import EXPLORER_SECTIONS, SERIES_KEY
 
 config = st.session_state["config"]
@@ -106,26 +106,35 @@ def ratio_text(ratio: float, denominator: float) -> str:
     return number(ratio)
 
 
-layer_rows = stats[stats["layer"] >= 1]
+# Charts first: a changed chart is the slowest thing a browser draws in a rerun (≈ 60 ms each,
+# bench/browser_latency.py), so the charts' data leaves as soon as it is known; the headline
+# numbers, the findings and the theory's captions fill their places, kept in the page's order
+# by these containers, right after.
 headline = st.container(key="headline")
-cols = headline.columns(4)
-cols[0].metric(t("explorer.metric.forward"),
-               ratio_text(forward_ratio(stats), float(layer_rows["out_var"].iloc[0])),
-               help=t("explorer.metric.forward_help"))
-cols[1].metric(t("explorer.metric.backward"),
-               ratio_text(backward_ratio(stats), float(layer_rows["grad_out_var"].iloc[-1])),
-               help=t("explorer.metric.backward_help"))
-layer, kind = headline_layer(findings)
-cols[2].metric(t("explorer.metric.first_layer"), str(layer) if layer else "—",
-               help=t("explorer.metric.first_layer_help"))
-cols[3].metric(t("explorer.metric.depth"), f"{config.depth} × {max(config.layer_widths)}",
-               help=t("explorer.metric.depth_help"))
-if kind:
-    headline.caption(t(f"explorer.first_layer_kind.{kind}"))
+findings_area = st.container()
 
-for finding in findings:
-    sentence = finding_sentence(finding, t)
-    {"problem": st.error, "warning": st.warning}.get(finding.severity, st.success)(sentence)
+
+def headline_numbers() -> None:
+    layer_rows = stats[stats["layer"] >= 1]
+    cols = headline.columns(4)
+    cols[0].metric(t("explorer.metric.forward"),
+                   ratio_text(forward_ratio(stats), float(layer_rows["out_var"].iloc[0])),
+                   help=t("explorer.metric.forward_help"))
+    cols[1].metric(t("explorer.metric.backward"),
+                   ratio_text(backward_ratio(stats), float(layer_rows["grad_out_var"].iloc[-1])),
+                   help=t("explorer.metric.backward_help"))
+    layer, kind = headline_layer(findings)
+    cols[2].metric(t("explorer.metric.first_layer"), str(layer) if layer else "—",
+                   help=t("explorer.metric.first_layer_help"))
+    cols[3].metric(t("explorer.metric.depth"), f"{config.depth} × {max(config.layer_widths)}",
+                   help=t("explorer.metric.depth_help"))
+    if kind:
+        headline.caption(t(f"explorer.first_layer_kind.{kind}"))
+    for finding in findings:
+        sentence = finding_sentence(finding, t)
+        show = {"problem": findings_area.error, "warning": findings_area.warning}
+        show.get(finding.severity, findings_area.success)(sentence)
+
 
 THEORY_SERIES = ("pred_preact_var", "pred_act_var", "pred_grad_out_var", "pred_grad_preact_var")
 show_theory = theory_toggle("explorer")
@@ -152,15 +161,22 @@ def build_variance_figure():
 chart_slot.plotly_chart(shared_figure(
     ("variance", config, current_language(), show_theory, series, present),
     build_variance_figure), key="chart.variance")
-if show_theory:
+theory_area = st.container()
+
+
+def theory_captions() -> None:
+    if not show_theory:
+        return
     if prediction.supported:
         scores = theory_agreement(config, result, prediction)
-        st.caption(t("explorer.theory_agreement", forward=number(scores["pred_preact_var"]),
-                     backward=number(scores["pred_grad_out_var"])))
+        theory_area.caption(t("explorer.theory_agreement",
+                              forward=number(scores["pred_preact_var"]),
+                              backward=number(scores["pred_grad_out_var"])))
         for note in prediction.notes:
-            st.caption(t(f"explorer.theory_note.{note}"))
+            theory_area.caption(t(f"explorer.theory_note.{note}"))
     else:
-        st.caption(t(f"explorer.theory_reason.{prediction.reason_code}"))
+        theory_area.caption(t(f"explorer.theory_reason.{prediction.reason_code}"))
+
 
 section = st.segmented_control(t("explorer.section"), EXPLORER_SECTIONS, key="ui.section",
                                format_func=labels("explorer.section."),
@@ -173,13 +189,13 @@ def distributions() -> None:
     scale = st.radio(t("explorer.hist_scale"), ("std", "shared"), key="ui.hist_scale",
                      format_func=labels("explorer.hist_scale."), horizontal=True,
                      help=t("explorer.hist_scale_help"), persist_state="session")
-    figures = shared_figure(("heatmaps", config, current_language(), scale),
-                            lambda: charts.distribution_heatmaps(
-        [(result.histograms.get("act", scale), 0, t("chart.heatmap.act")),
-         (result.histograms.get("grad_out", scale), 1, t("chart.heatmap.grad"))], scale, t))
-    # Columns: side by side on a wide screen, stacked on a phone.
-    for column, figure, key in zip(st.columns(2), figures, ("act", "grad")):
-        column.plotly_chart(figure, key=f"chart.heatmap.{key}")
+    stacked = on_phone()  # one panel above the other on a phone, else side by side
+    st.plotly_chart(shared_figure(
+        ("heatmaps", config, current_language(), scale, stacked),
+        lambda: charts.distribution_heatmaps(
+            [(result.histograms.get("act", scale), 0, t("chart.heatmap.act")),
+             (result.histograms.get("grad_out", scale), 1, t("chart.heatmap.grad"))],
+            scale, t, stacked=stacked)), key="chart.heatmaps")
 
 
 def layers_section() -> None:
@@ -246,3 +262,5 @@ def table_section() -> None:
 
 {"overview": distributions, "layers": layers_section, "why": why_section,
  "table": table_section}[section or "overview"]()
+headline_numbers()
+theory_captions()

@@ -51,7 +51,7 @@ def test_hide_sidebar_leaves_no_sidebar(app):
     at = app(hide="sidebar", preset="relu_he", activation="relu", init="kaiming_normal")
     assert not at.exception
     assert sidebar_keys(at) == set() and not at.sidebar.code
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 2
     assert at.session_state["config"].activation == "relu"
 
 

@@ -19,7 +19,7 @@ def test_default_page_runs_and_draws(app):
     at = app()
     assert not at.exception
     assert "Variance versus depth (log scale)" in chart_titles(at)
-    assert len(at.get("plotly_chart")) == 3  # variance, then the two heatmaps (in columns)
+    assert len(at.get("plotly_chart")) == 2  # variance, then the heatmaps (one figure)
     assert [m.label for m in at.metric][:2] == ["Forward variance, last / first layer",
                                                 "Gradient variance, first / last layer"]
     assert at.success  # the default network is diagnosed healthy
@@ -58,7 +58,7 @@ def test_bad_link_values_warn_and_fall_back(app, key, value, fragment):
     warnings = " ".join(shown(at.warning))
     assert fragment in warnings
     assert at.session_state["config"].seed == 5
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 2
 
 
 def test_an_over_budget_link_is_refused_before_it_runs(app):
@@ -74,7 +74,7 @@ def test_over_budget_controls_show_an_error_and_keep_the_last_valid_network(app)
     by_key(at.sidebar.select_slider, "cfg.batch_size").set_value(16384).run()
     assert any("too large" in e.value for e in at.error)
     assert at.session_state["config"].batch_size == 512
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 2
 
 
 def test_every_kind_of_control_changes_the_experiment_and_the_url(app):
@@ -98,7 +98,7 @@ def test_every_kind_of_control_changes_the_experiment_and_the_url(app):
     assert at.query_params["activation"] == "leaky_relu"
     # The sidebar is still there after the changes, with its values.
     assert by_key(at.sidebar.selectbox, "cfg.activation").value == "leaky_relu"
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 2
 
 
 def test_new_seed_button_draws_another_network(app):

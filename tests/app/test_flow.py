@@ -21,7 +21,7 @@ def charts(at) -> list[str]:
 
 def assert_draws(at):
     assert not at.exception, [e.value for e in at.exception]
-    assert len(at.get("plotly_chart")) == 3, charts(at)  # variance, then the two heatmaps
+    assert len(at.get("plotly_chart")) == 2, charts(at)  # variance, then the heatmaps
 
 
 # --- the blocker: a preset, then a control ---------------------------------------------------

@@ -191,9 +191,17 @@ def launch_browser(playwright, headless: bool = True, **kwargs):
                                       args=args + list(kwargs.pop("args", [])), **kwargs)
 
 
+#: What a phone's Chromium sends (Android): the server lays some charts out for a phone by it.
+PHONE_USER_AGENT = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like "
+                    "Gecko) Chrome/131.0.0.0 Mobile Safari/537.36")
+
+
 def new_page(browser, timeout_ms: float = 30_000, width: int = 1400, height: int = 1000,
              **context_kwargs):
-    """A page in a fresh context (viewport width×height, default timeout ``timeout_ms``)."""
+    """A page in a fresh context (viewport width×height, default timeout ``timeout_ms``); a
+    mobile one (``is_mobile=True``) says it is a phone, as a phone's browser does."""
+    if context_kwargs.get("is_mobile"):
+        context_kwargs.setdefault("user_agent", PHONE_USER_AGENT)
     context = browser.new_context(viewport={"width": width, "height": height}, **context_kwargs)
     context.set_default_timeout(timeout_ms)
     page = context.new_page()

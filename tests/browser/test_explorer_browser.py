@@ -145,5 +145,5 @@ def test_the_explorers_charts_are_drawn_once_with_the_room_they_asked_for(page, 
     for query in ("depth=20&lang=en", "depth=20&lang=zh",
                   "depth=150&activation=relu&init=normal&init_std=1&lang=en"):
         open_app(page, app_server, query)
-        harness.wait_for_plotly(page, min_count=3)
+        harness.wait_for_plotly(page, min_count=2)
         assert page.evaluate(GROWN_MARGINS) == [], query

@@ -56,16 +56,50 @@ def test_positive_drops_what_a_log_axis_cannot_show():
     assert charts.positive([1.0, 0.0, -1.0, math.nan, math.inf]) == [1.0, None, None, None, None]
 
 
-def test_heatmaps_share_a_colour_scale_and_rows_sum_to_one(collapsed):
-    act, grad = charts.distribution_heatmaps(
+def test_heatmaps_are_one_figure_on_one_colour_scale_and_rows_sum_to_one(collapsed):
+    fig = charts.distribution_heatmaps(
         [(collapsed.histograms.get("act"), 0, "a"), (collapsed.histograms.get("grad_out"), 1, "g")],
         "std", tr)
-    # One figure each (the page puts them in columns, which a phone stacks), one colour scale.
-    assert (act.layout.title.text, grad.layout.title.text) == ("a", "g")
-    assert act.data[0].zmax == grad.data[0].zmax
-    z = np.array(act.data[0].z, dtype=float)
+    # One figure (one chart for the browser to draw), each panel titled, one colour bar.
+    act, grad = fig.data
+    assert [a.text for a in fig.layout.annotations] == ["<b>a</b>", "<b>g</b>"]
+    assert act.coloraxis == grad.coloraxis == "coloraxis"
+    assert fig.layout.coloraxis.cmax == max(np.nanmax(np.array(t.z, dtype=float))
+                                            for t in fig.data)
+    z = np.array(act.z, dtype=float)
     np.testing.assert_allclose(np.nansum(z, axis=1), 1.0)
-    assert list(grad.data[0].y) == list(range(1, 9))
+    assert list(grad.y) == list(range(1, 9))
+    assert (act.xaxis, act.yaxis, grad.xaxis, grad.yaxis) == ("x", "y", "x2", "y2")
+
+
+def test_side_by_side_heatmaps_put_a_layer_on_one_row(collapsed):
+    fig = charts.distribution_heatmaps(
+        [(collapsed.histograms.get("act"), 0, "a"), (collapsed.histograms.get("grad_out"), 1, "g")],
+        "std", tr)
+    layout = fig.layout
+    # Both panels show layers 0 … 8 top to bottom, so layer k is one row across the figure
+    # (the gradients start at layer 1: their row 0 is empty), and only the first labels them.
+    assert tuple(layout.yaxis.range) == tuple(layout.yaxis2.range) == (8.5, -0.5)
+    assert layout.yaxis.showticklabels is not False and layout.yaxis2.showticklabels is False
+    left, right = layout.xaxis.domain, layout.xaxis2.domain
+    assert left[0] == 0 and right[1] == pytest.approx(1) and left[1] < right[0]
+    assert layout.coloraxis.colorbar.orientation != "h"
+
+
+def test_stacked_heatmaps_for_a_phone_put_the_colour_bar_underneath(collapsed):
+    panels = [(collapsed.histograms.get("act"), 0, "a"),
+              (collapsed.histograms.get("grad_out"), 1, "g")]
+    side, stacked = (charts.distribution_heatmaps(panels, "std", tr, stacked=flag)
+                     for flag in (False, True))
+    layout = stacked.layout
+    upper, lower = layout.yaxis.domain, layout.yaxis2.domain
+    assert upper[1] == pytest.approx(1) and lower[0] == pytest.approx(0) and lower[1] < upper[0]
+    # The gap holds the upper panel's x axis and the lower one's title.
+    plot_height = layout.height - layout.margin.t - layout.margin.b
+    assert (upper[0] - lower[1]) * plot_height == pytest.approx(charts.HEATMAP_STACK_GAP)
+    assert layout.yaxis2.showticklabels is not False  # each panel labels its layers
+    assert layout.coloraxis.colorbar.orientation == "h"
+    assert layout.margin.r < side.layout.margin.r and layout.height > side.layout.height
 
 
 def test_layer_histograms_use_each_layers_own_values(collapsed):
@@ -154,8 +188,9 @@ def test_projector_text_is_at_least_18_px(collapsed, overflowed):
     assert fig.layout.xaxis.title.font.size >= 18 and fig.layout.yaxis.title.font.size >= 18
     assert fig.layout.annotations and all(a.font.size >= 18 for a in fig.layout.annotations)
     heat = charts.projector(charts.distribution_heatmaps(
-        [(collapsed.histograms.get("act"), 0, "a")], "std", tr)[0])
-    assert heat.data[0].colorbar.tickfont.size >= 18
+        [(collapsed.histograms.get("act"), 0, "a")], "std", tr))
+    assert heat.layout.coloraxis.colorbar.tickfont.size >= 18
+    assert heat.layout.coloraxis.colorbar.title.font.size >= 18
 
 
 def test_long_titles_break_once_within_a_phones_width():
@@ -228,10 +263,10 @@ def test_a_residual_chart_draws_the_layer_output_the_lesson_speaks_of():
 # --- charts that the browser draws once -----------------------------------------------------
 # Margins Plotly's automargin needed in Chromium under Streamlit's theme (fullLayout._pushmargin,
 # Streamlit 1.67, Plotly.js 3): the Explorer's variance chart (ticks 10⁻⁶…10², 12 px), its
-# heatmaps (layers 0…20, colour bar ticks 0…0.08), and the variance chart in present mode (18 px,
-# ticks 1…3, the English legend beside the plot).
+# heatmaps (layers 0…20, one colour bar for both panels, ticks 0…0.08), and the variance chart in
+# present mode (18 px, ticks 1…3, the English legend beside the plot).
 MEASURED_NEED = {"variance_l": 78.2, "variance_b": 94.0, "heatmap_l": 74.1, "heatmap_b": 74.2,
-                 "colorbar_r": 83.9, "present_l": 95.6, "present_b": 75.6, "present_r": 325.3}
+                 "colorbar_r": 104.9, "present_l": 95.6, "present_b": 75.6, "present_r": 325.3}
 
 
 def test_the_estimated_room_covers_what_plotly_measured_without_wasting_much():
@@ -264,14 +299,15 @@ def test_explorer_charts_ask_for_the_room_of_their_own_labels(collapsed, overflo
     # 10⁻¹² is wider than 10⁻⁶: the collapsing network's chart keeps more room for its ticks.
     assert wide.layout.margin.l > healthy.layout.margin.l
     deep = simulate(NetworkConfig(depth=120, width=16, batch_size=16))
-    shallow_maps = charts.distribution_heatmaps([(collapsed.histograms.get("act"), 0, "a")],
-                                                "std", tr)
-    deep_maps = charts.distribution_heatmaps([(deep.histograms.get("act"), 0, "a")], "std", tr)
-    assert deep_maps[0].layout.margin.l > shallow_maps[0].layout.margin.l  # layer 120 vs 8
-    for heatmap in shallow_maps + deep_maps:
+    shallow_map = charts.distribution_heatmaps([(collapsed.histograms.get("act"), 0, "a")],
+                                               "std", tr)
+    deep_map = charts.distribution_heatmaps([(deep.histograms.get("act"), 0, "a")], "std", tr)
+    assert deep_map.layout.margin.l > shallow_map.layout.margin.l  # layer 120 vs 8
+    for heatmap in (shallow_map, deep_map):
         assert heatmap.layout.margin.r == charts.COLORBAR_ROOM
         # At the plot's edge: the room it needs does not depend on the page's width.
-        assert (heatmap.data[0].colorbar.x, heatmap.data[0].colorbar.xanchor) == (1.0, "left")
+        colour_bar = heatmap.layout.coloraxis.colorbar
+        assert (colour_bar.x, colour_bar.xanchor) == (1.0, "left")
     present = charts.projector(charts.variance_vs_depth(collapsed.layer_stats, tr), height=400)
     assert present.layout.margin.l > healthy.layout.margin.l  # 18 px ticks
     assert present.layout.margin.r == charts.legend_room(
