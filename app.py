@@ -17,9 +17,10 @@ first_run = url_state.load_once()
 present.page_config()
 sidebar.render_language()
 
+explorer = st.Page("views/explorer.py", title=t("nav.explorer"), icon=":material/insights:",
+                   url_path="explorer", default=True)
 pages = [
-    st.Page("views/explorer.py", title=t("nav.explorer"), icon=":material/insights:",
-            url_path="explorer", default=True),
+    explorer,
     st.Page("views/compare.py", title=t("nav.compare"), icon="⚖️", url_path="compare"),
     st.Page("views/phase.py", title=t("nav.phase"), icon=":material/grid_on:", url_path="phase"),
     st.Page("views/spectrum.py", title=t("nav.spectrum"), icon=":material/equalizer:",
@@ -28,6 +29,8 @@ pages = [
             url_path="train"),
 ]
 navigation = st.navigation(pages, position="top")
+if navigation is explorer:  # its first act is the simulation: begun now, it overlaps the sidebar
+    cache.begin_simulation(url_state.controls_config)
 
 sidebar.clear_stale_preset()
 sidebar.render_presets()

@@ -13,8 +13,8 @@ from typing import Callable, Iterator
 
 import streamlit as st
 
-from core import (Dataset, Finding, NetworkConfig, SimulationResult, TrainConfig, TrainResult,
-                  diagnose, make_dataset, simulate, train)
+from core import (ConfigError, Dataset, Finding, NetworkConfig, SimulationResult, TrainConfig,
+                  TrainResult, diagnose, make_dataset, simulate, train)
 from core.theory import Prediction, agreement, predict
 from core.train_config import MULTIPLY_ADDS_PER_SECOND, estimated_training_work
 from ui import serving, workers
@@ -33,6 +33,19 @@ def _simulation(config: NetworkConfig) -> SimulationResult:
 #: Queued by estimated cost (core.budget's model), so that a small network is not stuck behind
 #: a large one.
 simulation = serving.Served(_simulation, cost=lambda config: config.estimated_seconds())
+
+
+def begin_simulation(config: Callable[[], NetworkConfig]) -> bool:
+    """Start the simulation of ``config()`` (the controls' config) before the page is drawn,
+    when a worker is free (``Served.start``); the page's ``simulation(config)`` then joins it.
+    Only with worker processes: in the server's own threads it would fight the page for the
+    GIL. An invalid config starts nothing (the page reports it)."""
+    if not workers.processes_wanted():
+        return False
+    try:
+        return simulation.start(config())
+    except ConfigError:
+        return False
 
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)

@@ -206,15 +206,20 @@ def config_values(config: NetworkConfig) -> dict[str, object]:
     return {name: getattr(config, name) for name in FIELD_SPECS}
 
 
-def session_config() -> tuple[NetworkConfig, ConfigError | None]:
-    """The config the controls describe; if they combine into an invalid one (over the size
-    budget), the last valid config and the error, so nothing over budget ever starts."""
+def controls_config() -> NetworkConfig:
+    """The config the controls hold (``ConfigError`` if they combine into an invalid one)."""
     values = control_values()
     if values["widths"]:
         values.pop("depth")
         values.pop("width")
+    return NetworkConfig(**values)
+
+
+def session_config() -> tuple[NetworkConfig, ConfigError | None]:
+    """The config the controls describe; if they combine into an invalid one (over the size
+    budget), the last valid config and the error, so nothing over budget ever starts."""
     try:
-        config = NetworkConfig(**values)
+        config = controls_config()
     except ConfigError as error:
         return st.session_state.get(LAST_GOOD_KEY, NetworkConfig()), error
     st.session_state[LAST_GOOD_KEY] = config

@@ -264,6 +264,64 @@ def test_different_links_compute_at_most_k_at_once_and_the_queue_is_shown():
     served.clear()
 
 
+def test_a_started_computation_is_joined_by_the_callers_own_call():
+    limiter, probe, calls = Limiter(2), Probe(), []
+    served = make_served(limiter, probe, calls)
+    served.clear()
+    assert served.start(3) is True
+    wait_until(lambda: probe.now == 1, "the started computation runs")
+    assert served.start(3) is False  # already computing
+    result = []
+    page = threading.Thread(target=lambda: result.append(served(3)))
+    page.start()
+    wait_until(lambda: ("computing",) in FakeDisplay.log, "the page waits for it")
+    assert limiter.running == 1  # the page holds no slot of its own while it waits
+    probe.gate.set()
+    page.join(BOUND)
+    assert result == [30] and calls == [3]
+    assert served.start(3) is False  # computed: nothing to begin
+    served.clear()
+
+
+def test_a_computation_is_started_only_when_a_slot_is_free_at_once():
+    limiter, probe, calls = Limiter(1), Probe(), []
+    served = make_served(limiter, probe, calls)
+    served.clear()
+    with limiter.slot():  # another session computes
+        assert served.start(4) is False
+    # The slot free at the check but taken before the thread asks for it: the thread gives
+    # up, and the caller's own call computes it.
+    original = limiter.try_acquire
+    limiter.try_acquire = lambda: False
+    try:
+        assert served.start(5) is True
+        wait_until(lambda: not served._in_flight, "the started thread gave up")
+    finally:
+        limiter.try_acquire = original
+    probe.gate.set()
+    assert served(5) == 50 and calls == [5]
+    served.clear()
+
+
+def test_a_started_computation_that_fails_is_computed_again_by_the_caller():
+    limiter, attempts = Limiter(1), []
+
+    @st.cache_data(show_spinner=False)
+    def flaky(key: int) -> int:
+        with serving.computing(limiter):
+            attempts.append(key)
+            if len(attempts) == 1:
+                raise RuntimeError("a worker died")
+            return key
+
+    served = Served(flaky, limiter=limiter, display=FakeDisplay)
+    served.clear()
+    assert served.start(6) is True
+    wait_until(lambda: attempts and not served._in_flight, "the started run failed")
+    assert served(6) == 6 and attempts == [6, 6] and limiter.running == 0
+    served.clear()
+
+
 def test_after_a_computation_blas_runs_one_thread_in_every_thread():
     threadpoolctl = pytest.importorskip("threadpoolctl")
 
