@@ -114,7 +114,7 @@ headline = st.container(key="headline")
 findings_area = st.container()
 
 
-def headline_numbers() -> None:
+def numbers_and_findings() -> None:
     layer_rows = stats[stats["layer"] >= 1]
     cols = headline.columns(4)
     cols[0].metric(t("explorer.metric.forward"),
@@ -262,5 +262,5 @@ def table_section() -> None:
 
 {"overview": distributions, "layers": layers_section, "why": why_section,
  "table": table_section}[section or "overview"]()
-headline_numbers()
+numbers_and_findings()
 theory_captions()
