@@ -8,6 +8,7 @@ import sys
 from dataclasses import asdict
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from core import backward_ratio, forward_ratio
 from ui import charts, url_state
@@ -37,13 +38,12 @@ def work_text(config) -> str:
     return t(key, depth=config.depth, width=width, batch=config.batch_size)
 
 
-with st.spinner(work_text(config), show_time=True):
-    result = simulation(config)
-stats = result.layer_stats
-findings = findings_for(config, result)
-
 present = is_present()
 lesson_id = st.session_state.get("ui.preset", "")
+# The page is laid out — title, the lesson's buttons, every control — while the simulation
+# computes (begun before the sidebar was drawn: app.py, cache.begin_simulation); its results
+# then fill their places, the charts first: a changed chart is the slowest thing a browser
+# draws in a rerun (≈ 60 ms each, bench/browser_latency.py).
 # On a projector the lesson's name is the page's one-line title.
 st.title(t(f"preset.{lesson_id}.name") if present and lesson_id in PRESETS
          else t("explorer.title"))
@@ -52,13 +52,14 @@ if not present:  # the projector's screen is for the lesson and its chart
                  help=t("train.link_help"), query_params=url_state.share_params(config))
 
 
-def lesson_bar(preset_id: str) -> None:
+def lesson_bar(preset_id: str) -> DeltaGenerator | None:
     """The lesson sequence, compact enough for a projector: one line of previous · title ·
-    next, the notice (numbers measured on this run), the question; the answer folded."""
+    next, then the place of the notice (numbers measured on this run: filled once the result
+    is known), returned; None outside a lesson."""
     if preset_id not in PRESETS:
         st.button(t("lesson.start"), on_click=choose_preset, args=(SEQUENCE[0],),
                   icon=":material/school:", help=t("lesson.start_help"), key="lesson.start")
-        return
+        return None
     previous, following = neighbours(preset_id)
     left, middle, right = st.columns([1, 6, 1], vertical_alignment="center")
     left.button(t("lesson.previous"), on_click=choose_preset, args=(previous,),
@@ -71,7 +72,7 @@ def lesson_bar(preset_id: str) -> None:
                  disabled=following is None, icon=":material/arrow_forward:", key="lesson.next",
                  icon_position="right",
                  width="stretch")
-    st.info(preset_text("notice", preset_id, result, t))
+    return st.empty()
 
 
 def lesson_question(preset_id: str) -> None:
@@ -83,18 +84,41 @@ def lesson_question(preset_id: str) -> None:
         st.markdown(preset_text("answer", preset_id, result, t))
 
 
-lesson_bar(lesson_id)
-if not present:
-    lesson_question(lesson_id)
-
+notice_slot = lesson_bar(lesson_id)
 # The lesson's chart comes right under its notice (one screen on a projector and a phone); the
 # headline numbers and the findings follow it. On a projector the question comes under the
 # chart, so that title, notice and chart fill the first screen.
+question_area = None if present else st.container()
 main_chart = st.container()
 if present:
-    with st.container():
-        lesson_question(lesson_id)
+    question_area = st.container()
+chart_slot = main_chart.empty()
+# The chart tells one story; the other series are one click away, under it.
+more = main_chart.pills(t("explorer.more_series"), charts.MORE_SERIES, selection_mode="multi",
+                        key=SERIES_KEY, format_func=labels("chart.series."),
+                        help=t("explorer.more_series_help"), persist_state="session")
+series = charts.STORY_SERIES + tuple(more or ())
+headline = st.container(key="headline")
+findings_area = st.container()
+show_theory = theory_toggle("explorer")
+theory_area = st.container()
+section = st.segmented_control(t("explorer.section"), EXPLORER_SECTIONS, key="ui.section",
+                               format_func=labels("explorer.section."),
+                               selection_mode="single", required=True,
+                               persist_state="session")
+section_area = st.container()
+depth = config.depth
+THEORY_SERIES = ("pred_preact_var", "pred_act_var", "pred_grad_out_var", "pred_grad_preact_var")
+prediction = prediction_for(config)  # the config alone: while the simulation computes
+theory = None
+if show_theory and prediction.supported:
+    theory = prediction.table.set_index("layer")[list(THEORY_SERIES)]
 
+# A long run's spinner (or its place in the queue) shows where its chart will be.
+with chart_slot.container(), st.spinner(work_text(config), show_time=True):
+    result = simulation(config)
+stats = result.layer_stats
+findings = findings_for(config, result)
 
 
 def ratio_text(ratio: float, denominator: float) -> str:
@@ -104,14 +128,6 @@ def ratio_text(ratio: float, denominator: float) -> str:
     if math.isinf(ratio) and ratio > 0 and denominator > 0:
         return "> " + number(min(sys.float_info.max / denominator, sys.float_info.max))
     return number(ratio)
-
-
-# Charts first: a changed chart is the slowest thing a browser draws in a rerun (≈ 60 ms each,
-# bench/browser_latency.py), so the charts' data leaves as soon as it is known; the headline
-# numbers, the findings and the theory's captions fill their places, kept in the page's order
-# by these containers, right after.
-headline = st.container(key="headline")
-findings_area = st.container()
 
 
 def numbers_and_findings() -> None:
@@ -136,19 +152,7 @@ def numbers_and_findings() -> None:
         show.get(finding.severity, findings_area.success)(sentence)
 
 
-THEORY_SERIES = ("pred_preact_var", "pred_act_var", "pred_grad_out_var", "pred_grad_preact_var")
-show_theory = theory_toggle("explorer")
-prediction = prediction_for(config)
-theory = None
-if show_theory and prediction.supported:
-    theory = prediction.table.set_index("layer")[list(THEORY_SERIES)]
 beyond = next((f.layer for f in findings if f.code == "forward_variance_overflow"), None)
-chart_slot = main_chart.empty()
-# The chart tells one story; the other series are one click away, under it.
-more = main_chart.pills(t("explorer.more_series"), charts.MORE_SERIES, selection_mode="multi",
-                        key=SERIES_KEY, format_func=labels("chart.series."),
-                        help=t("explorer.more_series_help"), persist_state="session")
-series = charts.STORY_SERIES + tuple(more or ())
 
 
 def build_variance_figure():
@@ -161,7 +165,6 @@ def build_variance_figure():
 chart_slot.plotly_chart(shared_figure(
     ("variance", config, current_language(), show_theory, series, present),
     build_variance_figure), key="chart.variance")
-theory_area = st.container()
 
 
 def theory_captions() -> None:
@@ -176,13 +179,6 @@ def theory_captions() -> None:
             theory_area.caption(t(f"explorer.theory_note.{note}"))
     else:
         theory_area.caption(t(f"explorer.theory_reason.{prediction.reason_code}"))
-
-
-section = st.segmented_control(t("explorer.section"), EXPLORER_SECTIONS, key="ui.section",
-                               format_func=labels("explorer.section."),
-                               selection_mode="single", required=True,
-                               persist_state="session")
-depth = config.depth
 
 
 def distributions() -> None:
@@ -260,7 +256,13 @@ def table_section() -> None:
                                  file_name="config.json", mime="application/json")
 
 
-{"overview": distributions, "layers": layers_section, "why": why_section,
- "table": table_section}[section or "overview"]()
+with section_area:
+    {"overview": distributions, "layers": layers_section, "why": why_section,
+     "table": table_section}[section or "overview"]()
+if notice_slot is not None:
+    notice_slot.info(preset_text("notice", lesson_id, result, t))
+if question_area is not None:
+    with question_area:
+        lesson_question(lesson_id)
 numbers_and_findings()
 theory_captions()
