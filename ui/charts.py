@@ -571,15 +571,15 @@ def distribution_heatmaps(panels: Sequence[tuple[HistogramSet, int, str]], scale
         margin.update(r=10, b=margin["b"] + HEATMAP_HORIZONTAL_BAR_ROOM)
     else:  # at the plot's right edge: the room it needs does not grow with the width
         colour_bar = dict(title=colour_title, x=1.0, xanchor="left", len=1.0)
-    layout = base_layout(tr("chart.heatmap.title"), x_title, tr("chart.layer"),
-                         height=plot_height, hovermode="closest", annotations=titles,
+    layout = base_layout(tr("chart.heatmap.title"), "", "", hovermode="closest",
+                         annotations=titles, margin=margin,
                          coloraxis=dict(colorscale="Viridis", cmin=0, cmax=top,
-                                        colorbar=colour_bar), margin=margin)
-    layout.pop("xaxis"), layout.pop("yaxis")
+                                        colorbar=colour_bar))
     # Room above the panels for their titles: base_layout's top margin holds the figure's.
     margin = layout["margin"]
     margin["t"] += HEATMAP_TITLE_ROOM
     layout["height"] = plot_height + margin["t"] + margin["b"]
+    # The panels' own axes (xaxis, yaxis, xaxis2, …) replace base_layout's single pair.
     return go.Figure(data=traces, layout={**layout, **axes})
 
 

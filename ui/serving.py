@@ -366,19 +366,10 @@ class Served:
             cost = self.cost(*args) if self.cost is not None else 0.0
             with self.limiter.slot(on_wait=display.queued, cost=cost):
                 with self._lock:
-                    if key in self._ready or key in self._in_flight:
-                        flight = None  # done or started while this one waited in line
-                    else:
-                        flight = self._in_flight[key] = threading.Event()
+                    flight = self._claim(key)  # None: done or started while this one waited
                 if flight is not None:
-                    try:
-                        with display.computing():
-                            value = self.cached(*args)
-                        self._remember(key)
-                    finally:
-                        with self._lock:
-                            del self._in_flight[key]
-                        flight.set()
+                    with display.computing():
+                        value = self._compute(key, args, flight)
             display.done()
             if flight is not None:
                 return value
@@ -392,30 +383,48 @@ class Served:
         A failure is left to that later call, which computes (and reports) it itself."""
         key = args
         with self._lock:
-            if key in self._ready or key in self._in_flight:
-                return False
             if self.limiter.running >= self.limiter.slots or self.limiter.waiting:
                 return False  # a hint only: the thread's try_acquire decides
-            flight = self._in_flight[key] = threading.Event()
+            flight = self._claim(key)
+        if flight is None:
+            return False
 
         def compute() -> None:
+            if not self.limiter.try_acquire():  # taken meanwhile: the caller's call queues
+                self._release(key, flight)
+                return
             try:
-                if not self.limiter.try_acquire():
-                    return  # taken meanwhile: the caller's own call queues as usual
-                try:
-                    self.cached(*args)
-                    self._remember(key)
-                finally:
-                    self.limiter.release()
+                self._compute(key, args, flight)
             except Exception:  # the caller's own call computes it again and shows the error
                 _logger().debug("a started computation failed", exc_info=True)
             finally:
-                with self._lock:
-                    del self._in_flight[key]
-                flight.set()
+                self.limiter.release()
 
         threading.Thread(target=compute, name="served-start", daemon=True).start()
         return True
+
+    def _claim(self, key: Hashable) -> threading.Event | None:
+        """With ``self._lock`` held: mark ``key`` as computing now and return the event its
+        joiners wait on, or None when it is computed or computing already."""
+        if key in self._ready or key in self._in_flight:
+            return None
+        flight = self._in_flight[key] = threading.Event()
+        return flight
+
+    def _compute(self, key: Hashable, args: tuple, flight: threading.Event) -> Any:
+        """``cached(*args)`` for a claimed key: remembered if it succeeds, the claim released
+        (its joiners woken) however it ends."""
+        try:
+            value = self.cached(*args)
+            self._remember(key)
+            return value
+        finally:
+            self._release(key, flight)
+
+    def _release(self, key: Hashable, flight: threading.Event) -> None:
+        with self._lock:
+            del self._in_flight[key]
+        flight.set()
 
     def warm(self, *args: Hashable) -> None:
         """Fill the cache for ``args`` from a thread with no script run (the warm-up), in a

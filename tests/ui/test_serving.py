@@ -118,30 +118,21 @@ def serve_in_turn(limiter: Limiter, arrivals: list[tuple[str, float, float, bool
     return order
 
 
-def test_a_short_run_overtakes_a_long_one_that_arrived_shortly_before():
+@pytest.mark.parametrize("arrivals,order", [
     # due = arrival + 10 · cost: the long run (0.8 s) is due at 8 s, the short one (0.05 s)
     # that arrives 1 s later at 1.5 s.
+    pytest.param([("long", 0.0, 0.8, False), ("short", 1.0, 0.05, False)], ["short", "long"],
+                 id="a short run overtakes a long one that arrived shortly before"),
+    pytest.param([("long", 0.0, 0.8, False), ("short", 9.0, 0.05, False)], ["long", "short"],
+                 id="a long run is not overtaken by runs that arrive after it is due"),
+    pytest.param([(name, float(i), 0.3, False) for i, name in enumerate("abc")],
+                 ["a", "b", "c"], id="equal costs are served in arrival order"),
+    pytest.param([("warm-up", 0.0, 0.0, True), ("user", 50.0, 1.0, False)],
+                 ["user", "warm-up"], id="the warm-up waits behind every user"),
+])
+def test_the_queue_serves_the_ticket_due_first(arrivals, order):
     limiter = Limiter(1, stretch=10.0, clock=FakeClock())
-    order = serve_in_turn(limiter, [("long", 0.0, 0.8, False), ("short", 1.0, 0.05, False)])
-    assert order == ["short", "long"]
-
-
-def test_a_long_run_is_not_overtaken_by_runs_that_arrive_after_it_is_due():
-    limiter = Limiter(1, stretch=10.0, clock=FakeClock())
-    order = serve_in_turn(limiter, [("long", 0.0, 0.8, False), ("short", 9.0, 0.05, False)])
-    assert order == ["long", "short"]
-
-
-def test_equal_costs_are_served_in_arrival_order():
-    limiter = Limiter(1, stretch=10.0, clock=FakeClock())
-    order = serve_in_turn(limiter, [(name, float(i), 0.3, False) for i, name in enumerate("abc")])
-    assert order == ["a", "b", "c"]
-
-
-def test_the_warm_up_waits_behind_every_user():
-    limiter = Limiter(1, stretch=10.0, clock=FakeClock())
-    order = serve_in_turn(limiter, [("warm-up", 0.0, 0.0, True), ("user", 50.0, 1.0, False)])
-    assert order == ["user", "warm-up"]
+    assert serve_in_turn(limiter, arrivals) == order
 
 
 def test_served_queues_by_the_cost_it_is_given():
