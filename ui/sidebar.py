@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 import streamlit as st
@@ -200,13 +200,19 @@ def _new_seed() -> None:
 
 def _relabel() -> None:
     """Re-send every option widget's value after a language change: the browser otherwise
-    keeps showing the option labels of the old language."""
+    keeps showing the option labels of the old language.
+
+    Only plain values are re-sent. A chart's selection and a data editor's edits are
+    dict-like states that Streamlit refuses to have assigned; the refusal comes when the
+    widget is next created, not at the assignment, so it cannot be caught here."""
     for key in [k for k in st.session_state if isinstance(k, str) and k != LANGUAGE_KEY
-                and k.startswith(("cfg.", "ui.", "cmp.", "phase."))]:
+                and k.startswith(("cfg.", "ui.", "cmp.", "phase.", "train."))]:
+        if isinstance(st.session_state[key], Mapping):
+            continue
         try:
             st.session_state[key] = st.session_state[key]
         except StreamlitAPIException:
-            pass  # charts, editors and buttons keep their state and cannot be set: no labels
+            pass  # buttons keep their state and cannot be set: they have no option labels
 
 
 def is_hidden(name: str) -> bool:

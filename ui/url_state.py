@@ -244,7 +244,12 @@ def share_params(config: NetworkConfig, **overrides: object) -> dict[str, str]:
             extra.session_key, extra.default)
         if isinstance(value, list):  # a multi-choice widget's value
             value = tuple(value)
-        if name == "lang" or value != extra.default:
+        if name == "lang":
+            # A link keeps the reader's language: it names one only when this person chose
+            # another than their browser's, so a student's own browser decides otherwise.
+            if value is not None and value != language_from_locale(st.context.locale):
+                params[name] = extra.format(value)
+        elif value != extra.default:
             params[name] = extra.format(value)
     return params
 
