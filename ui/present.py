@@ -17,7 +17,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import url_state
-from ui.classroom import LinkTooLongForQR, qr_png
+from ui.classroom import Handout, LinkTooLongForQR, handout, interface_addresses, qr_png
 from ui.i18n import t
 
 BAR_KEY = "present_bar"
@@ -94,17 +94,40 @@ def _leave() -> None:
 QR_PIXELS = 480
 
 
-def _qr_body(link: str) -> None:
+def students_handout(link: str) -> Handout:
+    """The link students get for ``link``: on this machine's network address when the browser
+    used a loopback one (ui.classroom.handout; the server's ``--server.address`` tells whether
+    that address is served)."""
+    return handout(link, interface_addresses(), st.get_option("server.address"))
+
+
+def loopback_notice(given: Handout, container) -> None:
+    """Why the browser's address will not open on students' devices, and what to hand out
+    (the same link on this machine's network addresses)."""
+    if not given.loopback_host:
+        return
+    container.warning(t("classroom.loopback", host=given.loopback_host),
+                      icon=":material/wifi_off:")
+    if not given.room_links:
+        container.caption(t("classroom.loopback_none"))
+        return
+    container.caption(t("classroom.loopback_use" if given.reachable else "classroom.loopback_bind"))
+    for room_link in given.room_links[:3]:
+        container.code(room_link, language=None, wrap_lines=True)
+
+
+def _qr_body(given: Handout) -> None:
+    loopback_notice(given, st)
     code, text = st.columns([3, 2], vertical_alignment="center")
     try:
-        code.image(qr_png(link), width=QR_PIXELS)
+        code.image(qr_png(given.for_students), width=QR_PIXELS)
     except LinkTooLongForQR:
         code.warning(t("classroom.qr_too_long"))
-    text.code(link, language=None, wrap_lines=True)
+    text.code(given.for_students, language=None, wrap_lines=True)
     text.caption(t("classroom.qr_caption"))
 
 
-def present_bar(link: str) -> None:
+def present_bar(given: Handout) -> None:
     """In present mode, two small buttons in the page header: leave present mode, and the QR
     code of the students' link shown big."""
     if not is_present():
@@ -113,7 +136,7 @@ def present_bar(link: str) -> None:
         if st.button(t("classroom.qr_button"), icon=":material/qr_code_2:", type="secondary",
                      help=t("classroom.qr_help")):
             # The dialog's title is in the reader's language, so it is made in the run.
-            st.dialog(t("classroom.qr_title"), width="large")(_qr_body)(link)
+            st.dialog(t("classroom.qr_title"), width="large")(_qr_body)(given)
         st.button(t("classroom.leave_present"), icon=":material/close_fullscreen:",
                   on_click=_leave, type="secondary")
 

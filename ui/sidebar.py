@@ -14,10 +14,11 @@ from streamlit.errors import StreamlitAPIException
 
 from core import FIELD_SPECS, INITS, ConfigError, NetworkConfig
 from ui import url_state
-from ui.classroom import (CONTROL_GROUPS, GROUPS as GROUP_MEMBERS, LOCKABLE, LinkTooLongForQR,
-                          format_hide, hidden, hide_for_lock, parse_hide, qr_png)
+from ui.classroom import (CONTROL_GROUPS, GROUPS as GROUP_MEMBERS, LOCKABLE, Handout,
+                          LinkTooLongForQR, format_hide, hidden, hide_for_lock, parse_hide, qr_png)
 from ui.errors import describe_config_error
 from ui.i18n import LANGUAGE_KEY, LANGUAGES, labels, t
+from ui.present import loopback_notice, students_handout
 from ui.presets import PRESETS, preset_config
 from ui.shared_controls import KEEP
 from ui.text import markdown_literal
@@ -305,16 +306,18 @@ def students_link(config: NetworkConfig) -> str:
     return url_state.share_link(config, present=False, hide=hide)
 
 
-def render_share(config: NetworkConfig) -> str:
-    """The share box (link, "students may change", QR code); returns the students' link."""
+def render_share(config: NetworkConfig) -> Handout:
+    """The share box (link, "students may change", QR code); returns the link and what
+    students get (a loopback address is named, and this machine's network address offered)."""
     if MAY_CHANGE_KEY not in st.session_state:
         st.session_state[MAY_CHANGE_KEY] = _current_may_change()
-    link = students_link(config)
+    given = students_handout(students_link(config))
     if is_hidden("share"):
-        return link
+        return given
     with st.sidebar:
         st.subheader(t("sidebar.share"))
-        st.code(link, language=None, wrap_lines=True)
+        st.code(given.link, language=None, wrap_lines=True)
+        loopback_notice(given, st)
         st.caption(t("sidebar.share_help"))
         st.multiselect(t("classroom.may_change"), LOCKABLE, key=MAY_CHANGE_KEY,
                        format_func=labels("classroom.lockable."),
@@ -323,7 +326,7 @@ def render_share(config: NetworkConfig) -> str:
                              on_change="rerun")
         if qr_box.open:
             try:
-                qr_box.image(qr_png(link), width="stretch")
+                qr_box.image(qr_png(given.for_students), width="stretch")
             except LinkTooLongForQR:
                 qr_box.warning(t("classroom.qr_too_long"))
-    return link
+    return given

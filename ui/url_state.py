@@ -21,7 +21,7 @@ from core import (FIELD_SPECS, ConfigError, NetworkConfig, QueryProblem, config_
 from core.query import MAX_FIELDS, config_to_params
 from ui import compare_state, theory_state, train_state
 from ui.charts import MORE_SERIES
-from ui.classroom import format_hide, parse_hide
+from ui.classroom import format_hide, parse_hide, public_link
 from ui.errors import InvalidChoice
 from ui.i18n import LANGUAGE_KEY, LANGUAGES, language_from_locale
 from ui.presets import PRESETS, preset_config
@@ -263,10 +263,20 @@ def sync(config: NetworkConfig) -> None:
         st.query_params.from_dict(wanted)
 
 
+def page_address() -> str:
+    """The address the browser used for this page (no query), or the host a reverse proxy
+    forwarded when the browser's is loopback (ui.classroom.public_link)."""
+    try:
+        headers = dict(st.context.headers or {})
+    except Exception:  # no request behind this run (AppTest)
+        headers = {}
+    return public_link(st.context.url or "", headers)
+
+
 def share_link(config: NetworkConfig, **overrides: object) -> str:
     from urllib.parse import urlencode
 
-    base = st.context.url or ""
+    base = page_address()
     return f"{base}?{urlencode(share_params(config, **overrides), safe=',')}"
 
 

@@ -2,6 +2,8 @@
 series=, the share box's "students may change" and its link."""
 
 import json
+
+import pytest
 from urllib.parse import parse_qs, urlsplit
 
 from ui.charts import PROJECTOR_FONT
@@ -134,3 +136,57 @@ def test_the_share_boxs_qr_code_is_drawn_only_while_its_expander_is_open(app):
     assert len(at.sidebar.get("image")) == 1
     by_key(at.sidebar.slider, "cfg.depth").set_value(13).run()
     assert len(at.sidebar.get("image")) == 1 and "depth=13" in share_link(at)
+
+
+# --- a loopback address in the share box -------------------------------------------------------
+
+def open_on_loopback(app, monkeypatch, lang, server_address=None):
+    import ui.present
+    import ui.url_state
+
+    monkeypatch.setattr(ui.url_state, "page_address", lambda: "http://127.0.0.1:8501/")
+    monkeypatch.setattr(ui.present, "interface_addresses", lambda: ["192.168.1.20"])
+    if server_address is not None:
+        from streamlit import config
+        monkeypatch.setattr(ui.present.st, "get_option",
+                            lambda name: server_address if name == "server.address"
+                            else config.get_option(name))
+    return app(lang=lang, depth="13")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_loopback_address_is_named_and_the_network_address_offered(app, monkeypatch, lang):
+    at = open_on_loopback(app, monkeypatch, lang)
+    assert not at.exception
+    warning = shown(at.sidebar.warning)
+    assert any(translate(lang, "classroom.loopback", host="127.0.0.1") in w for w in warning)
+    browsers, offered = [c.value for c in at.sidebar.code]
+    assert browsers.startswith("http://127.0.0.1:8501/?") and "depth=13" in browsers
+    assert offered == browsers.replace("127.0.0.1", "192.168.1.20")
+    assert translate(lang, "classroom.loopback_use") in [c.value for c in at.sidebar.caption]
+
+
+def test_the_qr_code_carries_the_network_address(app, monkeypatch):
+    import ui.sidebar
+
+    encoded = []
+    real = ui.sidebar.qr_png
+    monkeypatch.setattr(ui.sidebar, "qr_png", lambda link: encoded.append(link) or real(link))
+    at = open_on_loopback(app, monkeypatch, "en")
+    at.session_state["ui.share_qr"] = True  # the QR box opened, as a click would
+    at.run()
+    assert len(at.sidebar.get("image")) == 1
+    offered = at.sidebar.code[1].value
+    assert offered.startswith("http://192.168.1.20:8501/") and encoded[-1] == offered
+
+
+def test_a_server_on_loopback_only_is_told_to_listen_on_the_network(app, monkeypatch):
+    at = open_on_loopback(app, monkeypatch, "en", server_address="127.0.0.1")
+    assert translate("en", "classroom.loopback_bind") in [c.value for c in at.sidebar.caption]
+    assert [c.value.split("?")[0] for c in at.sidebar.code] == [
+        "http://127.0.0.1:8501/", "http://192.168.1.20:8501/"]
+
+
+def test_a_network_address_draws_no_warning(app):
+    at = app(lang="en")
+    assert not at.sidebar.warning

@@ -123,8 +123,9 @@ def _health_ok(base_url: str) -> bool:
 def start_app(app_path: str | os.PathLike = "app.py", port: int | None = None, query: str = "",
               cwd: str | os.PathLike | None = None,
               timeout_s: float = SERVER_START_TIMEOUT_S,
-              extra_args: list[str] | None = None) -> Iterator[str]:
-    """Run ``streamlit run app_path`` on 127.0.0.1 and yield its URL.
+              extra_args: list[str] | None = None, host: str = "127.0.0.1") -> Iterator[str]:
+    """Run ``streamlit run app_path`` on ``host`` (a loopback address: 127.0.0.2 stands for a
+    room's network address in tests) and yield its URL.
 
     ``app_path`` is relative to ``cwd`` (default: the repo root). The yielded URL is
     ``http://127.0.0.1:PORT/`` followed by ``?query`` if ``query`` is given (a leading ``?`` is
@@ -135,12 +136,16 @@ def start_app(app_path: str | os.PathLike = "app.py", port: int | None = None, q
     app_abs = app if app.is_absolute() else cwd / app
     if not app_abs.is_file():
         raise FileNotFoundError(f"Streamlit app not found: {app_abs}")
+    import ipaddress
+
+    if not ipaddress.ip_address(host).is_loopback:
+        raise ValueError(f"test servers bind to a loopback address, not {host}")
     port = port or free_port()
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"http://{host}:{port}"
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.headless", "true",
-        "--server.address", "127.0.0.1",
+        "--server.address", host,
         "--server.port", str(port),
         "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",

@@ -65,3 +65,60 @@ def test_qr_png_is_big_enough_to_scan_from_the_back_of_a_hall():
 def test_a_link_too_long_for_a_qr_code_says_so():
     with pytest.raises(classroom.LinkTooLongForQR):
         classroom.qr_png("https://x.example/?" + "a" * 5000)
+
+
+# --- the address students open -----------------------------------------------------------------
+
+@pytest.mark.parametrize("host,loopback", [
+    ("localhost", True), ("LOCALHOST.", True), ("app.localhost", True), ("127.0.0.1", True),
+    ("127.0.0.2", True), ("127.255.255.254", True), ("::1", True), ("192.168.1.20", False),
+    ("10.0.0.5", False), ("lab.example.org", False), ("fe80::1", False), ("", False)])
+def test_loopback_hosts_are_localhost_127_slash_8_and_ipv6_one(host, loopback):
+    assert classroom.is_loopback(host) is loopback
+
+
+def test_a_link_keeps_port_path_and_query_when_its_host_changes():
+    link = "http://127.0.0.1:8501/train?depth=3&lang=zh"
+    assert classroom.host_of(link) == "127.0.0.1"
+    assert classroom.with_host(link, "192.168.1.20") == "http://192.168.1.20:8501/train?depth=3&lang=zh"
+    assert classroom.with_host("http://[::1]:8501/?a=1", "fe80::2") == "http://[fe80::2]:8501/?a=1"
+    assert classroom.host_of("http://[::1]:8501/") == "::1"
+
+
+def test_a_loopback_link_is_offered_on_the_machines_network_address():
+    given = classroom.handout("http://localhost:8501/?depth=3", ["192.168.1.20", "10.0.0.5"],
+                              server_address="0.0.0.0")
+    assert given.loopback_host == "localhost" and given.reachable
+    assert given.room_links == ("http://192.168.1.20:8501/?depth=3", "http://10.0.0.5:8501/?depth=3")
+    assert given.link == "http://localhost:8501/?depth=3"  # the browser's, as it was
+    assert given.for_students == given.room_links[0]  # what the QR code carries
+
+
+def test_a_server_listening_on_loopback_only_keeps_the_link_and_says_why():
+    given = classroom.handout("http://127.0.0.1:8501/?depth=3", ["192.168.1.20"],
+                              server_address="127.0.0.1")
+    assert not given.reachable and given.for_students == "http://127.0.0.1:8501/?depth=3"
+    assert given.room_links == ("http://192.168.1.20:8501/?depth=3",)
+    # Streamlit's default (no --server.address) listens on every interface.
+    assert classroom.handout("http://127.0.0.1:8501/", ["10.1.2.3"], None).reachable
+
+
+def test_a_network_link_is_handed_out_as_it_is():
+    for link in ("http://192.168.1.20:8501/?depth=3", "https://lab.example.org/train", ""):
+        given = classroom.handout(link, ["10.0.0.5"], "0.0.0.0")
+        assert given == classroom.Handout(link)
+
+
+def test_behind_a_proxy_the_forwarded_host_names_the_link():
+    url = "http://127.0.0.1:8501/compare"
+    assert classroom.public_link(url, {"X-Forwarded-Host": "lab.example.org, proxy"}) == (
+        "http://lab.example.org/compare")
+    assert classroom.public_link(url, {"Host": "192.168.1.20:8080"}) == "http://192.168.1.20:8080/compare"
+    assert classroom.public_link(url, {"Host": "localhost:8501"}) == url
+    assert classroom.public_link("http://10.0.0.5:8501/", {"Host": "lab.example.org"}) == (
+        "http://10.0.0.5:8501/")
+
+
+def test_the_machines_addresses_are_ipv4_and_never_loopback():
+    addresses = classroom.interface_addresses()
+    assert all(not classroom.is_loopback(a) and a.count(".") == 3 for a in addresses)
