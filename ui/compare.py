@@ -38,7 +38,7 @@ from core import (FIELD_SPECS, ConfigError, FieldSpec, NetworkConfig, Simulation
                   backward_ratio, diagnose, forward_ratio)
 from core.config import MAX_DEPTH
 from core.query import format_value, parse_value
-from ui.charts import PALETTE
+from ui.chart_style import PALETTE
 from ui.errors import InvalidChoice
 from ui.findings import finding_sentence
 from ui.text import plotly_literal

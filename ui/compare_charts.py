@@ -1,6 +1,6 @@
 """Chart builders of the Compare page: runs in, ``plotly.graph_objects.Figure`` out. No Streamlit.
 
-Every set-up is drawn in its own colour (``Run.colour``, from ui.charts.PALETTE by position) on
+Every set-up is drawn in its own colour (``Run.colour``, from ui.chart_style.PALETTE by position) on
 every chart, with its name in the legend or the subplot title. ``tr`` translates catalogue keys.
 """
 
@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ui.charts import (HEALTHY_BAND, Translate, _base_layout, log_axis, positive,
-                       shade_healthy_band, trace_values)
+from ui.chart_style import (HEALTHY_BAND, Translate, apply_base_layout, log_axis, positive,
+                            shade_healthy_band, trace_values)
 from ui.compare import Run, layer_for
 
 #: (column, catalogue key of the subplot title): forward then backward.
@@ -54,7 +54,7 @@ def variance_overlay(runs: Sequence[Run], tr: Translate, *,
     if runs and column == "grad_out_var":
         # The band is about gradients: the backward panel only.
         shade_healthy_band(fig, tr)
-    _base_layout(fig, tr(title_key), tr("chart.layer"), tr("chart.variance.y"), height=440)
+    apply_base_layout(fig, tr(title_key), tr("chart.layer"), tr("chart.variance.y"), height=440)
     values = trace_values(fig)
     if column == "grad_out_var" and runs:
         values += list(HEALTHY_BAND)
@@ -82,7 +82,7 @@ def histogram_grid(runs: Sequence[Run], layer: int | None, tr: Translate, *,
                                  marker_color=run.colour, name=run.name, showlegend=False,
                                  hovertemplate="%{x:.3g}: %{y}<extra></extra>"))
         title = f"{run.name} · {tr('chart.layer_n', layer=chosen)}"
-        _base_layout(fig, title, "", "", height=260, hovermode="closest", bargap=0)
+        apply_base_layout(fig, title, "", "", height=260, hovermode="closest", bargap=0)
         fig.update_layout(title_font_size=14)
         fig.update_xaxes(exponentformat="e", nticks=5)
         figures.append(fig)
@@ -104,7 +104,7 @@ def units_chart(runs: Sequence[Run], tr: Translate) -> go.Figure:
         fig.add_trace(go.Bar(x=categories, y=values, name=run.name, marker_color=run.colour,
                              text=[f"{v:.0f}%" if v is not None else "—" for v in values],
                              textposition="outside", hovertemplate="%{y:.1f}%"))
-    _base_layout(fig, tr("compare.chart.units_title"), "", "%", height=360,
-                 hovermode="closest", barmode="group")
+    apply_base_layout(fig, tr("compare.chart.units_title"), "", "%", height=360,
+                      hovermode="closest", barmode="group")
     fig.update_yaxes(range=[0, 110])
     return fig

@@ -2,7 +2,7 @@
 
 Present mode is ``present=1`` in the link or the sidebar's switch: the sidebar collapsed, the
 page's padding reduced, a one-line title, the main chart drawn with projector-sized text
-(ui.charts.projector), and a small bar in the page header to leave it or show the link's QR
+(ui.explorer.charts.projector), and a small bar in the page header to leave it or show the link's QR
 code big. ``st.set_page_config`` may be called again in a run (1.67): a changed
 ``initial_sidebar_state`` collapses or opens the sidebar at once; an unchanged one leaves the
 reader's own choice alone.

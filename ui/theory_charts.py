@@ -1,6 +1,6 @@
 """Chart builders of the Phase and Spectrum pages: arrays in, ``go.Figure`` out. No Streamlit.
 
-Every builder takes ``tr`` (catalogue key → text) like ui.charts, so a figure is drawn in any
+Every builder takes ``tr`` (catalogue key → text) like ui.chart_style, so a figure is drawn in any
 language and tests can pass a stub.
 
 The phase map is a heatmap with an invisible scatter on top, one marker per grid cell: Plotly
@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.charts import _base_layout, log_axis, trace_values
+from ui.chart_style import apply_base_layout, log_axis, trace_values
 from ui.text import number
 
 Translate = Callable[..., str]
@@ -109,8 +109,8 @@ def phase_figure(sigma_w2: np.ndarray, sigma_b2: np.ndarray, log_chi1: np.ndarra
                        font=dict(size=13, color="#a31515"), **label)
     w_pad = (sigma_w2[-1] - sigma_w2[0]) / max(len(sigma_w2) - 1, 1) / 2
     b_pad = (sigma_b2[-1] - sigma_b2[0]) / max(len(sigma_b2) - 1, 1) / 2
-    _base_layout(fig, title, tr("phase.axis.sigma_w2"), tr("phase.axis.sigma_b2"), height=560,
-                 hovermode="closest", clickmode="event+select", dragmode=False)
+    apply_base_layout(fig, title, tr("phase.axis.sigma_w2"), tr("phase.axis.sigma_b2"), height=560,
+                      hovermode="closest", clickmode="event+select", dragmode=False)
     fig.update_xaxes(range=[sigma_w2[0] - w_pad, sigma_w2[-1] + w_pad])
     fig.update_yaxes(range=[sigma_b2[0] - b_pad, sigma_b2[-1] + b_pad])
     return fig
@@ -183,7 +183,7 @@ def spectrum_figure(values: np.ndarray, mean_squared: float, tr: Translate, *,
     else:
         fig.add_annotation(text=tr("spectrum.no_values"), showarrow=False, xref="paper",
                            yref="paper", x=0.5, y=0.5)
-    _base_layout(fig, title, tr("spectrum.axis.s"), tr("spectrum.axis.count"))
+    apply_base_layout(fig, title, tr("spectrum.axis.s"), tr("spectrum.axis.count"))
     ticks = log_axis([*trace_values(fig, "x", "x"), 1.0]) if shown.size else {}
     fig.update_xaxes(type="log", **ticks)
     fig.update_yaxes(rangemode="tozero")

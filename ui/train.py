@@ -38,7 +38,7 @@ from core.query import (TRAIN_QUERY_KEYS, config_to_params, format_value, parse_
 from core import (FIELD_SPECS, TRAIN_FIELD_SPECS, ConfigError, Dataset, NetworkConfig,
                   TrainConfig, TrainResult, check_budget)
 from ui import compare
-from ui.charts import HEALTHY_BAND
+from ui.chart_style import HEALTHY_BAND
 from ui.compare import Diff, Setup, Sweep
 from ui.errors import InvalidChoice, describe_config_error
 from ui.train_charts import DecisionFrames

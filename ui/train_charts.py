@@ -1,7 +1,7 @@
 """Chart builders of the Train page: training records in, ``plotly.graph_objects.Figure`` out.
 No Streamlit here.
 
-A *run* is anything with ``name``, ``colour`` (its set-up's colour from ui.charts.PALETTE, the
+A *run* is anything with ``name``, ``colour`` (its set-up's colour from ui.chart_style.PALETTE, the
 same on every chart), ``history`` and ``layer_history`` (core.train's DataFrames, columns as
 that issue names them) and ``first_nonfinite`` (None or (step, layer, direction)).
 ``tr`` translates catalogue keys, so tests can pass a stub.
@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ui.charts import HEALTHY_BAND, Translate, _base_layout, positive
+from ui.chart_style import HEALTHY_BAND, Translate, apply_base_layout, positive
 
 #: makemore part 3: an update ‖ΔW‖/‖W‖ near 1e-3 per step is about right.
 UPDATE_RATIO_REFERENCE = 1e-3
@@ -95,8 +95,8 @@ def loss_chart(runs: Sequence[TrainedRun], tr: Translate) -> go.Figure:
     for dash, key in ((TRAIN_DASH, "train.chart.train"), (TEST_DASH, "train.chart.test")):
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=tr(key),
                                  line=dict(color=NEUTRAL, dash=dash), hoverinfo="skip"))
-    _base_layout(fig, tr("train.chart.loss_title"), tr("train.chart.step"),
-                 tr("train.chart.loss"), height=400)
+    apply_base_layout(fig, tr("train.chart.loss_title"), tr("train.chart.step"),
+                      tr("train.chart.loss"), height=400)
     fig.update_yaxes(type="log", exponentformat="power")
     return fig
 
@@ -133,8 +133,8 @@ def gradient_heatmaps(runs: Sequence[TrainedRun], tr: Translate) -> go.Figure:
             hovertemplate=(f"{tr('train.chart.step')} %{{x}}<br>{tr('train.chart.layer')} %{{y}}"
                            f"<br>‖∂L/∂W‖ = %{{customdata:.3e}}<extra>{run.name}</extra>")),
             row=row + 1, col=col + 1)
-    _base_layout(fig, tr("train.chart.grad_title"), "", "", height=250 * rows + 110,
-                 hovermode="closest")
+    apply_base_layout(fig, tr("train.chart.grad_title"), "", "", height=250 * rows + 110,
+                      hovermode="closest")
     fig.update_xaxes(title_text=tr("train.chart.step"))
     fig.update_yaxes(autorange="reversed")
     for row in range(1, rows + 1):
@@ -176,7 +176,7 @@ def update_ratio_chart(runs: Sequence[TrainedRun], tr: Translate) -> go.Figure:
                        xref="x domain", x=0.0, xanchor="left", yref="y",
                        y=math.log10(UPDATE_RATIO_REFERENCE), yanchor="bottom",
                        font=dict(size=10, color=NEUTRAL))
-    _base_layout(fig, tr("train.chart.update_title"), "", "", height=360, hovermode="closest")
+    apply_base_layout(fig, tr("train.chart.update_title"), "", "", height=360, hovermode="closest")
     fig.update_xaxes(title_text=tr("train.chart.step"))
     fig.update_yaxes(type="log", exponentformat="power")
     fig.update_yaxes(title_text=tr("train.chart.update_y"), row=1, col=1)
@@ -214,8 +214,8 @@ def activation_chart(runs: Sequence[TrainedRun], step: int, tr: Translate) -> go
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=tr(key),
                                  line=dict(color=NEUTRAL, dash=dash), hoverinfo="skip"),
                       row=1, col=2)
-    _base_layout(fig, tr("train.chart.activations_title", step=step), tr("train.chart.layer"),
-                 "", height=360, hovermode="closest")
+    apply_base_layout(fig, tr("train.chart.activations_title", step=step), tr("train.chart.layer"),
+                      "", height=360, hovermode="closest")
     fig.update_annotations(font_size=12)
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=1)
     fig.update_yaxes(range=[-2, 102], title_text="%", row=1, col=2)
@@ -237,9 +237,9 @@ def weight_histograms(weights: Sequence[tuple[str, str, np.ndarray]], tr: Transl
         fig.add_trace(go.Bar(x=centres, y=np.where(counts > 0, counts, np.nan),
                              width=np.diff(edges), name=name, marker_color=colour, opacity=0.55,
                              hovertemplate="%{x:.3g}: %{y}<extra>" + name + "</extra>"))
-    _base_layout(fig, tr("train.chart.weights_title"), tr("train.chart.weight"),
-                 tr("train.chart.count"), height=340, hovermode="closest", barmode="overlay",
-                 bargap=0)
+    apply_base_layout(fig, tr("train.chart.weights_title"), tr("train.chart.weight"),
+                      tr("train.chart.count"), height=340, hovermode="closest", barmode="overlay",
+                      bargap=0)
     fig.update_yaxes(type="log")
     return fig
 
@@ -330,9 +330,9 @@ def decision_animation(runs: Sequence[DecisionFrames], tr: Translate,
                                                           mode="immediate",
                                                           transition=dict(duration=0))])
                              for step in steps])])
-    _base_layout(fig, tr("train.chart.decision_title"), "", "",
-                 height=330 * rows + 150, hovermode="closest", showlegend=False,
-                 margin=dict(l=10, r=10, t=60, b=90))
+    apply_base_layout(fig, tr("train.chart.decision_title"), "", "",
+                      height=330 * rows + 150, hovermode="closest", showlegend=False,
+                      margin=dict(l=10, r=10, t=60, b=90))
     fig.update_xaxes(showticklabels=False, constrain="domain")
     fig.update_yaxes(showticklabels=False, scaleanchor="x", constrain="domain")
     for index in range(2, len(runs) + 1):

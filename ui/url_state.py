@@ -20,7 +20,7 @@ from core import (FIELD_SPECS, ConfigError, NetworkConfig, QueryProblem, config_
                   params_from_pairs)
 from core.query import MAX_FIELDS, config_to_params
 from ui import compare_state, theory_state, train_state
-from ui.charts import MORE_SERIES
+from ui.explorer.charts import MORE_SERIES
 from ui.classroom import format_hide, parse_hide
 from ui.errors import InvalidChoice
 from ui.i18n import LANGUAGE_KEY, LANGUAGES, language_from_locale
@@ -95,7 +95,8 @@ EXTRAS: dict[str, Extra] = {
     # Classroom: present mode for the projector, controls a teacher's link hides (ui.classroom).
     "present": Extra(PRESENT_KEY, False, _flag, lambda v: "1" if v else "0"),
     "hide": Extra(HIDE_KEY, (), parse_hide, format_hide),
-    # The Explorer's variance chart: series drawn besides the story (ui.charts.MORE_SERIES).
+    # The Explorer's variance chart: series drawn besides the story
+    # (ui.explorer.charts.MORE_SERIES).
     "series": Extra(SERIES_KEY, (), _choices(MORE_SERIES), ",".join),
     **{name: Extra(key, default, parse, fmt)
        for table in (compare_state.URL_PARAMS, theory_state.URL_PARAMS, train_state.URL_PARAMS)

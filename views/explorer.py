@@ -11,7 +11,8 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from core import backward_ratio, forward_ratio
-from ui import charts, url_state
+from ui import url_state
+from ui.explorer import charts
 from core.theory import layer_variances
 from ui.cache import findings as findings_for
 from ui.cache import prediction as prediction_for

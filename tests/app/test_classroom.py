@@ -4,7 +4,7 @@ series=, the share box's "students may change" and its link."""
 import json
 from urllib.parse import parse_qs, urlsplit
 
-from ui.charts import PROJECTOR_FONT
+from ui.explorer.charts import PROJECTOR_FONT
 from ui.i18n import translate
 
 from .conftest import by_key, shown

@@ -10,7 +10,7 @@ import pytest
 
 from core import MAX_RUN_SECONDS, NetworkConfig, simulate
 from ui import compare_state
-from ui.charts import HEALTHY_BAND, PALETTE
+from ui.chart_style import HEALTHY_BAND, PALETTE
 from ui.compare import (COMPARE_PRESETS, DEFAULT_SWEEP, MAX_SETUPS, SWEEP_DEFAULTS, SWEEP_FIELDS,
                         Run, Sweep, apply_diff, apply_editor_state, auto_name,
                         build_setups, diffs_from_editor, editor_frame, format_setups,

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from core import NetworkConfig, backward_ratio, diagnose, forward_ratio, simulate
-from ui.charts import HEALTHY_BAND
+from ui.chart_style import HEALTHY_BAND
 from ui.compare import COMPARE_PRESETS, apply_diff
 from ui.i18n import LANGUAGES, catalogue, translate
 from ui.lessons import (ADDRESSED, COMPARE_FACTS, EXPLORER_FACTS, SEQUENCE, compare_notice,

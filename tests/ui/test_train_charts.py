@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import pytest
 
 from ui import train_charts
-from ui.charts import PALETTE
+from ui.chart_style import PALETTE
 
 
 def tr(key, **values):

@@ -1,6 +1,4 @@
-"""Chart builders: statistics in, figures out, no Streamlit."""
-
-import math
+"""The Explorer's chart builders: statistics in, figures out, no Streamlit."""
 
 import numpy as np
 import pandas as pd
@@ -8,7 +6,8 @@ import plotly.graph_objects as go
 import pytest
 
 from core import NetworkConfig, simulate
-from ui import charts
+from ui import chart_style
+from ui.explorer import charts
 
 
 def tr(key, **values):
@@ -50,10 +49,6 @@ def test_nonfinite_layers_become_gaps_and_are_shaded(overflowed):
     act = next(t for t in fig.data if t.name == "chart.series.act_var")
     assert act.y[-1] is None
     assert any("chart.nonfinite_from" in (a.text or "") for a in fig.layout.annotations)
-
-
-def test_positive_drops_what_a_log_axis_cannot_show():
-    assert charts.positive([1.0, 0.0, -1.0, math.nan, math.inf]) == [1.0, None, None, None, None]
 
 
 def test_heatmaps_are_one_figure_on_one_colour_scale_and_rows_sum_to_one(collapsed):
@@ -143,38 +138,8 @@ def test_legend_sits_at_the_figure_bottom_and_the_title_under_the_toolbar(collap
         # axis title, however many rows the legend needs at the page's width.
         assert (legend.yref, legend.y, legend.yanchor) == ("container", 0.0, "bottom")
         assert (title.yref, title.yanchor) == ("container", "top")
-        assert title.pad.t >= charts.TOOLBAR_ROOM
+        assert title.pad.t >= chart_style.TOOLBAR_ROOM
         assert fig.layout.margin.t > title.pad.t
-
-
-@pytest.mark.parametrize("low,high", [(0.07, 0.6), (2.0, 9.0), (0.3, 30.0), (0.95, 1.05),
-                                      (1e-3, 2e-2)])
-def test_log_axis_over_few_decades_labels_every_tick_with_its_own_value(low, high):
-    axis = charts.log_axis(np.geomspace(low, high, 20))
-    ticks, labels = axis["tickvals"], axis["ticktext"]
-    assert len(ticks) >= 2
-    span = math.log10(high / low)
-    assert all(low * 10 ** (-0.1 * span - 0.03) <= v <= high * 10 ** (0.1 * span + 0.03)
-               for v in ticks)
-    for value, label in zip(ticks, labels):
-        # The label is the value (within its printed digits), never a bare mantissa.
-        text = label.replace("×10", "e").translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789"))
-        if text.startswith("e"):
-            text = "1" + text
-        assert float(text) == pytest.approx(value, rel=0.01), (value, label)
-
-
-def test_log_axis_over_many_decades_labels_powers_of_ten_only():
-    axis = charts.log_axis([1e-20, 1.0, 1e15])
-    assert axis["tickvals"] is None and axis["exponentformat"] == "power"
-    assert axis["dtick"] == math.ceil(35 / 8)
-    assert charts.log_axis([1e-3, 1e3])["dtick"] == 1
-    assert charts.log_axis([0.0, -1.0, math.nan]) == {"exponentformat": "power"}
-
-
-def test_tick_text_reads_as_the_number():
-    assert [charts.tick_text(v) for v in (0.002, 0.5, 1.0, 50.0, 3e-5, 1e8)] == [
-        "0.002", "0.5", "1", "50", "3×10⁻⁵", "10⁸"]
 
 
 def test_projector_text_is_at_least_18_px(collapsed, overflowed):
@@ -191,18 +156,6 @@ def test_projector_text_is_at_least_18_px(collapsed, overflowed):
         [(collapsed.histograms.get("act"), 0, "a")], "std", tr))
     assert heat.layout.coloraxis.colorbar.tickfont.size >= 18
     assert heat.layout.coloraxis.colorbar.title.font.size >= 18
-
-
-def test_long_titles_break_once_within_a_phones_width():
-    text = "Gradient growth per layer χ1 for tanh: click a cell to try it"
-    wrapped = charts.wrap_title(text)
-    first, second = wrapped.split("<br>")
-    assert len(first) <= charts.TITLE_WIDTH and f"{first} {second}" == text
-    chinese = "激活函数 tanh 的每层梯度增长 χ1 与深度尺度：点击任一格子试试看会发生什么"
-    first, second = charts.wrap_title(chinese).split("<br>")
-    assert first + second == chinese
-    assert sum(2 if ord(c) > 0x2E80 else 1 for c in first) <= charts.TITLE_WIDTH
-    assert charts.wrap_title("Variance versus depth (log scale)") == "Variance versus depth (log scale)"
 
 
 def test_variance_beyond_float64_is_shaded_and_labelled(collapsed):
@@ -293,7 +246,7 @@ def test_explorer_charts_ask_for_the_room_of_their_own_labels(collapsed, overflo
     healthy = charts.variance_vs_depth(
         simulate(NetworkConfig(depth=8, width=64, batch_size=64)).layer_stats, tr)
     wide = charts.variance_vs_depth(collapsed.layer_stats, tr)
-    labels = charts.log_tick_labels(charts.trace_values(healthy) + list(charts.HEALTHY_BAND))
+    labels = chart_style.log_tick_labels(chart_style.trace_values(healthy) + list(chart_style.HEALTHY_BAND))
     assert healthy.layout.margin.l == charts.y_axis_room(labels)
     assert healthy.layout.margin.b == charts.x_axis_room() + charts.LEGEND_ROW
     # 10⁻¹² is wider than 10⁻⁶: the collapsing network's chart keeps more room for its ticks.
@@ -315,8 +268,8 @@ def test_explorer_charts_ask_for_the_room_of_their_own_labels(collapsed, overflo
 
 
 def test_log_tick_labels_include_the_powers_plotly_draws():
-    labels = charts.log_tick_labels([1e-6, 3e-2, 1e3])
+    labels = chart_style.log_tick_labels([1e-6, 3e-2, 1e3])
     assert {"10⁻⁶", "10⁻⁴", "10⁻²", "1", "10²"} <= set(labels)
-    assert charts.log_tick_labels([0.07, 0.6]) == charts.log_axis([0.07, 0.6])["ticktext"]
+    assert chart_style.log_tick_labels([0.07, 0.6]) == chart_style.log_axis([0.07, 0.6])["ticktext"]
     assert charts.text_width("10⁻¹²") > charts.text_width("10²") > charts.text_width("1")
     assert charts.text_width("方差") > charts.text_width("ab")
