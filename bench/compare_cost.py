@@ -25,9 +25,9 @@ logging.getLogger("streamlit").setLevel(logging.ERROR)
 
 from core import NetworkConfig  # noqa: E402
 from ui import cache  # noqa: E402
-from ui.compare import Run, Sweep, build_setups  # noqa: E402
-from ui.compare_charts import histogram_grid, units_chart, variance_overlay  # noqa: E402
+from ui.compare.charts import histogram_grid, units_chart, variance_overlay  # noqa: E402
 from ui.i18n import translate  # noqa: E402
+from ui.setups import Run, Sweep, build_setups  # noqa: E402
 
 REPEATS = 9
 BASE = NetworkConfig(activation="relu", depth=20, width=256, batch_size=512)

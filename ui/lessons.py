@@ -1,6 +1,6 @@
 """Lessons whose numbers come from the data.
 
-Every lesson preset (Explorer: ``ui.presets.PRESETS``; Compare: ``ui.compare.COMPARE_PRESETS``)
+Every lesson preset (Explorer: ``ui.presets.PRESETS``; Compare: ``ui.compare.logic.COMPARE_PRESETS``)
 has a *facts* function here: the result shown → a dict of named numbers. The catalogue texts
 (``preset.<id>.notice``, ``lesson.<id>.question`` / ``.answer``, ``compare.preset.<id>.notice``)
 hold placeholders with those names, so the text says what this run measured, in any language,

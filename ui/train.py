@@ -1,7 +1,7 @@
 """The Train page's logic: training set-ups, lesson presets and result sentences. Pure: no
 Streamlit here.
 
-A set-up is a (network, training) pair, ``TrainPair``. Like Compare's (ui.compare, whose Sweep,
+A set-up is a (network, training) pair, ``TrainPair``. Like Compare's (ui.setups, whose Sweep,
 Diff, parsers and ``build_setups`` are reused), set-ups are differences from a base: the
 sidebar's network with the page's training settings. A difference may name a NetworkConfig
 field (``init=normal``) or a TrainConfig field under its key in core's link codec
@@ -37,9 +37,9 @@ from core.query import (TRAIN_QUERY_KEYS, config_to_params, format_value, parse_
                         train_config_to_params)
 from core import (FIELD_SPECS, TRAIN_FIELD_SPECS, ConfigError, Dataset, NetworkConfig,
                   TrainConfig, TrainResult, check_budget)
-from ui import compare
+from ui import setups
 from ui.chart_style import HEALTHY_BAND
-from ui.compare import Diff, Setup, Sweep
+from ui.setups import Diff, Setup, Sweep
 from ui.errors import InvalidChoice, describe_config_error
 from ui.train_charts import DecisionFrames
 
@@ -101,7 +101,7 @@ def apply_train_diff(base: TrainPair, diff: Diff) -> TrainPair:
     """The base pair with the differences; raises ConfigError when a config is invalid or the
     run is over the budget (refused here, before any work)."""
     network_diff, training_changes = split_diff(diff)
-    network = compare.apply_diff(base.network, network_diff)
+    network = setups.apply_diff(base.network, network_diff)
     training = base.training.replace(**training_changes) if training_changes else base.training
     check_budget(network, training)
     return TrainPair(network, training)
@@ -109,15 +109,15 @@ def apply_train_diff(base: TrainPair, diff: Diff) -> TrainPair:
 
 # --- the link's codec (the page's parameters; ui.train_state binds them to session keys) -------
 
-parse_sweep = partial(compare.parse_sweep, fields=SWEEP_FIELDS, specs=SETUP_SPECS,
+parse_sweep = partial(setups.parse_sweep, fields=SWEEP_FIELDS, specs=SETUP_SPECS,
                       max_setups=MAX_SETUPS)
-format_sweep = partial(compare.format_sweep, specs=SETUP_SPECS)
-parse_setups = partial(compare.parse_setups, specs=SETUP_SPECS, max_setups=MAX_SETUPS)
-format_setups = partial(compare.format_setups, specs=SETUP_SPECS)
-format_diff = partial(compare.format_diff, specs=SETUP_SPECS)
-parse_names = partial(compare.parse_names, max_setups=MAX_SETUPS)
-format_names = compare.format_names
-value_text = partial(compare.value_text, specs=SETUP_SPECS)
+format_sweep = partial(setups.format_sweep, specs=SETUP_SPECS)
+parse_setups = partial(setups.parse_setups, specs=SETUP_SPECS, max_setups=MAX_SETUPS)
+format_setups = partial(setups.format_setups, specs=SETUP_SPECS)
+format_diff = partial(setups.format_diff, specs=SETUP_SPECS)
+parse_names = partial(setups.parse_names, max_setups=MAX_SETUPS)
+format_names = setups.format_names
+value_text = partial(setups.value_text, specs=SETUP_SPECS)
 
 
 def train_field_parser(name: str) -> Callable[[str], Any]:
@@ -153,8 +153,8 @@ def parse_preset(text: str) -> str:
 
 def build_setups(base: TrainPair, diffs: Sequence[Diff], names: Sequence[str],
                  tr: Translate) -> list[Setup]:
-    return compare.build_setups(base, diffs, names, tr, apply=apply_train_diff,
-                                specs=SETUP_SPECS, max_setups=MAX_SETUPS)
+    return setups.build_setups(base, diffs, names, tr, apply=apply_train_diff,
+                               specs=SETUP_SPECS, max_setups=MAX_SETUPS)
 
 
 # --- presets -----------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ def preset_matches(preset_id: str, base: TrainPair, setups: Sequence[Diff]) -> b
 # --- runs and what they say ------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class TrainRun(compare.Run):
+class TrainRun(setups.Run):
     """A set-up that trained (its name and colour as a compared run's): the chart protocol of
     ui.train_charts plus the data it saw."""
 

@@ -17,7 +17,7 @@ from ui.cache import dataset, training_with_progress
 from ui.i18n import current_language, t, translate
 from ui.shared_controls import KEEP
 from ui.text import markdown_literal
-from ui.compare import EmptySweep, sweep_from_widget
+from ui.setups import EmptySweep, sweep_from_widget
 from ui.train import (DEFAULT_SWEEP, MAX_SETUPS, SETUP_SPECS, SWEEP_DEFAULTS, SWEEP_FIELDS,
                       TRAIN_FIELDS_BY_KEY, TRAIN_KEYS, TRAIN_PRESETS, Sweep, TrainPair, TrainRun,
                       build_setups, decision_frames, describe_training_error, final_weights,

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui.cache
-from ui.compare import COMPARE_PRESETS
+from ui.compare.logic import COMPARE_PRESETS
 from ui.i18n import translate
 
 from .conftest import shown
@@ -98,7 +98,7 @@ def test_each_preset_runs_and_draws_its_setups(preset_id):
     assert at.query_params["cmp_preset"] == preset_id
     # The notice, its numbers measured on these set-ups (ui/lessons.py).
     from core import simulate
-    from ui.compare import apply_diff
+    from ui.setups import apply_diff
     from ui.lessons import compare_notice
 
     results = [simulate(apply_diff(preset.config(), diff)) for diff in preset.diffs()]

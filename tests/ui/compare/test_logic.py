@@ -1,5 +1,5 @@
-"""The Compare page's pure logic (ui.compare), URL table (ui.compare_state) and chart builders
-(ui.compare_charts)."""
+"""The Compare page's pure logic (ui.compare.logic, with the set-up machinery of ui.setups it
+binds), URL table (ui.compare.state) and chart builders (ui.compare.charts)."""
 
 import random
 import string
@@ -9,15 +9,14 @@ import pandas as pd
 import pytest
 
 from core import MAX_RUN_SECONDS, NetworkConfig, simulate
-from ui import compare_state
-from ui.chart_style import HEALTHY_BAND, PALETTE
-from ui.compare import (COMPARE_PRESETS, DEFAULT_SWEEP, MAX_SETUPS, SWEEP_DEFAULTS, SWEEP_FIELDS,
-                        Run, Sweep, apply_diff, apply_editor_state, auto_name,
-                        build_setups, diffs_from_editor, editor_frame, format_setups,
-                        format_sweep, parse_layer, parse_names, parse_setups, parse_sweep,
-                        preset_matches, summary_frame)
-from ui.compare_charts import histogram_grid, units_chart, variance_overlay
+from ui.chart_style import HEALTHY_BAND
+from ui.compare import state as compare_state
+from ui.compare.charts import histogram_grid, units_chart, variance_overlay
+from ui.compare.logic import (COMPARE_PRESETS, DEFAULT_SWEEP, SWEEP_DEFAULTS, SWEEP_FIELDS,
+                              apply_editor_state, diffs_from_editor, editor_frame, parse_layer,
+                              parse_sweep, preset_matches, summary_frame)
 from ui.i18n import translate
+from ui.setups import MAX_SETUPS, Run, Sweep, build_setups, format_sweep, parse_names
 
 
 def en(key, **values):
@@ -60,31 +59,6 @@ def test_sweep_round_trip_and_canonical_values():
 def test_bad_sweeps_raise_value_error_naming_what_is_valid(text, named):
     with pytest.raises(ValueError) as info:
         parse_sweep(text)
-    assert named in str(info.value)
-
-
-def test_setups_round_trip():
-    text = "init=normal&init_std=0.01;base;residual=1&residual_scale=0.141;widths=16,8,4"
-    setups = parse_setups(text)
-    assert setups[0] == (("init", "normal"), ("init_std", 0.01))
-    assert setups[1] == ()
-    assert setups[2] == (("residual", True), ("residual_scale", 0.141))
-    assert setups[3] == (("widths", (16, 8, 4)),)
-    assert parse_setups(format_setups(setups)) == setups
-    assert parse_setups("") == ()
-
-
-@pytest.mark.parametrize("text,named", [
-    ("init=bogus", "xavier_normal"),
-    ("nofield=1", "batch_size"),
-    (";".join(["base"] * 7), "7 given"),
-    ("depth=1e9", "from 1 to 200"),
-    ("depth", "init=normal"),
-    ("x" * 5000, "too long"),
-])
-def test_bad_setups_raise_value_error(text, named):
-    with pytest.raises(ValueError) as info:
-        parse_setups(text)
     assert named in str(info.value)
 
 
@@ -162,24 +136,6 @@ def test_preset_matches_only_its_own_comparison():
     assert preset_matches("relu_norm", norm.config(), DEFAULT_SWEEP, norm.setups)
     assert not preset_matches("relu_norm", norm.config(), DEFAULT_SWEEP, norm.setups[:2])
     assert not preset_matches("nope", base, preset.sweep, ())
-
-
-def test_names_colours_and_over_budget_setups():
-    diffs = ((("init", "kaiming_normal"),), (("width", 4096), ("depth", 200)), (),
-             (("init", "kaiming_normal"),))
-    setups = build_setups(SMALL, diffs, ("", "huge"), en)
-    assert [s.name for s in setups] == ["Weight init = He (Kaiming) normal", "huge",
-                                        "sidebar network", "Weight init = He (Kaiming) normal (2)"]
-    assert [s.colour for s in setups] == list(PALETTE[:4])  # colour by position, skipped or not
-    assert setups[1].config is None and "too large" in str(setups[1].error)
-    assert setups[2].config == SMALL
-    assert auto_name((("residual", True), ("init_std", 0.5)), zh) == "残差连接 = 开, 权重标准差 σ = 0.5"
-
-
-def test_depth_in_a_setup_overrides_the_base_widths():
-    base = NetworkConfig(widths=(16, 8, 8, 4), batch_size=32)
-    assert apply_diff(base, (("depth", 5),)).layer_widths == (base.width,) * 6
-    assert apply_diff(base, (("init", "zeros"),)).widths == (16, 8, 8, 4)
 
 
 def test_editor_round_trip():
@@ -267,7 +223,8 @@ def test_histogram_grid_uses_the_chosen_layer_or_each_last_layer():
 
 
 def test_the_values_widget_gives_a_sweep_or_says_what_is_wrong():
-    from ui.compare import EmptySweep, Sweep, sweep_from_widget
+    from ui.compare.logic import sweep_from_widget
+    from ui.setups import EmptySweep, Sweep
 
     assert sweep_from_widget("init_std", "0.01, 1") == Sweep("init_std", (0.01, 1.0))
     assert sweep_from_widget("init", ["normal", "orthogonal"]) == Sweep(

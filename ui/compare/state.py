@@ -2,13 +2,13 @@
 
 Read by ui.url_state, the one module that touches the URL. Parsers raise only ValueError (whose
 text names the valid values) and bound their input: at most 6 set-ups, values checked against
-core's FIELD_SPECS. The format of each parameter is documented in ui.compare.
+core's FIELD_SPECS. The format of each parameter is documented in ui.compare.logic.
 """
 
 from __future__ import annotations
 
-from ui.compare import (DEFAULT_SWEEP, format_names, format_setups, format_sweep, parse_layer,
-                        parse_names, parse_preset, parse_setups, parse_sweep)
+from ui.compare.logic import DEFAULT_SWEEP, parse_layer, parse_preset, parse_sweep
+from ui.setups import format_names, format_setups, format_sweep, parse_names, parse_setups
 
 SWEEP_KEY = "cmp.sweep"
 SETUPS_KEY = "cmp.setups"

@@ -14,7 +14,8 @@ import plotly.graph_objects as go
 
 from ui.chart_style import (HEALTHY_BAND, Translate, apply_base_layout, log_axis, positive,
                             shade_healthy_band, trace_values)
-from ui.compare import Run, layer_for
+from ui.compare.logic import layer_for
+from ui.setups import Run
 
 #: (column, catalogue key of the subplot title): forward then backward.
 OVERLAY_SERIES = (("out_var", "compare.chart.forward"), ("grad_out_var", "compare.chart.backward"))
