@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 import ui.cache
 from ui.i18n import translate
-from ui.train import TRAIN_PRESETS, preset_params
+from ui.train.logic import TRAIN_PRESETS, preset_params
 
 from .conftest import shown
 

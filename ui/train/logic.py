@@ -41,7 +41,7 @@ from ui import setups
 from ui.chart_style import HEALTHY_BAND
 from ui.setups import Diff, Setup, Sweep
 from ui.errors import InvalidChoice, describe_config_error
-from ui.train_charts import DecisionFrames
+from ui.train.charts import DecisionFrames
 
 Translate = Callable[..., str]
 
@@ -107,7 +107,7 @@ def apply_train_diff(base: TrainPair, diff: Diff) -> TrainPair:
     return TrainPair(network, training)
 
 
-# --- the link's codec (the page's parameters; ui.train_state binds them to session keys) -------
+# --- the link's codec (the page's parameters; ui.train.state binds them to session keys) -------
 
 parse_sweep = partial(setups.parse_sweep, fields=SWEEP_FIELDS, specs=SETUP_SPECS,
                       max_setups=MAX_SETUPS)
@@ -234,7 +234,7 @@ def preset_matches(preset_id: str, base: TrainPair, setups: Sequence[Diff]) -> b
 @dataclass(frozen=True)
 class TrainRun(setups.Run):
     """A set-up that trained (its name and colour as a compared run's): the chart protocol of
-    ui.train_charts plus the data it saw."""
+    ui.train.charts plus the data it saw."""
 
     result: TrainResult
     data: Dataset

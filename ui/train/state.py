@@ -4,7 +4,8 @@ formatter).
 Read by ui.url_state, the one module that touches the URL. Every TrainConfig field is a
 parameter named as in core's codec (``lr``, ``train_batch_size``; session key
 ``train.cfg.<field>``); the set-ups, names, preset and the
-activation step follow ui.train's formats. Parsers raise only ValueError naming the valid values.
+activation step follow ui.train.logic's formats. Parsers raise only ValueError naming the valid
+values.
 ``session_training`` combines the fields (which may be invalid together, e.g. a batch larger than
 the training split) into the TrainConfig the page uses.
 """
@@ -14,9 +15,9 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from core import TRAIN_FIELD_SPECS, ConfigError, TrainConfig
-from ui.train import (DEFAULT_SWEEP, TRAIN_KEYS, format_names, format_setups, format_sweep,
-                      parse_names, parse_preset, parse_setups, parse_step, parse_sweep,
-                      train_field_formatter, train_field_parser)
+from ui.train.logic import (DEFAULT_SWEEP, TRAIN_KEYS, format_names, format_setups, format_sweep,
+                            parse_names, parse_preset, parse_setups, parse_step, parse_sweep,
+                            train_field_formatter, train_field_parser)
 
 FIELD_PREFIX = "train.cfg."
 SWEEP_KEY = "train.sweep"

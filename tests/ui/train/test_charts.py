@@ -7,8 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from ui import train_charts
 from ui.chart_style import PALETTE
+from ui.train import charts as train_charts
 
 
 def tr(key, **values):
