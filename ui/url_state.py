@@ -19,8 +19,8 @@ import streamlit as st
 from core import (FIELD_SPECS, ConfigError, NetworkConfig, QueryProblem, config_from_params,
                   params_from_pairs)
 from core.query import MAX_FIELDS, config_to_params
-from ui import theory_state
 from ui.compare import state as compare_state
+from ui.theory import state as theory_state
 from ui.train import state as train_state
 from ui.explorer.charts import MORE_SERIES
 from ui.classroom import format_hide, parse_hide

@@ -1,4 +1,4 @@
-"""URL parameters and click handling of the Phase and Spectrum pages.
+"""URL parameters of the Phase and Spectrum pages, and what a click on the phase map means.
 
 ``URL_PARAMS`` (name → (session key, default, parser, formatter)) is read by ui.url_state, the
 one module that touches the URL. Parsers raise only ValueError, whose text names the valid
@@ -8,8 +8,8 @@ A click on the phase map gives a point (σ_w², σ_b²); ``config_for_point`` tu
 config the Explorer then shows: init="normal" with init_std = √(σ_w²/fan_in) (fan_in: the hidden
 width, ``layer_widths[1]``) and bias_init="normal" with bias_std = √σ_b², clipped to
 FIELD_SPECS' ranges and snapped to 3 significant digits so that the share link stays readable.
-``point_from_selection`` reads the point out of Streamlit's Plotly selection payload and
-``apply_selection`` is the chart's on_select callback.
+``point_from_selection`` reads the point out of Streamlit's Plotly selection payload; the chart's
+on_select callback that applies it is ui.theory.click.apply_selection.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ METRIC_KEY = "phase.metric"
 #: The phase map's colour: log χ1 or the correlation depth scale ξ_c.
 METRICS = ("chi1", "xi_c")
 CHART_KEY = "phase.chart"
-#: The last point applied by a click (a dict, see ``apply_point``) for the confirmation.
+#: The last point applied by a click (a dict, see ui.theory.click.apply_point) for the
+#: confirmation.
 APPLIED_KEY = "phase.applied"
 SIGNIFICANT = 3
 
@@ -96,33 +97,8 @@ def point_from_selection(payload: Any) -> tuple[float, float] | None:
     return x, y
 
 
-def apply_point(config: NetworkConfig, sigma_w2: float, sigma_b2: float) -> None:
-    """Put the point into the sidebar controls (through url_state.set_config; they take it on
-    the next run) and remember it for the confirmation. Call from a callback."""
-    import streamlit as st
-
-    from ui import url_state  # url_state imports this module: import at call time
-
-    new = config_for_point(config, sigma_w2, sigma_b2)
-    url_state.set_config(new)
-    st.session_state[APPLIED_KEY] = {"sigma_w2": sigma_w2, "sigma_b2": sigma_b2,
-                          "init_std": new.init_std, "bias_std": new.bias_std,
-                          "fan_in": hidden_fan_in(new)}
-
-
 def applied_matches(applied: Mapping | None, config: NetworkConfig) -> bool:
     """The remembered click still describes the config (no control moved since)."""
     return bool(applied) and config.init == "normal" and config.bias_init == "normal" \
         and config.init_std == applied.get("init_std") \
         and config.bias_std == applied.get("bias_std")
-
-
-def apply_selection() -> None:
-    """on_select callback of the phase map: the clicked cell becomes the config."""
-    import streamlit as st
-
-    point = point_from_selection(st.session_state.get(CHART_KEY))
-    config = st.session_state.get("config")
-    if point is None or not isinstance(config, NetworkConfig):
-        return
-    apply_point(config, *point)
