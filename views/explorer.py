@@ -14,14 +14,14 @@ from core import backward_ratio, forward_ratio
 from ui import url_state
 from ui.explorer import charts
 from core.theory import layer_variances
-from ui.cache import findings as findings_for
-from ui.cache import prediction as prediction_for
-from ui.cache import simulation, theory_agreement
 from ui.findings import finding_sentence, headline_layer
 from ui.i18n import current_language, labels, t
 from ui.lessons import SEQUENCE, neighbours, preset_text
 from ui.presets import PRESETS
-from ui.serving import shared_figure
+from ui.serving.cache import findings as findings_for
+from ui.serving.cache import prediction as prediction_for
+from ui.serving.cache import simulation, theory_agreement
+from ui.serving.figures import shared_figure
 from ui.sidebar import choose_preset
 from ui.shared_controls import theory_toggle
 from ui.text import number

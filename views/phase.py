@@ -8,8 +8,9 @@ import math
 import streamlit as st
 
 from core.theory import MIN_WIDTH, layer_variances
-from ui import text, theory_cache
+from ui import text
 from ui.i18n import labels, t
+from ui.serving import theory_cache
 from ui.shared_controls import KEEP
 from ui.theory import charts as theory_charts
 from ui.theory.click import apply_selection

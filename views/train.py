@@ -13,8 +13,8 @@ import streamlit as st
 from core import TRAIN_FIELD_SPECS
 from core.query import format_value
 from ui import url_state
-from ui.cache import dataset, training_with_progress
 from ui.i18n import current_language, t, translate
+from ui.serving.cache import dataset, training_with_progress
 from ui.shared_controls import KEEP
 from ui.text import markdown_literal
 from ui.setups import EmptySweep, Sweep, sweep_from_widget

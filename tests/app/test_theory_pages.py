@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui import theory_cache
+from ui.serving import theory_cache
 from ui.i18n import translate
 from ui.theory.state import APPLIED_KEY, CHART_KEY, METRIC_KEY
 

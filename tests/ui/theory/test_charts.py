@@ -1,5 +1,5 @@
 """The Phase and Spectrum pages' chart builders, and the phase map's computation they draw
-(ui.theory_cache)."""
+(ui.serving.theory_cache)."""
 
 import math
 
@@ -8,9 +8,9 @@ import pytest
 
 from core import ACTIVATION_NAMES
 from core.theory import critical_sigma_w2
+from ui.serving.theory_cache import (W_MIN, compute_phase_map, critical_line, nice_ceiling,
+                                     theory_slope)
 from ui.theory import charts as theory_charts
-from ui.theory_cache import (W_MIN, compute_phase_map, critical_line, nice_ceiling,
-                             theory_slope)
 
 
 def tr(key, **values):

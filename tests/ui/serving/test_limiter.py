@@ -1,19 +1,19 @@
-"""ui.serving: the limiter really bounds concurrent computations, a queued user is told so,
-concurrent misses on one key compute once, one BLAS thread while computing.
+"""ui.serving.limiter: the limiter really bounds concurrent computations, a queued user is told
+so, concurrent misses on one key compute once, one BLAS thread while computing.
 
 No timing: every wait is for a condition, with a generous bound.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
 import pytest
 import streamlit as st
 
-from ui import serving
-from ui.serving import Limiter, Served
+from ui.serving.limiter import Limiter, Served, computing, limit_blas_threads
 
 BOUND = 30.0  # seconds: generous, only reached when something is broken
 
@@ -198,7 +198,7 @@ class FakeDisplay:
 
     def computing(self):
         self.log.append(("computing",))
-        return serving.contextlib.nullcontext()
+        return contextlib.nullcontext()
 
     def done(self):
         self.log.append(("done",))
@@ -208,7 +208,7 @@ def make_served(limiter: Limiter, probe: Probe, calls: list):
     # A fresh cached function per test (Streamlit keys the cache by the function's code).
     @st.cache_data(show_spinner=False)
     def fake_core(key: int) -> int:
-        with serving.computing(limiter):
+        with computing(limiter):
             calls.append(key)
             probe.work()
             return key * 10
@@ -299,7 +299,7 @@ def test_a_started_computation_that_fails_is_computed_again_by_the_caller():
 
     @st.cache_data(show_spinner=False)
     def flaky(key: int) -> int:
-        with serving.computing(limiter):
+        with computing(limiter):
             attempts.append(key)
             if len(attempts) == 1:
                 raise RuntimeError("a worker died")
@@ -323,7 +323,7 @@ def test_after_a_computation_blas_runs_one_thread_in_every_thread():
     limiter, seen = Limiter(1), {}
 
     def compute():
-        with serving.computing(limiter):
+        with computing(limiter):
             seen["worker"] = blas_threads()
 
     thread = threading.Thread(target=compute)
@@ -333,39 +333,7 @@ def test_after_a_computation_blas_runs_one_thread_in_every_thread():
     if not seen["main"]:
         pytest.skip("no BLAS library found by threadpoolctl")
     assert seen == {"worker": [1] * len(seen["main"]), "main": [1] * len(seen["main"])}
-    assert serving.limit_blas_threads() is True
-
-
-def test_worker_count_and_warmup_switches():
-    assert serving.worker_count({"VARIANCE_LAB_WORKERS": "3"}) == 3
-    assert serving.worker_count({"VARIANCE_LAB_WORKERS": "0"}) >= 1  # invalid: the CPU count
-    assert serving.worker_count({"VARIANCE_LAB_WORKERS": "²"}) >= 1
-    assert serving.warmup_wanted({"VARIANCE_LAB_WARMUP": "0"}) is False
-    assert serving.warmup_wanted({"VARIANCE_LAB_WARMUP": "1"}) is True
-    # Under pytest (AppTest), not the real server: no warm-up by default.
-    assert serving.warmup_wanted({}) is False
-
-
-def test_a_container_cpu_quota_bounds_the_workers(tmp_path):
-    limit = tmp_path / "cpu.max"
-    limit.write_text("150000 100000\n")
-    assert serving.cgroup_cpu_quota(str(limit)) == 2
-    limit.write_text("max 100000\n")
-    assert serving.cgroup_cpu_quota(str(limit)) is None
-    assert serving.cgroup_cpu_quota(str(tmp_path / "absent")) is None
-
-
-def test_shared_figure_is_built_once_per_key():
-    built = []
-
-    def build(name):
-        built.append(name)
-        return {"figure": name}
-
-    key = ("test_shared_figure", object())
-    first = serving.shared_figure(key, lambda: build("a"))
-    again = serving.shared_figure(key, lambda: build("b"))
-    assert first is again and built == ["a"]
+    assert limit_blas_threads() is True
 
 
 def test_a_waiter_is_told_again_only_when_its_place_changes():

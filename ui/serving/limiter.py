@@ -6,9 +6,9 @@ thirty students moving sliders start thirty simulations that share two cores (an
 OpenBLAS's default of one thread per core, sixty BLAS threads that thrash): every rerun waits
 for all of them, and their memory adds up. Here
 
-- ``LIMITER`` grants ``worker_count()`` slots (``VARIANCE_LAB_WORKERS``, else the CPU count);
-  a computation holds one slot while it runs, in one of as many worker processes (ui.workers:
-  out of the pages' GIL); a queued one is served by arrival plus STRETCH
+- ``LIMITER`` grants ``worker_count()`` slots (ui.serving.host: ``VARIANCE_LAB_WORKERS``, else
+  the CPU count); a computation holds one slot while it runs, in one of as many worker
+  processes (ui.serving.workers: out of the pages' GIL); a queued one is served by arrival plus STRETCH
   times its estimated cost (short runs first, long ones after a bounded wait), the warm-up
   only when no user waits;
 - ``limit_blas_threads()`` sets OpenBLAS to one thread at the first computation, for good: its
@@ -21,7 +21,6 @@ for all of them, and their memory adds up. Here
   this wrapper's own event, then read from the cache: concurrent misses on one key compute
   once); any other call takes a slot first, showing "waiting for a free worker (n ahead)"
   while it waits, then "computing …";
-- ``shared_figure`` builds a page's figure once per (config, language, options) for everyone;
 - ``start_warmup`` computes the lesson presets once per process in a background thread, through
   the same limiter (one slot at a time), when the app runs under ``streamlit run``.
 """
@@ -39,9 +38,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Iterable, Iterator, Protocol
 
-from ui import workers
+from ui.serving import workers
+from ui.serving.host import on_real_server, worker_count
 
-WORKERS_ENV = "VARIANCE_LAB_WORKERS"
 WARMUP_ENV = "VARIANCE_LAB_WARMUP"
 #: How often a queued run refreshes its "n ahead" message (each refresh also lets Streamlit
 #: stop a run whose user has moved on).
@@ -57,31 +56,6 @@ def _logger() -> logging.Logger:
     from streamlit.logger import get_logger
 
     return get_logger(__name__)
-
-
-def worker_count(environ: dict[str, str] | None = None) -> int:
-    """Slots for concurrent computations: ``VARIANCE_LAB_WORKERS`` if it is a positive integer,
-    else the number of CPUs this process may use."""
-    environ = os.environ if environ is None else environ
-    text = environ.get(WORKERS_ENV, "").strip()
-    if text.isascii() and text.isdigit() and int(text) > 0:
-        return int(text)
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
-    quota = cgroup_cpu_quota()
-    return max(1, min(cpus, quota) if quota else cpus)
-
-
-def cgroup_cpu_quota(path: str = "/sys/fs/cgroup/cpu.max") -> int | None:
-    """The CPUs a container may use (cgroup v2 ``cpu.max`` "quota period", rounded up), or
-    None without a quota: `docker run --cpus 2` on a 32-core host must mean 2 workers."""
-    try:
-        quota, period = open(path, encoding="ascii").read().split()[:2]
-        return None if quota == "max" else max(1, -(-int(quota) // int(period)))
-    except (OSError, ValueError):
-        return None
 
 
 #: A queued computation's place: ``arrival + STRETCH · estimated seconds``. A run may be
@@ -446,33 +420,6 @@ class Served:
                 self._ready.popitem(last=False)
 
 
-#: Figures kept by ``shared_figure``: a 200-layer figure is a few hundred KB of Python objects.
-FIGURES = 128
-_figures: collections.OrderedDict[Hashable, Any] = collections.OrderedDict()
-_figures_lock = threading.Lock()
-
-
-def shared_figure(key: Hashable, build: Callable[[], Any]) -> Any:
-    """The figure for ``key``, built once per process and shared by every session.
-
-    Building a Plotly figure object costs 80–100 ms (validation of every property); Streamlit
-    only reads the figure it is given (``to_dict`` then JSON), so one object serves every
-    session. ``key`` must name everything the figure depends on (the config, the language,
-    the page's options). Not ``st.cache_data``: that would pickle and unpickle the figure on
-    every hit, which costs as much as building it."""
-    with _figures_lock:
-        figure = _figures.get(key)
-        if figure is not None:
-            _figures.move_to_end(key)
-            return figure
-    figure = build()
-    with _figures_lock:
-        _figures[key] = figure
-        while len(_figures) > FIGURES:
-            _figures.popitem(last=False)
-    return figure
-
-
 _warmup_lock = threading.Lock()
 _warmup_thread: threading.Thread | None = None
 
@@ -481,24 +428,6 @@ def warmup_wanted(environ: dict[str, str] | None = None) -> bool:
     """``VARIANCE_LAB_WARMUP=1``/``0`` forces it on/off; by default it runs under the real
     server (``streamlit run``), never under AppTest."""
     return on_real_server(WARMUP_ENV, environ)
-
-
-def on_real_server(switch_env: str, environ: dict[str, str] | None = None) -> bool:
-    """A feature of the real server: ``switch_env`` set to 1 or 0 forces it on or off, else it
-    is on exactly under ``streamlit run``."""
-    environ = os.environ if environ is None else environ
-    switch = environ.get(switch_env, "").strip()
-    if switch in ("0", "1"):
-        return switch == "1"
-    return real_server()
-
-
-def real_server() -> bool:
-    """True under ``streamlit run``; False under AppTest, which installs a mock in place of
-    the Runtime, and outside Streamlit."""
-    from streamlit.runtime import Runtime
-
-    return Runtime.exists() and type(Runtime.instance()) is Runtime
 
 
 def start_warmup(jobs: Callable[[], Iterable[Callable[[], object]]],

@@ -9,9 +9,9 @@ computations crawled while the cores were half idle. In a worker process a compu
 GIL of its own.
 
 - ``run(fn, *args)`` calls a picklable top-level ``fn`` (``core.simulate``) in one of
-  ``ui.serving.worker_count()`` processes and returns its result; the caller holds a
-  ``ui.serving`` slot, so the pool never queues work of its own and the queue a user sees is
-  the limiter's.
+  ``ui.serving.host.worker_count()`` processes and returns its result; the caller holds a
+  ``ui.serving.limiter`` slot, so the pool never queues work of its own and the queue a user
+  sees is the limiter's.
 - ``run_with_progress`` does the same for a run that reports its progress (``core.train``):
   the worker writes (step, steps) into a small file that the calling thread polls.
 - The processes come from a fork server that has imported ``core`` (NumPy, pandas) and nothing
@@ -38,6 +38,8 @@ import threading
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
+from ui.serving.host import on_real_server, worker_count
+
 PROCESSES_ENV = "VARIANCE_LAB_PROCESSES"
 #: Added to the workers' nice value: the scheduler gives the server's threads a core first.
 WORKER_NICENESS = 10
@@ -56,8 +58,6 @@ class WorkersStopped(WorkerLost):
 def processes_wanted(environ: dict[str, str] | None = None) -> bool:
     """``VARIANCE_LAB_PROCESSES=1``/``0`` forces processes on/off; by default they are used
     under the real server (``streamlit run``), never under AppTest."""
-    from ui.serving import on_real_server
-
     return on_real_server(PROCESSES_ENV, environ)
 
 
@@ -178,8 +178,6 @@ def pool() -> Pool:
     global _pool
     with _pool_lock:
         if _pool is None:
-            from ui.serving import worker_count
-
             _pool = Pool(worker_count())
         return _pool
 

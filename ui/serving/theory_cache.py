@@ -1,5 +1,5 @@
-"""Cached theory for the Phase and Spectrum pages (process-wide, like ui.cache): arrays and small
-dataclasses, never figures.
+"""Cached theory for the Phase and Spectrum pages (process-wide, like ui.serving.cache): arrays
+and small dataclasses, never figures.
 
 - ``phase_map(activation, slope)``: ln χ1 and ξ_c on a 60 × 60 grid over (σ_w², σ_b²) and the
   critical line χ1 = 1, with a σ_w² range chosen for the activation (sigmoid's critical σ_w² is
@@ -7,8 +7,8 @@ dataclasses, never figures.
 - ``point(activation, slope, σ_w², σ_b²)``: ``core.theory.mean_field`` at the current config.
 - ``spectrum(config)``: ``core.jacobian.jacobian_spectrum(config)``.
 
-``phase_map`` and ``spectrum`` go through ui.serving (a worker slot, one BLAS thread, a visible
-queue); ``point`` is one quadrature, too cheap to queue.
+``phase_map`` and ``spectrum`` go through ui.serving.limiter (a worker slot, one BLAS thread, a
+visible queue); ``point`` is one quadrature, too cheap to queue.
 
 ``slope`` matters only for leaky_relu; ``theory_slope`` maps every other activation to one value
 so that they share their cache entries.
@@ -25,7 +25,7 @@ import streamlit as st
 from core import NetworkConfig
 from core.jacobian import JacobianSpectrum, jacobian_spectrum
 from core.theory import MeanField, critical_sigma_w2, mean_field, phase_grid
-from ui import serving, workers
+from ui.serving import limiter, workers
 
 GRID_POINTS = 60
 SIGMA_B2_MAX = 0.5
@@ -114,11 +114,11 @@ def compute_phase_map(activation: str, slope: float, points: int = GRID_POINTS) 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _phase_map(activation: str, slope: float) -> PhaseMap:
-    with serving.computing():
+    with limiter.computing():
         return compute_phase_map(activation, slope)
 
 
-phase_map = serving.Served(_phase_map)
+phase_map = limiter.Served(_phase_map)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -128,9 +128,9 @@ def point(activation: str, slope: float, sigma_w2: float, sigma_b2: float) -> Me
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _spectrum(config: NetworkConfig) -> JacobianSpectrum:
-    with serving.computing():
+    with limiter.computing():
         return workers.run(jacobian_spectrum, config)
 
 
-spectrum = serving.Served(_spectrum)
+spectrum = limiter.Served(_spectrum)
 

@@ -1,4 +1,4 @@
-"""ui.workers: a computation runs in another process and returns the same result, a worker's
+"""ui.serving.workers: a computation runs in another process and returns the same result, a worker's
 death fails only its run, and processes are used only where they are wanted."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from core import NetworkConfig, TrainConfig, simulate, train
-from ui import workers
-from ui.workers import Pool, WorkerLost
+from ui.serving import workers
+from ui.serving.workers import Pool, WorkerLost
 
 
 class NeedsTwoArguments(Exception):

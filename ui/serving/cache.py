@@ -1,9 +1,9 @@
 """The core behind Streamlit's process-wide cache: 60 students on one link compute once.
 
 Results (arrays and a small DataFrame), not figures, are cached: rebuilding a figure costs less
-than unpickling a cached one. ``simulation`` goes through ui.serving: at most K simulations run
-at once, each in a worker process (ui.workers) with one BLAS thread, and a user whose run waits
-for a free worker is told so. Training runs go to the same workers, their progress polled.
+than unpickling a cached one. ``simulation`` goes through ui.serving.limiter: at most K
+simulations run at once, each in a worker process (ui.serving.workers) with one BLAS thread,
+and a user whose run waits for a free worker is told so. Training runs go to the same workers, their progress polled.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from core import (ConfigError, Dataset, Finding, NetworkConfig, SimulationResult
                   TrainResult, diagnose, make_dataset, simulate, train)
 from core.theory import Prediction, agreement, predict
 from core.train_config import MULTIPLY_ADDS_PER_SECOND, estimated_training_work
-from ui import serving, workers
+from ui.serving import limiter, workers
 from ui.presets import PRESETS, preset_config
 
 #: ≈ 100–400 KB a result: a few tens of MB at most.
@@ -26,13 +26,13 @@ MAX_ENTRIES = 256
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
 def _simulation(config: NetworkConfig) -> SimulationResult:
-    with serving.computing():
+    with limiter.computing():
         return workers.run(simulate, config)
 
 
 #: Queued by estimated cost (core.budget's model), so that a small network is not stuck behind
 #: a large one.
-simulation = serving.Served(_simulation, cost=lambda config: config.estimated_seconds())
+simulation = limiter.Served(_simulation, cost=lambda config: config.estimated_seconds())
 
 
 def begin_simulation(config: Callable[[], NetworkConfig]) -> bool:
@@ -80,11 +80,11 @@ MAX_TRAINING_ENTRIES = 64
 def training(network: NetworkConfig, train_config: TrainConfig,
              _progress: Callable[[int, int], None] | None = None) -> TrainResult:
     """One set-up's run, computed once per (network, training) pair for every session, holding
-    one of ui.serving's slots (one BLAS thread) like ``simulation``. ``_progress(step, steps)``
-    is told each recorded step while it computes (not part of the cache key; never called on a
-    hit). Not wrapped in ``serving.Served``: the Train page shows its own progress bar."""
+    one of ui.serving.limiter's slots (one BLAS thread) like ``simulation``.
+    ``_progress(step, steps)`` is told each recorded step while it computes (not part of the cache key; never called on a
+    hit). Not wrapped in ``limiter.Served``: the Train page shows its own progress bar."""
     seconds = estimated_training_work(network, train_config) / MULTIPLY_ADDS_PER_SECOND
-    with serving.computing(cost=seconds):
+    with limiter.computing(cost=seconds):
         return workers.run_with_progress(train, (network, train_config), _progress)
 
 
@@ -135,6 +135,6 @@ def preset_jobs() -> Iterator[Callable[[], object]]:
 
 
 def start_warmup() -> None:
-    """Once per process, under ``streamlit run`` (see ui.serving.warmup_wanted)."""
-    if serving.warmup_wanted():
-        serving.start_warmup(preset_jobs)
+    """Once per process, under ``streamlit run`` (see ui.serving.limiter.warmup_wanted)."""
+    if limiter.warmup_wanted():
+        limiter.start_warmup(preset_jobs)
