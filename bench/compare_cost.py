@@ -25,7 +25,7 @@ logging.getLogger("streamlit").setLevel(logging.ERROR)
 
 from core import NetworkConfig  # noqa: E402
 from ui.compare.charts import histogram_grid, units_chart, variance_overlay  # noqa: E402
-from ui.i18n import translate  # noqa: E402
+from ui.frame.i18n import translate  # noqa: E402
 from ui.serving import cache  # noqa: E402
 from ui.setups import Run, Sweep, build_setups  # noqa: E402
 

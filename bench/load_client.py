@@ -54,7 +54,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from bench import serve  # noqa: E402
 
-DEPTH_KEY = "cfg.depth"  # ui.url_state.config_key("depth"); kept literal: no app import here
+DEPTH_KEY = "cfg.depth"  # ui.frame.url_state.config_key("depth"); kept literal: no app import here
 DEFAULT_QUERY = "preset=relu_he"
 
 

@@ -8,7 +8,7 @@ and cannot drift from the data; tests/ui/test_lessons.py checks each claim again
 
 Formatting (one rule for every fact): a name ending in ``_percent`` is a fraction shown as a
 whole percentage; an ``int`` (a layer, a depth, a width) is written as is; any other number
-with ``ui.text.number`` (three significant digits).
+with ``ui.frame.text.number`` (three significant digits).
 
 The lesson sequence is the order of ``PRESETS`` (the notes' order); the current lesson is the
 ``preset`` link parameter. Pure: no Streamlit.
@@ -25,7 +25,7 @@ import pandas as pd
 from core import SimulationResult, backward_ratio, diagnose, forward_ratio
 from ui.findings import finding_values
 from ui.presets import PRESETS
-from ui.text import number
+from ui.frame.text import number
 
 Facts = dict[str, float | int]
 Translate = Callable[..., str]

@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, urlencode
 from core import FIELD_SPECS, ConfigError, FieldSpec, NetworkConfig, SimulationResult
 from core.query import format_value, parse_value
 from ui.chart_style import PALETTE
-from ui.text import plotly_literal
+from ui.frame.text import plotly_literal
 
 Translate = Callable[..., str]
 

@@ -5,7 +5,7 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 from ui.explorer.charts import PROJECTOR_FONT
-from ui.i18n import translate
+from ui.frame.i18n import translate
 
 from .conftest import by_key, shown
 

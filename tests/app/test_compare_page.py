@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from ui.serving import cache
 from ui.compare.logic import COMPARE_PRESETS
-from ui.i18n import translate
+from ui.frame.i18n import translate
 
 from .conftest import shown
 

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from ui.serving import theory_cache
 from ui.serving.limiter import LIMITER
-from ui.i18n import translate
+from ui.frame.i18n import translate
 
 BOUND = 60.0
 

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ui.serving import theory_cache
-from ui.i18n import translate
+from ui.frame.i18n import translate
 from ui.theory.state import APPLIED_KEY, CHART_KEY, METRIC_KEY
 
 from .conftest import shown
@@ -145,7 +145,7 @@ def clicking_script():
     button; the test puts a fake Plotly selection payload under the chart's key."""
     import streamlit as st
 
-    from ui import url_state
+    from ui.frame import url_state
     from ui.theory.click import apply_selection
     from ui.theory.state import APPLIED_KEY
 

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ui.serving import cache
-from ui.i18n import translate
+from ui.frame.i18n import translate
 from ui.train.logic import TRAIN_PRESETS, preset_params
 
 from .conftest import shown

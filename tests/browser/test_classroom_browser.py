@@ -20,7 +20,7 @@ import pytest
 from core import encode_query
 from tests.browser import harness
 from ui.explorer.charts import PROJECTOR_FONT
-from ui.i18n import translate
+from ui.frame.i18n import translate
 from ui.presets import PRESETS, preset_config
 
 

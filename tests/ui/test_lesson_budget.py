@@ -2,7 +2,7 @@
 
 from core import MAX_MEMORY_BYTES, MAX_RUN_SECONDS
 from ui.compare.logic import COMPARE_PRESETS
-from ui.i18n import translate
+from ui.frame.i18n import translate
 from ui.presets import PRESETS, preset_config
 from ui.setups import build_setups
 

@@ -18,7 +18,7 @@ import pytest
 from core import NetworkConfig, backward_ratio, diagnose, forward_ratio, simulate
 from ui.chart_style import HEALTHY_BAND
 from ui.compare.logic import COMPARE_PRESETS
-from ui.i18n import LANGUAGES, catalogue, translate
+from ui.frame.i18n import LANGUAGES, catalogue, translate
 from ui.lessons import (ADDRESSED, COMPARE_FACTS, EXPLORER_FACTS, SEQUENCE, compare_notice,
                         formatted, neighbours, percent, preset_facts, preset_text)
 from ui.presets import PRESETS, preset_config

@@ -5,7 +5,7 @@ import pytest
 
 from core import NetworkConfig
 from ui.chart_style import PALETTE
-from ui.i18n import translate
+from ui.frame.i18n import translate
 from ui.setups import apply_diff, auto_name, build_setups, format_setups, parse_setups
 
 

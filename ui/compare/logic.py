@@ -39,7 +39,7 @@ from core import (FIELD_SPECS, ConfigError, NetworkConfig, backward_ratio, diagn
 from core.config import MAX_DEPTH
 from core.query import format_value, parse_value
 from ui import setups
-from ui.errors import InvalidChoice
+from ui.frame.errors import InvalidChoice
 from ui.findings import finding_sentence
 from ui.setups import MAX_SETUPS, Diff, Run, Sweep, Translate, format_diff
 

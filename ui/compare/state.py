@@ -1,8 +1,8 @@
 """URL parameters of the Compare page: name → (session key, default, parser, formatter).
 
-Read by ui.url_state, the one module that touches the URL. Parsers raise only ValueError (whose
-text names the valid values) and bound their input: at most 6 set-ups, values checked against
-core's FIELD_SPECS. The format of each parameter is documented in ui.compare.logic.
+Read by ui.frame.url_state, the one module that touches the URL. Parsers raise only ValueError
+(whose text names the valid values) and bound their input: at most 6 set-ups, values checked
+against core's FIELD_SPECS. The format of each parameter is documented in ui.compare.logic.
 """
 
 from __future__ import annotations

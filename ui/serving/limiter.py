@@ -266,7 +266,7 @@ class Display(Protocol):
 
 class StreamlitDisplay:
     """A placeholder created only if the run has to wait (its text refreshed while waiting),
-    then a spinner while computing; texts from the catalogues (ui/locales/serving.*.json)."""
+    then a spinner while computing; texts from the catalogues (ui/serving/locales/serving.*.json)."""
 
     def __init__(self) -> None:
         self._placeholder = None
@@ -274,7 +274,7 @@ class StreamlitDisplay:
     def queued(self, ahead: int) -> None:
         import streamlit as st
 
-        from ui.i18n import t
+        from ui.frame.i18n import t
 
         if self._placeholder is None:
             self._placeholder = st.empty()
@@ -284,7 +284,7 @@ class StreamlitDisplay:
     def computing(self) -> contextlib.AbstractContextManager:
         import streamlit as st
 
-        from ui.i18n import t
+        from ui.frame.i18n import t
 
         if self._placeholder is not None:
             self._placeholder.info(t("serving.computing"), icon=":material/progress_activity:")

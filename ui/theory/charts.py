@@ -17,7 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ui.chart_style import apply_base_layout, log_axis, trace_values
-from ui.text import number
+from ui.frame.text import number
 
 Translate = Callable[..., str]
 

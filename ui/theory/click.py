@@ -1,5 +1,5 @@
 """The phase map's click, Streamlit side: the clicked (σ_w², σ_b²) becomes the sidebar's config
-(through ui.url_state, the one module that touches the URL) and is remembered for the page's
+(through ui.frame.url_state, the one module that touches the URL) and is remembered for the page's
 confirmation. The pure parts (point → config, reading Plotly's selection payload) are in
 ui.theory.state.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import NetworkConfig
-from ui import url_state
+from ui.frame import url_state
 from ui.theory.state import (APPLIED_KEY, CHART_KEY, config_for_point, hidden_fan_in,
                              point_from_selection)
 

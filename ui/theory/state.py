@@ -1,6 +1,6 @@
 """URL parameters of the Phase and Spectrum pages, and what a click on the phase map means.
 
-``URL_PARAMS`` (name → (session key, default, parser, formatter)) is read by ui.url_state, the
+``URL_PARAMS`` (name → (session key, default, parser, formatter)) is read by ui.frame.url_state, the
 one module that touches the URL. Parsers raise only ValueError, whose text names the valid
 values.
 
@@ -18,7 +18,7 @@ import math
 from typing import Any, Mapping
 
 from core import FIELD_SPECS, NetworkConfig
-from ui.errors import InvalidChoice
+from ui.frame.errors import InvalidChoice
 
 METRIC_KEY = "phase.metric"
 #: The phase map's colour: log χ1 or the correlation depth scale ξ_c.

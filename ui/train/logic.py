@@ -40,7 +40,7 @@ from core import (FIELD_SPECS, TRAIN_FIELD_SPECS, ConfigError, Dataset, NetworkC
 from ui import setups
 from ui.chart_style import HEALTHY_BAND
 from ui.setups import Diff, Setup, Sweep
-from ui.errors import InvalidChoice, describe_config_error
+from ui.frame.errors import InvalidChoice, describe_config_error
 from ui.train.charts import DecisionFrames
 
 Translate = Callable[..., str]

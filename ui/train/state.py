@@ -1,7 +1,7 @@
 """URL parameters and session keys of the Train page: name → (session key, default, parser,
 formatter).
 
-Read by ui.url_state, the one module that touches the URL. Every TrainConfig field is a
+Read by ui.frame.url_state, the one module that touches the URL. Every TrainConfig field is a
 parameter named as in core's codec (``lr``, ``train_batch_size``; session key
 ``train.cfg.<field>``); the set-ups, names, preset and the
 activation step follow ui.train.logic's formats. Parsers raise only ValueError naming the valid

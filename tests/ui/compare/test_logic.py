@@ -15,7 +15,7 @@ from ui.compare.charts import histogram_grid, units_chart, variance_overlay
 from ui.compare.logic import (COMPARE_PRESETS, DEFAULT_SWEEP, SWEEP_DEFAULTS, SWEEP_FIELDS,
                               apply_editor_state, diffs_from_editor, editor_frame, parse_layer,
                               parse_sweep, preset_matches, summary_frame)
-from ui.i18n import translate
+from ui.frame.i18n import translate
 from ui.setups import MAX_SETUPS, Run, Sweep, build_setups, format_sweep, parse_names
 
 
@@ -98,7 +98,7 @@ def test_parsers_raise_nothing_but_value_error_on_random_input():
 
 
 def test_url_params_defaults_round_trip_and_reach_url_state():
-    from ui.url_state import EXTRAS
+    from ui.frame.url_state import EXTRAS
 
     for name, (key, default, parse, fmt) in compare_state.URL_PARAMS.items():
         assert EXTRAS[name].session_key == key

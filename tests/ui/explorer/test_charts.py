@@ -167,7 +167,7 @@ def test_variance_beyond_float64_is_shaded_and_labelled(collapsed):
 
 
 def test_a_zero_init_chart_says_its_variances_are_exactly_zero():
-    from ui.i18n import translate
+    from ui.frame.i18n import translate
 
     result = simulate(NetworkConfig(depth=10, activation="tanh", init="zeros"))
     for lang in ("en", "zh"):
@@ -223,7 +223,7 @@ MEASURED_NEED = {"variance_l": 78.2, "variance_b": 94.0, "heatmap_l": 74.1, "hea
 
 
 def test_the_estimated_room_covers_what_plotly_measured_without_wasting_much():
-    from ui.i18n import translate
+    from ui.frame.i18n import translate
 
     def covers(estimate, need, slack=12):
         assert need <= estimate <= need + slack, (estimate, need)

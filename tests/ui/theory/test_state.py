@@ -5,7 +5,7 @@ import math
 import pytest
 
 from core import NetworkConfig
-from ui import url_state
+from ui.frame import url_state
 from ui.theory.state import (METRIC_KEY, URL_PARAMS, applied_matches, config_for_point,
                              parse_metric, point_from_selection, snap)
 

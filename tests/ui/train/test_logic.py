@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from core import NetworkConfig, TrainConfig, make_dataset, train
 from core.query import TRAIN_QUERY_KEYS, decode_train_query
 from ui.train import state as train_state
-from ui.i18n import catalogue, translate
+from ui.frame.i18n import catalogue, translate
 from ui.serving.cache import training
 from ui.train.logic import (DEFAULT_SWEEP, HEALTHY_BAND, SETUP_SPECS, TRAIN_PRESETS, TrainPair,
                             TrainRun, apply_train_diff, build_setups, decision_frames,

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import url_state
-from ui.classroom import LinkTooLongForQR, qr_png
-from ui.i18n import t
+from ui.frame import url_state
+from ui.frame.classroom import LinkTooLongForQR, qr_png
+from ui.frame.i18n import t
 
 BAR_KEY = "present_bar"
 #: The main chart's height in present mode: with the title, a two-line notice and the page header

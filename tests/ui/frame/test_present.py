@@ -1,8 +1,8 @@
-"""ui.present: what the server can tell of the reader's screen."""
+"""ui.frame.present: what the server can tell of the reader's screen."""
 
 import pytest
 
-from ui.present import phone_user_agent
+from ui.frame.present import phone_user_agent
 
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
           "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")

@@ -5,8 +5,8 @@ import struct
 import pytest
 
 from core import FIELD_SPECS
-from ui import classroom
-from ui.errors import InvalidChoice
+from ui.frame import classroom
+from ui.frame.errors import InvalidChoice
 
 
 def test_hide_names_parse_into_the_canonical_order_without_duplicates():

@@ -8,11 +8,11 @@ import pytest
 from core import ACTIVATION_NAMES, COLUMNS, FIELD_SPECS
 from core.diagnose import CODES
 from core.theory import NOTES, PREDICTION_COLUMNS, REASONS
-from ui.i18n import LANGUAGES, catalogue, language_from_locale, translate
-from ui.classroom import LOCKABLE
+from ui.frame.i18n import LANGUAGES, catalogue, language_from_locale, translate
+from ui.frame.classroom import LOCKABLE
 from ui.presets import PRESETS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 #: Strings that are the same in both languages because they are names or symbols.
 SAME_IN_BOTH = re.compile(r"^[\sA-Za-z0-9_().,:;+·×−\-–—=/²σφ√²⁻¹³…{}]*$")
 ALLOWED_SAME_PREFIXES = ("choice.",)
@@ -47,7 +47,7 @@ def test_placeholders_match():
 def test_every_key_the_code_uses_exists():
     english = catalogue("en")
     used = set()
-    for path in [ROOT / "app.py", *(ROOT / "ui").glob("*.py"), *(ROOT / "views").glob("*.py")]:
+    for path in [ROOT / "app.py", *(ROOT / "ui").rglob("*.py"), *(ROOT / "views").glob("*.py")]:
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_.]+)["']""", path.read_text("utf-8")))
     dynamic = {f"field.{f}.{part}" for f in FIELD_SPECS for part in ("label", "help")}
     dynamic |= {f"choice.{f}.{c}" for f, spec in FIELD_SPECS.items() for c in spec.choices}

@@ -1,5 +1,5 @@
 """The sidebar: a control for every NetworkConfig field, grouped, the lesson presets, the
-language, and the share link. Values live in ``st.session_state`` under ui.url_state's keys;
+language, and the share link. Values live in ``st.session_state`` under ui.frame.url_state's keys;
 controls that do not apply to the current choices are hidden but keep their values."""
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from core import FIELD_SPECS, INITS, ConfigError, NetworkConfig
-from ui import url_state
-from ui.classroom import (CONTROL_GROUPS, GROUPS as GROUP_MEMBERS, LOCKABLE, LinkTooLongForQR,
+from ui.frame import url_state
+from ui.frame.classroom import (CONTROL_GROUPS, GROUPS as GROUP_MEMBERS, LOCKABLE, LinkTooLongForQR,
                           format_hide, hidden, hide_for_lock, parse_hide, qr_png)
-from ui.errors import describe_config_error
-from ui.i18n import LANGUAGE_KEY, LANGUAGES, labels, t
+from ui.frame.errors import describe_config_error
+from ui.frame.i18n import LANGUAGE_KEY, LANGUAGES, labels, t
 from ui.presets import PRESETS, preset_config
-from ui.shared_controls import KEEP
-from ui.text import markdown_literal
-from ui.url_state import config_key
+from ui.frame.shared_controls import KEEP
+from ui.frame.text import markdown_literal
+from ui.frame.url_state import config_key
 
 WIDTH_OPTIONS = (2, 4, 8, 16, 32, 64, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096)
 BATCH_OPTIONS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)
@@ -173,7 +173,7 @@ CONTROLS: dict[str, Control] = {
     "loss": Control(_select),
 }
 
-#: (group title key, fields shown, fields folded under "advanced"), from ui.classroom's table.
+#: (group title key, fields shown, fields folded under "advanced"), from ui.frame.classroom's table.
 GROUPS = tuple((f"sidebar.group.{name}", shown, folded)
                for name, (shown, folded) in CONTROL_GROUPS.items())
 

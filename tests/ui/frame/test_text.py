@@ -2,7 +2,7 @@
 
 import re
 
-from ui.text import markdown_literal, plotly_literal
+from ui.frame.text import markdown_literal, plotly_literal
 
 
 def shown(markdown: str) -> str:

@@ -23,9 +23,9 @@ from ui.compare import state as compare_state
 from ui.theory import state as theory_state
 from ui.train import state as train_state
 from ui.explorer.charts import MORE_SERIES
-from ui.classroom import format_hide, parse_hide
-from ui.errors import InvalidChoice
-from ui.i18n import LANGUAGE_KEY, LANGUAGES, language_from_locale
+from ui.frame.classroom import format_hide, parse_hide
+from ui.frame.errors import InvalidChoice
+from ui.frame.i18n import LANGUAGE_KEY, LANGUAGES, language_from_locale
 from ui.presets import PRESETS, preset_config
 
 CONFIG_PREFIX = "cfg."
@@ -94,7 +94,8 @@ EXTRAS: dict[str, Extra] = {
     "theory": Extra("ui.theory", True, _flag, lambda v: "1" if v else "0"),
     "hist_scale": Extra("ui.hist_scale", "std", _choice(("std", "shared"))),
     "view": Extra("ui.section", "overview", _choice(EXPLORER_SECTIONS)),
-    # Classroom: present mode for the projector, controls a teacher's link hides (ui.classroom).
+    # Classroom: present mode for the projector, controls a teacher's link hides
+    # (ui.frame.classroom).
     "present": Extra(PRESENT_KEY, False, _flag, lambda v: "1" if v else "0"),
     "hide": Extra(HIDE_KEY, (), parse_hide, format_hide),
     # The Explorer's variance chart: series drawn besides the story

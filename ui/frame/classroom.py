@@ -9,7 +9,7 @@ students change only what a lesson is about:
   (everything in the sidebar). ``init`` and ``norm`` are also field names: the group wins, since
   a student who cannot pick the init must not change its std either.
 
-``CONTROL_GROUPS`` is the one definition of the sidebar's sections (ui.sidebar draws them).
+``CONTROL_GROUPS`` is the one definition of the sidebar's sections (ui.frame.sidebar draws them).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import io
 from typing import Iterable
 
 from core import FIELD_SPECS
-from ui.errors import InvalidChoice
+from ui.frame.errors import InvalidChoice
 
 #: Section name → (fields shown, fields folded under "advanced"), in the sidebar's order.
 CONTROL_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

@@ -1,7 +1,9 @@
 """One translation helper for every visible string.
 
-Catalogues are JSON files ``ui/locales/<section>.<lang>.json``; all sections of a language are
-merged into one flat dict of dotted keys. ``translate`` is pure (tests and chart builders use
+Catalogues are JSON files ``ui/<package>/locales/<section>.<lang>.json``: the strings every page
+shares beside this module (ui/frame/locales: common, classroom, lessons), each page's own in its
+package (ui/train/locales/train.*.json, …). All sections of a language are merged into one flat
+dict of dotted keys. ``translate`` is pure (tests and chart builders use
 it); ``t`` reads the current language from the session.
 """
 
@@ -14,14 +16,15 @@ from typing import Callable
 
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 DEFAULT_LANGUAGE = "en"
-LOCALES = Path(__file__).with_name("locales")
+#: The folder of ui's packages, each of which may hold a ``locales/`` folder of catalogues.
+PACKAGES = Path(__file__).resolve().parents[1]
 LANGUAGE_KEY = "ui.lang"
 
 
 @lru_cache(maxsize=None)
 def catalogue(lang: str) -> dict[str, str]:
     merged: dict[str, str] = {}
-    for path in sorted(LOCALES.glob(f"*.{lang}.json")):
+    for path in sorted(PACKAGES.glob(f"*/locales/*.{lang}.json")):
         merged.update(json.loads(path.read_text(encoding="utf-8")))
     return merged
 

@@ -1,7 +1,7 @@
 """Controls that several pages show for one shared setting.
 
 A widget belongs to the page that draws it, so each page gets its own widget key; the setting
-itself lives under one session key (the one ui.url_state writes to the link), copied into the
+itself lives under one session key (the one ui.frame.url_state writes to the link), copied into the
 widget before it is drawn and back from it when the reader changes it.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.i18n import t
+from ui.frame.i18n import t
 
 THEORY_KEY = "ui.theory"
 #: Keyword for keyed widgets that keep their value while hidden and across pages.
