@@ -8,8 +8,8 @@ import streamlit as st
 from ui.frame import present, sidebar, url_state
 from ui.frame.errors import describe_config_error, describe_problem, problem_heading
 from ui.frame.i18n import t
-from ui.serving import cache, workers
 from ui.frame.text import markdown_literal
+from ui.serving import cache, workers
 
 st.set_page_config(page_title="Variance Lab", page_icon="📉", layout="wide")
 

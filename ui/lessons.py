@@ -24,8 +24,8 @@ import pandas as pd
 
 from core import SimulationResult, backward_ratio, diagnose, forward_ratio
 from ui.findings import finding_values
-from ui.presets import PRESETS
 from ui.frame.text import number
+from ui.presets import PRESETS
 
 Facts = dict[str, float | int]
 Translate = Callable[..., str]

@@ -13,20 +13,20 @@ import streamlit as st
 
 from core import FIELD_SPECS
 from core.query import format_value
-from ui.frame import url_state
 from ui.compare import charts as compare_charts
 from ui.compare.logic import (COMPARE_PRESETS, DEFAULT_SWEEP, EDITOR_FIELDS, SWEEP_DEFAULTS,
                               SWEEP_FIELDS, apply_editor_state, diffs_from_editor, editor_frame,
                               preset_matches, summary_frame, sweep_from_widget)
 from ui.compare.state import LAYER_KEY, NAMES_KEY, PRESET_KEY, SETUPS_KEY, SWEEP_KEY
+from ui.frame import url_state
 from ui.frame.errors import describe_config_error, valid_values
-from ui.lessons import compare_notice
-from ui.serving.cache import prediction, simulation
 from ui.frame.i18n import current_language, t, translate
-from ui.setups import (MAX_SETUPS, EmptySweep, Run, Sweep, apply_diff, build_setups,
-                       parse_names, value_text)
 from ui.frame.shared_controls import KEEP, theory_toggle
 from ui.frame.text import markdown_literal
+from ui.lessons import compare_notice
+from ui.serving.cache import prediction, simulation
+from ui.setups import (MAX_SETUPS, EmptySweep, Run, Sweep, apply_diff, build_setups,
+                       parse_names, value_text)
 
 #: format_funcs use the language of *this* run (Streamlit may call them later, outside it).
 LANG = current_language()

@@ -10,8 +10,8 @@ import streamlit as st
 from core.theory import MIN_WIDTH, layer_variances
 from ui.frame import text
 from ui.frame.i18n import labels, t
-from ui.serving import theory_cache
 from ui.frame.shared_controls import KEEP
+from ui.serving import theory_cache
 from ui.theory import charts as theory_charts
 from ui.theory.click import apply_selection
 from ui.theory.state import (APPLIED_KEY, CHART_KEY, METRIC_KEY, METRICS, applied_matches,

@@ -14,9 +14,9 @@ from core import TRAIN_FIELD_SPECS
 from core.query import format_value
 from ui.frame import url_state
 from ui.frame.i18n import current_language, t, translate
-from ui.serving.cache import dataset, training_with_progress
 from ui.frame.shared_controls import KEEP
 from ui.frame.text import markdown_literal
+from ui.serving.cache import dataset, training_with_progress
 from ui.setups import EmptySweep, Sweep, sweep_from_widget
 from ui.train import charts as train_charts
 from ui.train import state as train_state

@@ -39,8 +39,8 @@ from core import (FIELD_SPECS, ConfigError, NetworkConfig, backward_ratio, diagn
 from core.config import MAX_DEPTH
 from core.query import format_value, parse_value
 from ui import setups
-from ui.frame.errors import InvalidChoice
 from ui.findings import finding_sentence
+from ui.frame.errors import InvalidChoice
 from ui.setups import MAX_SETUPS, Diff, Run, Sweep, Translate, format_diff
 
 #: The fields a one-parameter sweep may vary, in the order the page offers them.

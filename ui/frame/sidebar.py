@@ -18,10 +18,10 @@ from ui.frame.classroom import (CONTROL_GROUPS, GROUPS as GROUP_MEMBERS, LOCKABL
                           format_hide, hidden, hide_for_lock, parse_hide, qr_png)
 from ui.frame.errors import describe_config_error
 from ui.frame.i18n import LANGUAGE_KEY, LANGUAGES, labels, t
-from ui.presets import PRESETS, preset_config
 from ui.frame.shared_controls import KEEP
 from ui.frame.text import markdown_literal
 from ui.frame.url_state import config_key
+from ui.presets import PRESETS, preset_config
 
 WIDTH_OPTIONS = (2, 4, 8, 16, 32, 64, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096)
 BATCH_OPTIONS = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)

@@ -20,13 +20,13 @@ from core import (FIELD_SPECS, ConfigError, NetworkConfig, QueryProblem, config_
                   params_from_pairs)
 from core.query import MAX_FIELDS, config_to_params
 from ui.compare import state as compare_state
-from ui.theory import state as theory_state
-from ui.train import state as train_state
 from ui.explorer.charts import MORE_SERIES
 from ui.frame.classroom import format_hide, parse_hide
 from ui.frame.errors import InvalidChoice
 from ui.frame.i18n import LANGUAGE_KEY, LANGUAGES, language_from_locale
 from ui.presets import PRESETS, preset_config
+from ui.theory import state as theory_state
+from ui.train import state as train_state
 
 CONFIG_PREFIX = "cfg."
 PROBLEMS_KEY = "url.problems"

@@ -17,8 +17,8 @@ from core import (ConfigError, Dataset, Finding, NetworkConfig, SimulationResult
                   TrainResult, diagnose, make_dataset, simulate, train)
 from core.theory import Prediction, agreement, predict
 from core.train_config import MULTIPLY_ADDS_PER_SECOND, estimated_training_work
-from ui.serving import limiter, workers
 from ui.presets import PRESETS, preset_config
+from ui.serving import limiter, workers
 
 #: ≈ 100–400 KB a result: a few tens of MB at most.
 MAX_ENTRIES = 256
