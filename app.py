@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import cache, present, sidebar, url_state, workers
-from ui.errors import describe_config_error, describe_problem, problem_heading
-from ui.i18n import t
-from ui.text import markdown_literal
+from ui.frame import present, sidebar, url_state
+from ui.frame.errors import describe_config_error, describe_problem, problem_heading
+from ui.frame.i18n import t
+from ui.frame.text import markdown_literal
+from ui.serving import cache, workers
 
 st.set_page_config(page_title="Variance Lab", page_icon="📉", layout="wide")
 

@@ -1,6 +1,6 @@
 """What a 6-way comparison costs relative to one run, in one process (no assertions).
 
-Every set-up goes through ``ui.cache.simulation`` (Streamlit's process-wide ``st.cache_data``),
+Every set-up goes through ``ui.serving.cache.simulation`` (Streamlit's process-wide ``st.cache_data``),
 as on the Compare page. Measured, median and minimum of REPEATS, the cache cleared before each cold case:
 
 * one run, cold;
@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 logging.getLogger("streamlit").setLevel(logging.ERROR)
 
 from core import NetworkConfig  # noqa: E402
-from ui import cache  # noqa: E402
-from ui.compare import Run, Sweep, build_setups  # noqa: E402
-from ui.compare_charts import histogram_grid, units_chart, variance_overlay  # noqa: E402
-from ui.i18n import translate  # noqa: E402
+from ui.compare.charts import histogram_grid, units_chart, variance_overlay  # noqa: E402
+from ui.frame.i18n import translate  # noqa: E402
+from ui.serving import cache  # noqa: E402
+from ui.setups import Run, Sweep, build_setups  # noqa: E402
 
 REPEATS = 9
 BASE = NetworkConfig(activation="relu", depth=20, width=256, batch_size=512)

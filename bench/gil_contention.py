@@ -8,7 +8,7 @@ times one simulation (default: ReLU + He, depth 100, width 256, batch 512, one B
 
 - alone in this process (the reference),
 - in this process beside 1 and 2 threads spinning in pure Python (pages being drawn),
-- in a ui.workers process beside the same threads,
+- in a ui.serving.workers process beside the same threads,
 
 and prints min / median / max over --repeats runs, each as a ratio to the reference, with the
 load average. Usage (from the repo root):
@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from core import NetworkConfig, simulate  # noqa: E402
-from ui.workers import Pool  # noqa: E402
+from ui.serving.workers import Pool  # noqa: E402
 
 
 class Spinners:

@@ -18,7 +18,7 @@ was sent), the moves' p50 / p90 per 20 s of send time (the cold start, then the 
 bytes received per rerun, the server's CPU time and memory (when this script started the
 server or got --server-pid): the server process's VmHWM and highest VmRSS from
 /proc/PID/status, and the highest sampled sum of the proportional set sizes of the server and
-its descendants (the worker processes of ui/workers.py), with the machine's load average at the
+its descendants (the worker processes of ui/serving/workers.py), with the machine's load average at the
 start, the end and its highest sample.
 
 It starts `streamlit run app.py` itself on 127.0.0.1 with a free port (stopped by its pid at
@@ -54,7 +54,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from bench import serve  # noqa: E402
 
-DEPTH_KEY = "cfg.depth"  # ui.url_state.config_key("depth"); kept literal: no app import here
+DEPTH_KEY = "cfg.depth"  # ui.frame.url_state.config_key("depth"); kept literal: no app import here
 DEFAULT_QUERY = "preset=relu_he"
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core import train  # noqa: E402
-from ui.i18n import translate  # noqa: E402
-from ui.train import TRAIN_PRESETS, build_setups  # noqa: E402
+from ui.frame.i18n import translate  # noqa: E402
+from ui.train.logic import TRAIN_PRESETS, build_setups  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

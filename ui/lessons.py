@@ -1,6 +1,6 @@
 """Lessons whose numbers come from the data.
 
-Every lesson preset (Explorer: ``ui.presets.PRESETS``; Compare: ``ui.compare.COMPARE_PRESETS``)
+Every lesson preset (Explorer: ``ui.presets.PRESETS``; Compare: ``ui.compare.logic.COMPARE_PRESETS``)
 has a *facts* function here: the result shown → a dict of named numbers. The catalogue texts
 (``preset.<id>.notice``, ``lesson.<id>.question`` / ``.answer``, ``compare.preset.<id>.notice``)
 hold placeholders with those names, so the text says what this run measured, in any language,
@@ -8,7 +8,7 @@ and cannot drift from the data; tests/ui/test_lessons.py checks each claim again
 
 Formatting (one rule for every fact): a name ending in ``_percent`` is a fraction shown as a
 whole percentage; an ``int`` (a layer, a depth, a width) is written as is; any other number
-with ``ui.text.number`` (three significant digits).
+with ``ui.frame.text.number`` (three significant digits).
 
 The lesson sequence is the order of ``PRESETS`` (the notes' order); the current lesson is the
 ``preset`` link parameter. Pure: no Streamlit.
@@ -24,8 +24,8 @@ import pandas as pd
 
 from core import SimulationResult, backward_ratio, diagnose, forward_ratio
 from ui.findings import finding_values
+from ui.frame.text import number
 from ui.presets import PRESETS
-from ui.text import number
 
 Facts = dict[str, float | int]
 Translate = Callable[..., str]

@@ -1,7 +1,7 @@
 """Compare: the same network under several set-ups, side by side, one colour per set-up.
 
-State lives in the session under ui.compare_state's keys (the share link's parameters, see
-ui.compare): the sweep, the edited set-ups, the names, the preset and the histogram layer. The
+State lives in the session under ui.compare.state's keys (the share link's parameters, see
+ui.compare.logic): the sweep, the edited set-ups, the names, the preset and the histogram layer. The
 widgets below have keys of their own, rewritten from that state on every run, and write back
 through their callbacks, so a preset, a link and the widgets can never disagree.
 """
@@ -13,19 +13,20 @@ import streamlit as st
 
 from core import FIELD_SPECS
 from core.query import format_value
-from ui import compare_charts, url_state
-from ui.cache import prediction, simulation
-from ui.compare import (COMPARE_PRESETS, DEFAULT_SWEEP, EDITOR_FIELDS, MAX_SETUPS,
-                        SWEEP_DEFAULTS, SWEEP_FIELDS, EmptySweep, Run, Sweep, apply_diff,
-                        apply_editor_state, build_setups, diffs_from_editor, editor_frame,
-                        parse_names, preset_matches, summary_frame, sweep_from_widget,
-                        value_text)
-from ui.compare_state import LAYER_KEY, NAMES_KEY, PRESET_KEY, SETUPS_KEY, SWEEP_KEY
-from ui.errors import describe_config_error, valid_values
+from ui.compare import charts as compare_charts
+from ui.compare.logic import (COMPARE_PRESETS, DEFAULT_SWEEP, EDITOR_FIELDS, SWEEP_DEFAULTS,
+                              SWEEP_FIELDS, apply_editor_state, diffs_from_editor, editor_frame,
+                              preset_matches, summary_frame, sweep_from_widget)
+from ui.compare.state import LAYER_KEY, NAMES_KEY, PRESET_KEY, SETUPS_KEY, SWEEP_KEY
+from ui.frame import url_state
+from ui.frame.errors import describe_config_error, valid_values
+from ui.frame.i18n import current_language, t, translate
+from ui.frame.shared_controls import KEEP, theory_toggle
+from ui.frame.text import markdown_literal
 from ui.lessons import compare_notice
-from ui.i18n import current_language, t, translate
-from ui.shared_controls import KEEP, theory_toggle
-from ui.text import markdown_literal
+from ui.serving.cache import prediction, simulation
+from ui.setups import (MAX_SETUPS, EmptySweep, Run, Sweep, apply_diff, build_setups,
+                       parse_names, value_text)
 
 #: format_funcs use the language of *this* run (Streamlit may call them later, outside it).
 LANG = current_language()

@@ -11,21 +11,22 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from core import backward_ratio, forward_ratio
-from ui import charts, url_state
 from core.theory import layer_variances
-from ui.cache import findings as findings_for
-from ui.cache import prediction as prediction_for
-from ui.cache import simulation, theory_agreement
+from ui.explorer import charts
 from ui.findings import finding_sentence, headline_layer
-from ui.i18n import current_language, labels, t
+from ui.frame import url_state
+from ui.frame.i18n import current_language, labels, t
+from ui.frame.present import PRESENT_CHART_HEIGHT, is_present, on_phone
+from ui.frame.shared_controls import theory_toggle
+from ui.frame.sidebar import choose_preset
+from ui.frame.text import number
+from ui.frame.url_state import EXPLORER_SECTIONS, SERIES_KEY
 from ui.lessons import SEQUENCE, neighbours, preset_text
 from ui.presets import PRESETS
-from ui.serving import shared_figure
-from ui.sidebar import choose_preset
-from ui.shared_controls import theory_toggle
-from ui.text import number
-from ui.present import PRESENT_CHART_HEIGHT, is_present, on_phone
-from ui.url_state import EXPLORER_SECTIONS, SERIES_KEY
+from ui.serving.cache import findings as findings_for
+from ui.serving.cache import prediction as prediction_for
+from ui.serving.cache import simulation, theory_agreement
+from ui.serving.figures import shared_figure
 
 config = st.session_state["config"]
 

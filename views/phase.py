@@ -8,11 +8,14 @@ import math
 import streamlit as st
 
 from core.theory import MIN_WIDTH, layer_variances
-from ui import text, theory_cache, theory_charts
-from ui.i18n import labels, t
-from ui.shared_controls import KEEP
-from ui.theory_state import (APPLIED_KEY, CHART_KEY, METRIC_KEY, METRICS, applied_matches,
-                             apply_selection, hidden_fan_in, reference_layer)
+from ui.frame import text
+from ui.frame.i18n import labels, t
+from ui.frame.shared_controls import KEEP
+from ui.serving import theory_cache
+from ui.theory import charts as theory_charts
+from ui.theory.click import apply_selection
+from ui.theory.state import (APPLIED_KEY, CHART_KEY, METRIC_KEY, METRICS, applied_matches,
+                             hidden_fan_in, reference_layer)
 
 #: Inits whose weights have no variance the mean-field theory could use.
 OUTSIDE = {"zeros": "constant_init", "constant": "constant_init", "lsuv": "lsuv"}

@@ -9,10 +9,11 @@ import streamlit as st
 
 from core import ConfigError
 from core.jacobian import DEFAULT_MAX_EXACT, MAX_EXACT_WIDTH
-from ui import theory_cache, theory_charts
-from ui.errors import describe_config_error
-from ui.i18n import t
-from ui.text import number
+from ui.frame.errors import describe_config_error
+from ui.frame.i18n import t
+from ui.frame.text import number
+from ui.serving import theory_cache
+from ui.theory import charts as theory_charts
 
 config = st.session_state["config"]
 

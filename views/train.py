@@ -1,8 +1,8 @@
 """Train: up to four set-ups trained on the same data from the same seed, side by side.
 
 The base is the sidebar's network with the training settings of this page; the set-ups are a
-one-setting sweep or edited differences (ui.train). State lives under ui.train_state's keys (the
-share link's parameters); the training controls are keyed by those session keys directly, the
+one-setting sweep or edited differences (ui.train.logic). State lives under ui.train.state's keys
+(the share link's parameters); the training controls are keyed by those session keys directly, the
 set-up controls write back through callbacks like Compare's.
 """
 
@@ -12,18 +12,20 @@ import streamlit as st
 
 from core import TRAIN_FIELD_SPECS
 from core.query import format_value
-from ui import train_charts, train_state, url_state
-from ui.cache import dataset, training_with_progress
-from ui.i18n import current_language, t, translate
-from ui.shared_controls import KEEP
-from ui.text import markdown_literal
-from ui.compare import EmptySweep, sweep_from_widget
-from ui.train import (DEFAULT_SWEEP, MAX_SETUPS, SETUP_SPECS, SWEEP_DEFAULTS, SWEEP_FIELDS,
-                      TRAIN_FIELDS_BY_KEY, TRAIN_KEYS, TRAIN_PRESETS, Sweep, TrainPair, TrainRun,
-                      build_setups, decision_frames, describe_training_error, final_weights,
-                      format_setups, parse_names, parse_setups, parse_sweep, preset_matches,
-                      result_sentence, value_text)
-from ui.train_state import (LAST_GOOD_KEY, NAMES_KEY, PRESET_KEY, SETUPS_KEY, STEP_KEY,
+from ui.frame import url_state
+from ui.frame.i18n import current_language, t, translate
+from ui.frame.shared_controls import KEEP
+from ui.frame.text import markdown_literal
+from ui.serving.cache import dataset, training_with_progress
+from ui.setups import EmptySweep, Sweep, sweep_from_widget
+from ui.train import charts as train_charts
+from ui.train import state as train_state
+from ui.train.logic import (DEFAULT_SWEEP, MAX_SETUPS, SETUP_SPECS, SWEEP_DEFAULTS, SWEEP_FIELDS,
+                            TRAIN_FIELDS_BY_KEY, TRAIN_KEYS, TRAIN_PRESETS, TrainPair, TrainRun,
+                            build_setups, decision_frames, describe_training_error, final_weights,
+                            format_setups, parse_names, parse_setups, parse_sweep, preset_matches,
+                            result_sentence, value_text)
+from ui.train.state import (LAST_GOOD_KEY, NAMES_KEY, PRESET_KEY, SETUPS_KEY, STEP_KEY,
                             SWEEP_KEY, field_key)
 
 LANG = current_language()

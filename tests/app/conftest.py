@@ -10,7 +10,7 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 @pytest.fixture
 def app():
-    from ui.cache import simulation
+    from ui.serving.cache import simulation
 
     simulation.clear()
 

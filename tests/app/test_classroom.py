@@ -6,8 +6,8 @@ import json
 import pytest
 from urllib.parse import parse_qs, urlsplit
 
-from ui.charts import PROJECTOR_FONT
-from ui.i18n import translate
+from ui.explorer.charts import PROJECTOR_FONT
+from ui.frame.i18n import translate
 
 from .conftest import by_key, shown
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import ui.cache
-from ui.compare import COMPARE_PRESETS
-from ui.i18n import translate
+from ui.serving import cache
+from ui.compare.logic import COMPARE_PRESETS
+from ui.frame.i18n import translate
 
 from .conftest import shown
 
@@ -22,7 +22,7 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 def open_compare(**query) -> AppTest:
-    ui.cache.simulation.clear()
+    cache.simulation.clear()
     at = AppTest.from_file(APP, default_timeout=60)
     for key, value in query.items():
         at.query_params[key] = value
@@ -98,7 +98,7 @@ def test_each_preset_runs_and_draws_its_setups(preset_id):
     assert at.query_params["cmp_preset"] == preset_id
     # The notice, its numbers measured on these set-ups (ui/lessons.py).
     from core import simulate
-    from ui.compare import apply_diff
+    from ui.setups import apply_diff
     from ui.lessons import compare_notice
 
     results = [simulate(apply_diff(preset.config(), diff)) for diff in preset.diffs()]
@@ -170,8 +170,8 @@ def test_bad_comparison_params_warn_and_fall_back(param, value, valid):
 
 def test_over_budget_setups_are_named_and_skipped(monkeypatch):
     calls = []
-    real = ui.cache.simulate
-    monkeypatch.setattr(ui.cache, "simulate", lambda config: calls.append(config) or real(config))
+    real = cache.simulate
+    monkeypatch.setattr(cache, "simulate", lambda config: calls.append(config) or real(config))
     at = open_compare(lang="en", depth="20", cmp="width:64,4096")
     assert not at.exception
     assert any("Width (units per layer) = 4096" in w and "too large" in w
@@ -182,8 +182,8 @@ def test_over_budget_setups_are_named_and_skipped(monkeypatch):
 
 def test_identical_setups_are_computed_once(monkeypatch):
     calls = []
-    real = ui.cache.simulate
-    monkeypatch.setattr(ui.cache, "simulate", lambda config: calls.append(config) or real(config))
+    real = cache.simulate
+    monkeypatch.setattr(cache, "simulate", lambda config: calls.append(config) or real(config))
     at = open_compare(lang="en", cmp_setups="base;depth=4;base;seed=0;depth=4")
     assert not at.exception
     assert len(legend_names(overlay(at))) == 5

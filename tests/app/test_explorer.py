@@ -5,7 +5,7 @@ import json
 import pytest
 
 from core import NetworkConfig, encode_query
-from ui.i18n import translate
+from ui.frame.i18n import translate
 from ui.presets import PRESETS
 
 from .conftest import by_key, shown

@@ -16,10 +16,10 @@ from streamlit.testing.v1 import AppTest
 from core import FIELD_SPECS, ConfigError
 from core import TRAIN_FIELD_SPECS
 from core.query import TRAIN_QUERY_KEYS, format_value, parse_value
-from ui.compare import COMPARE_PRESETS
+from ui.compare.logic import COMPARE_PRESETS
 from ui.presets import PRESETS
-from ui.train import TRAIN_PRESETS
-from ui.url_state import EXPLORER_SECTIONS, EXTRAS
+from ui.train.logic import TRAIN_PRESETS
+from ui.frame.url_state import EXPLORER_SECTIONS, EXTRAS
 from tests.strategies import GARBAGE_TEXT, last_values, pairs, repeated_keys
 
 from .conftest import shown

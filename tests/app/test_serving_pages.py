@@ -1,4 +1,4 @@
-"""Every page still runs with the computations behind ui.serving's limiter, a page whose
+"""Every page still runs with the computations behind ui.serving.limiter, a page whose
 computation must wait for a free worker finishes once one is free, and the queued message
 speaks the reader's language."""
 
@@ -8,8 +8,9 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui import serving, theory_cache
-from ui.i18n import translate
+from ui.serving import theory_cache
+from ui.serving.limiter import LIMITER
+from ui.frame.i18n import translate
 
 BOUND = 60.0
 
@@ -22,12 +23,12 @@ def test_every_page_runs_through_the_limiter(app, page):
     at = app(depth="7", width="64", activation="relu", init="kaiming_normal")
     at.switch_page(page).run()
     assert not at.exception
-    assert serving.LIMITER.running == 0 and serving.LIMITER.waiting == 0
-    assert serving.LIMITER.peak >= 1
+    assert LIMITER.running == 0 and LIMITER.waiting == 0
+    assert LIMITER.peak >= 1
 
 
 def test_a_page_waits_for_a_free_worker_then_computes(app):
-    limiter = serving.LIMITER
+    limiter = LIMITER
     free, holding = threading.Event(), []
     seen_waiting = []
 
@@ -66,7 +67,7 @@ def test_a_page_waits_for_a_free_worker_then_computes(app):
 
 
 def queued_message():
-    from ui.serving import StreamlitDisplay
+    from ui.serving.limiter import StreamlitDisplay
 
     StreamlitDisplay().queued(2)
 
@@ -80,7 +81,7 @@ def test_the_queued_message_says_the_place_in_line(lang):
 
 
 def test_a_lost_worker_is_said_in_words_and_the_next_move_computes(app, monkeypatch):
-    from ui import workers
+    from ui.serving import workers
 
     real_run = workers.run
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui import theory_cache
-from ui.i18n import translate
-from ui.theory_state import APPLIED_KEY, CHART_KEY, METRIC_KEY
+from ui.serving import theory_cache
+from ui.frame.i18n import translate
+from ui.theory.state import APPLIED_KEY, CHART_KEY, METRIC_KEY
 
 from .conftest import shown
 
@@ -145,8 +145,9 @@ def clicking_script():
     button; the test puts a fake Plotly selection payload under the chart's key."""
     import streamlit as st
 
-    from ui import url_state
-    from ui.theory_state import APPLIED_KEY, apply_selection
+    from ui.frame import url_state
+    from ui.theory.click import apply_selection
+    from ui.theory.state import APPLIED_KEY
 
     url_state.load_once()
     config, _ = url_state.session_config()
@@ -285,7 +286,7 @@ def test_the_spectrum_is_cached_per_config(monkeypatch):
 
 
 def test_a_click_on_a_one_layer_network_uses_its_only_fan_in():
-    from ui.theory_state import config_for_point
+    from ui.theory.state import config_for_point
     from core import NetworkConfig
     from core.theory import layer_variances
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import ui.cache
-from ui.i18n import translate
-from ui.train import TRAIN_PRESETS, preset_params
+from ui.serving import cache
+from ui.frame.i18n import translate
+from ui.train.logic import TRAIN_PRESETS, preset_params
 
 from .conftest import shown
 
@@ -123,10 +123,10 @@ def test_an_invalid_combination_is_refused_and_the_last_valid_one_used():
 
 def test_a_run_over_the_budget_is_refused_before_any_work(monkeypatch):
     calls = []
-    real = ui.cache.train
-    monkeypatch.setattr(ui.cache, "train",
+    real = cache.train
+    monkeypatch.setattr(cache, "train",
                         lambda n, t, progress=None: calls.append((n, t)) or real(n, t))
-    ui.cache.training.clear()
+    cache.training.clear()
     at = open_train(lang="en", depth="3", width="16", n_points="100", train_batch_size="10",
                     steps="40", trn_setups="base;width=4096&steps=100000")
     assert not at.exception
@@ -137,10 +137,10 @@ def test_a_run_over_the_budget_is_refused_before_any_work(monkeypatch):
 
 
 def test_cached_runs_are_not_recomputed(monkeypatch):
-    ui.cache.training.clear()
+    cache.training.clear()
     calls = []
-    real = ui.cache.train
-    monkeypatch.setattr(ui.cache, "train",
+    real = cache.train
+    monkeypatch.setattr(cache, "train",
                         lambda n, t, progress=None: calls.append(n)
                         or real(n, t, progress=progress))
     open_train(lang="en", **CHEAP)

@@ -19,8 +19,8 @@ import pytest
 
 from core import encode_query
 from tests.browser import harness
-from ui.charts import PROJECTOR_FONT
-from ui.i18n import translate
+from ui.explorer.charts import PROJECTOR_FONT
+from ui.frame.i18n import translate
 from ui.presets import PRESETS, preset_config
 
 

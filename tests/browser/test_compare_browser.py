@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests.browser import harness
-from ui.i18n import translate
+from ui.frame.i18n import translate
 
 #: The deep-ReLU lesson as a teacher would share it: 5 set-ups (forward + backward each).
 SHARED = ("activation=relu&depth=50&cmp_preset=relu_norm&cmp_setups="

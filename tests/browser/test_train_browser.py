@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.browser import harness
-from ui.train import preset_params
+from ui.train.logic import preset_params
 
 #: The cheapest lesson (two small set-ups): the page's behaviour, not the engine, is tested here.
 LESSON = "zero_init"

@@ -37,7 +37,7 @@ def assert_every_problem_reported(link, config, problems, base=NetworkConfig()):
     for key, text in last_values(link).items():
         spec = FIELD_SPECS.get(key)
         if spec is None:
-            continue  # not a config field: the caller's (ui.url_state warns about it)
+            continue  # not a config field: the caller's (ui.frame.url_state warns about it)
         try:
             value = parse_value(spec, text)
         except ConfigError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core import Finding, NetworkConfig, diagnose, simulate
 from ui.findings import finding_sentence, headline_layer
-from ui.i18n import translate
+from ui.frame.i18n import translate
 from ui.presets import preset_config
 
 

@@ -1,9 +1,10 @@
 """Every lesson fits the served budget with room to move a slider (core/budget.py prices it)."""
 
 from core import MAX_MEMORY_BYTES, MAX_RUN_SECONDS
-from ui.compare import COMPARE_PRESETS, build_setups
-from ui.i18n import translate
+from ui.compare.logic import COMPARE_PRESETS
+from ui.frame.i18n import translate
 from ui.presets import PRESETS, preset_config
+from ui.setups import build_setups
 
 
 def en(key, **values):

@@ -16,12 +16,13 @@ import numpy as np
 import pytest
 
 from core import NetworkConfig, backward_ratio, diagnose, forward_ratio, simulate
-from ui.charts import HEALTHY_BAND
-from ui.compare import COMPARE_PRESETS, apply_diff
-from ui.i18n import LANGUAGES, catalogue, translate
+from ui.chart_style import HEALTHY_BAND
+from ui.compare.logic import COMPARE_PRESETS
+from ui.frame.i18n import LANGUAGES, catalogue, translate
 from ui.lessons import (ADDRESSED, COMPARE_FACTS, EXPLORER_FACTS, SEQUENCE, compare_notice,
                         formatted, neighbours, percent, preset_facts, preset_text)
 from ui.presets import PRESETS, preset_config
+from ui.setups import apply_diff
 
 SEEDS = (0, 1)
 
