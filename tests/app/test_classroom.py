@@ -141,14 +141,14 @@ def test_the_share_boxs_qr_code_is_drawn_only_while_its_expander_is_open(app):
 # --- a loopback address in the share box -------------------------------------------------------
 
 def open_on_loopback(app, monkeypatch, lang, server_address=None):
-    import ui.present
-    import ui.url_state
+    import ui.frame.present
+    import ui.frame.url_state
 
-    monkeypatch.setattr(ui.url_state, "page_address", lambda: "http://127.0.0.1:8501/")
-    monkeypatch.setattr(ui.present, "interface_addresses", lambda: ["192.168.1.20"])
+    monkeypatch.setattr(ui.frame.url_state, "page_address", lambda: "http://127.0.0.1:8501/")
+    monkeypatch.setattr(ui.frame.present, "interface_addresses", lambda: ["192.168.1.20"])
     if server_address is not None:
         from streamlit import config
-        monkeypatch.setattr(ui.present.st, "get_option",
+        monkeypatch.setattr(ui.frame.present.st, "get_option",
                             lambda name: server_address if name == "server.address"
                             else config.get_option(name))
     return app(lang=lang, depth="13")
@@ -167,11 +167,11 @@ def test_a_loopback_address_is_named_and_the_network_address_offered(app, monkey
 
 
 def test_the_qr_code_carries_the_network_address(app, monkeypatch):
-    import ui.sidebar
+    import ui.frame.sidebar
 
     encoded = []
-    real = ui.sidebar.qr_png
-    monkeypatch.setattr(ui.sidebar, "qr_png", lambda link: encoded.append(link) or real(link))
+    real = ui.frame.sidebar.qr_png
+    monkeypatch.setattr(ui.frame.sidebar, "qr_png", lambda link: encoded.append(link) or real(link))
     at = open_on_loopback(app, monkeypatch, "en")
     at.session_state["ui.share_qr"] = True  # the QR box opened, as a click would
     at.run()

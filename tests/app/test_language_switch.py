@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui.i18n import LANGUAGE_KEY, translate
+from ui.frame.i18n import LANGUAGE_KEY, translate
 
 from .conftest import by_key
 

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.browser import harness
-from ui.i18n import translate
+from ui.frame.i18n import translate
 
 
 @pytest.fixture(scope="module")
