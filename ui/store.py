@@ -123,9 +123,12 @@ _store_lock = threading.Lock()
 
 
 def store() -> Store:
-    """The process's store: made once, on first use."""
+    """The process's store: made once, on first use; on Redis when ``VARIANCE_LAB_REDIS_URL``
+    is set (ui.redis_store; it answers from an in-process store while Redis is down)."""
     global _store
     with _store_lock:
         if _store is None:
-            _store = InProcessStore()
+            from ui.redis_store import configured_store
+
+            _store = configured_store() or InProcessStore()
         return _store
