@@ -14,17 +14,24 @@ from typing import Callable, Iterator
 import streamlit as st
 
 from core import (ConfigError, Dataset, Finding, NetworkConfig, SimulationResult, TrainConfig,
-                  TrainResult, diagnose, make_dataset, simulate, train)
+                  TrainResult, diagnose, encode_query, make_dataset, simulate, train)
+from core.query import encode_train_query
 from core.theory import Prediction, agreement, predict
 from core.train_config import MULTIPLY_ADDS_PER_SECOND, estimated_training_work
 from ui import serving, workers
+from ui.shared_results import SharedComputation
 from ui.presets import PRESETS, preset_config
 
 #: ≈ 100–400 KB a result: a few tens of MB at most.
 MAX_ENTRIES = 256
 
 
+#: With Redis, replicas share results (ui.shared_results): keyed by the config's link.
+SHARED_SIMULATION = SharedComputation("simulation", encode_query)
+
+
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+@SHARED_SIMULATION
 def _simulation(config: NetworkConfig) -> SimulationResult:
     with serving.computing():
         return workers.run(simulate, config)
@@ -32,7 +39,8 @@ def _simulation(config: NetworkConfig) -> SimulationResult:
 
 #: Queued by estimated cost (core.budget's model), so that a small network is not stuck behind
 #: a large one.
-simulation = serving.Served(_simulation, cost=lambda config: config.estimated_seconds())
+simulation = serving.Served(_simulation, cost=lambda config: config.estimated_seconds(),
+                            shared=SHARED_SIMULATION)
 
 
 def begin_simulation(config: Callable[[], NetworkConfig]) -> bool:
@@ -76,7 +84,13 @@ def theory_agreement(config: NetworkConfig, _result: SimulationResult,
 MAX_TRAINING_ENTRIES = 64
 
 
+SHARED_TRAINING = SharedComputation(
+    "training", lambda network, train_config, _progress=None: encode_train_query(
+        network, train_config))
+
+
 @st.cache_data(max_entries=MAX_TRAINING_ENTRIES, show_spinner=False)
+@SHARED_TRAINING
 def training(network: NetworkConfig, train_config: TrainConfig,
              _progress: Callable[[int, int], None] | None = None) -> TrainResult:
     """One set-up's run, computed once per (network, training) pair for every session, holding

@@ -30,9 +30,9 @@ def redis():
 
 @pytest.fixture
 def tiny_redis():
-    """A redis-server with 1 MB of memory for values: eviction happens."""
+    """A redis-server with 3 MB of memory (≈ 2 MB for values): eviction happens."""
     _need_redis()
-    server = redis_server.RedisServer(maxmemory="1mb").start()
+    server = redis_server.RedisServer(maxmemory="3mb").start()
     try:
         yield server
     finally:
