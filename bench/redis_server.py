@@ -20,7 +20,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG = REPO_ROOT / "deploy" / "redis.conf"
-REDIS_SERVER = shutil.which("redis-server") or "/usr/sbin/redis-server"
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 def available() -> bool:
