@@ -4,6 +4,8 @@ Results (arrays and a small DataFrame), not figures, are cached: rebuilding a fi
 than unpickling a cached one. ``simulation`` goes through ui.serving: at most K simulations run
 at once, each in a worker process (ui.workers) with one BLAS thread, and a user whose run waits
 for a free worker is told so. Training runs go to the same workers, their progress polled.
+With Redis configured, simulations and training runs are also shared by the replicas, each
+computed once for all of them (ui.shared_results).
 """
 
 from __future__ import annotations

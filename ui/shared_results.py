@@ -294,7 +294,7 @@ class SharedComputation:
         lock = self.lock_key(key)
         _HEARTBEAT.hold(remote, lock, token, LOCK_TTL)
         try:
-            value = self._computed(key, compute, "published")
+            value = self._computed(key, compute, "claimed")
             try:
                 data = result_codec.encode(value, key, self.types)
                 if len(data) <= MAX_VALUE_BYTES:
