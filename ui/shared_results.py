@@ -231,6 +231,10 @@ class SharedComputation:
                     if value is not _MISSING:
                         return value
             except StoreUnavailable:
+                unavailable = True
+            else:
+                unavailable = False
+            if unavailable:  # outside the handler: the computation's errors are its own
                 return self._computed(key, compute, "shared store unavailable")
             if claimed:
                 return self._compute_and_publish(remote, key, token, compute)
