@@ -298,6 +298,12 @@ class SharedComputation:
         lock = self.lock_key(key)
         _HEARTBEAT.hold(remote, lock, token, LOCK_TTL)
         try:
+            # Another replica may have published and released the key between this one's look
+            # and its claim (it publishes before it releases): with the lock held, look again.
+            with contextlib.suppress(StoreUnavailable):
+                found = self._fetch(remote, key)
+                if found is not _MISSING:
+                    return found
             value = self._computed(key, compute, "claimed")
             try:
                 data = result_codec.encode(value, key, self.types)

@@ -121,6 +121,28 @@ def test_a_failed_computation_releases_the_key_and_the_waiter_computes_it():
     assert len(errors) == 1 and results[0].tolist() == [25] * 3
 
 
+def test_a_key_published_between_the_look_and_the_claim_is_not_computed_again():
+    """Seen with two replicas behind nginx: b looked (a miss), a published and released, b
+    took the free lock. With the lock held, b looks again."""
+    redis_like, (a, b) = replicas_on_one_store()
+    a_done = []
+
+    class ReplicaAFinishesFirst:
+        def __getattr__(self, name):
+            return getattr(redis_like, name)
+
+        def add(self, key, value, ttl):
+            if not a_done:  # a's computation ends right before b's claim
+                a_done.append(a.through(1, compute=lambda: np.full(3, 1)))
+            return redis_like.add(key, value, ttl)
+
+    b.shared_store = lambda: types.SimpleNamespace(remote=ReplicaAFinishesFirst())
+    calls = []
+    value = b.through(1, compute=lambda: calls.append("b") or np.full(3, -1))
+    assert a_done and calls == [] and value.tolist() == [1, 1, 1]
+    assert redis_like.get(b.lock_key(b.key(1))) is None  # b released the lock it took
+
+
 def test_a_dead_replicas_lock_frees_itself():
     redis_like, (a,) = replicas_on_one_store(1)
     # A replica took the key and died: nobody releases or renews its lock.
