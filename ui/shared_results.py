@@ -17,8 +17,9 @@ map):
   heartbeat while it computes: a dead replica's lock frees itself); a replica that finds the
   lock waits for the value (polling every ``POLL_SECONDS``), then reads it;
 - ``through(*args, compute)`` is the level, called inside the cached function: the value if
-  the store has it, else the lock and ``compute()`` (published before the lock is released),
-  else the other replica's value. Called from ``serving.Served`` (inside ``deferring()``), a
+  the store has it, else the lock, a second look (the previous holder may have published
+  between the first look and the claim) and ``compute()`` (published before the lock is
+  released), else the other replica's value. Called from ``serving.Served`` (inside ``deferring()``), a
   lock held elsewhere raises ``ComputedElsewhere`` instead of waiting, so that the waiting
   session does not hold a worker slot; ``Served`` then waits slot-free with
   ``ready_or_wait``, showing the waiting student "computing …" as for a result another
