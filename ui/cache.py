@@ -21,8 +21,8 @@ from core.query import encode_train_query
 from core.theory import Prediction, agreement, predict
 from core.train_config import MULTIPLY_ADDS_PER_SECOND, estimated_training_work
 from ui import serving, workers
-from ui.shared_results import SharedComputation
 from ui.presets import PRESETS, preset_config
+from ui.shared_results import SharedComputation
 
 #: ≈ 100–400 KB a result: a few tens of MB at most.
 MAX_ENTRIES = 256
