@@ -1,7 +1,8 @@
 # Variance Lab in a container: one Streamlit server on 0.0.0.0:8501.
 #   docker build -t variance-lab .
 #   docker run --rm -p 8501:8501 -e STREAMLIT_SERVER_COOKIE_SECRET=<same for every replica> variance-lab
-# Several replicas behind nginx: see deploy/nginx.conf and docs/serving.md.
+# Several replicas behind nginx, sharing results through Redis: deploy/compose.yaml
+# (docs/replicas.md).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -10,8 +10,19 @@ memory. At the end: the load figures, how many websockets each replica held (fro
 access log, which records the upstream of every request) and whether every session's requests
 stayed on one replica. Everything is stopped by its process id.
 
+With --redis it first starts Debian's redis-server (bench/redis_server.py: deploy/redis.conf,
+a temporary folder, a free loopback port, nothing saved) and gives every replica its URL in
+VARIANCE_LAB_REDIS_URL, so that they share their results (ui/serving/shared_results.py);
+--stop-redis-at S stops it S seconds into the load (by its process id: the replicas must go on
+alone, without an error). Every computation a replica does is a line of its log; at the end
+the computations per key across the replicas are counted (the goal with Redis: 1 for every
+key; computations made while Redis was unreachable are counted apart).
+
 Usage (from the repo root):
     python bench/run_replicas.py                       # 2 replicas, 30 sessions, 120 s
+    python bench/run_replicas.py --redis               # … sharing their results through Redis
+    python bench/run_replicas.py --redis --stop-redis-at 30
+    python bench/run_replicas.py --replicas 1          # the reference: one replica, no Redis
     python bench/run_replicas.py --duration 60 -- --query preset=tanh_small
 Arguments after `--` go to the load client.
 """
@@ -27,31 +38,62 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench import load_client, serve  # noqa: E402
+from bench import load_client, redis_server, serve  # noqa: E402
 
 NGINX = "/usr/sbin/nginx"
 TEMPLATE = REPO_ROOT / "deploy" / "nginx.conf"
-TEMPLATE_PORTS = (8501, 8502)
-TEMPLATE_LISTEN = "listen 127.0.0.1:8080;"
+#: deploy/nginx.conf is compose's: its upstream is the `app` service, it listens on 8080.
+TEMPLATE_SERVER = "        server app:8501;\n"
+TEMPLATE_LISTEN = "listen 8080;"
+COMPUTED = re.compile(r"computed (vl:result:\S*) in ([0-9.]+) s \(([^)]*)\)")
 
 
 def nginx_config(listen_port: int, replica_ports: list[int]) -> str:
-    """deploy/nginx.conf with its listen port and upstream servers replaced."""
+    """deploy/nginx.conf with its listen address and upstream servers replaced (loopback)."""
     text = TEMPLATE.read_text()
-    if TEMPLATE_LISTEN not in text:
-        raise SystemExit(f"{TEMPLATE} no longer has '{TEMPLATE_LISTEN}'")
+    for line in (TEMPLATE_LISTEN, TEMPLATE_SERVER):
+        if text.count(line) != 1:
+            raise SystemExit(f"{TEMPLATE} no longer has '{line.strip()}' once")
     text = text.replace(TEMPLATE_LISTEN, f"listen 127.0.0.1:{listen_port};")
     servers = "".join(f"        server 127.0.0.1:{port};\n" for port in replica_ports)
-    pattern = "".join(rf"        server 127\.0\.0\.1:{port};\n" for port in TEMPLATE_PORTS)
-    text, count = re.subn(pattern, servers, text)
-    if count != 1:
-        raise SystemExit(f"{TEMPLATE}: the upstream servers {TEMPLATE_PORTS} were not found")
-    return text
+    return text.replace(TEMPLATE_SERVER, servers)
+
+
+def computations_report(logs: list[Path], redis_stopped_at: float | None = None) -> dict:
+    """Computations per key across the replicas, from the `computed <key> …` lines of their
+    logs (ui/serving/shared_results.py). Those made while the shared store was unreachable (or
+    without one) are counted apart: each replica then computes on its own by design."""
+    shared: collections.Counter[str] = collections.Counter()
+    alone: collections.Counter[str] = collections.Counter()
+    per_replica = []
+    for log in logs:
+        count = 0
+        for match in COMPUTED.finditer(log.read_text(errors="replace")):
+            key, _, how = match.groups()
+            (shared if how == "claimed" else alone)[key] += 1
+            count += 1
+        per_replica.append(count)
+    repeated = {key: n for key, n in shared.items() if n > 1}
+    result = {"keys": len(shared), "computations": sum(shared.values()),
+              "keys_computed_more_than_once": len(repeated),
+              "most_computations_of_a_key": max(shared.values(), default=0),
+              "repeated_samples": dict(sorted(repeated.items())[:5]),
+              "computed_alone": sum(alone.values()), "keys_computed_alone": len(alone),
+              "per_replica": per_replica}
+    print(f"  computations: {result['computations']} of {result['keys']} keys shared through "
+          f"the store, {len(repeated)} keys computed more than once (most: "
+          f"{result['most_computations_of_a_key']}); {result['computed_alone']} computations "
+          f"of {len(alone)} keys without the shared store; per replica {per_replica}")
+    for key, n in result["repeated_samples"].items():
+        print(f"  ! {n}× {key}")
+    return result
 
 
 def start_nginx(prefix: Path, port: int, replica_ports: list[int]) -> subprocess.Popen:
@@ -110,11 +152,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--replicas", type=int, default=2, help="1–4 replicas (default 2)")
     p.add_argument("-n", "--sessions", type=int, default=30)
     p.add_argument("--duration", type=float, default=120.0)
+    p.add_argument("--redis", action="store_true",
+                   help="share results through Debian's redis-server (started here)")
+    p.add_argument("--stop-redis-at", type=float, metavar="S",
+                   help="with --redis: stop Redis S seconds after the load starts")
     args = p.parse_args(ours)
     if not 1 <= args.replicas <= 4:
         p.error("--replicas must be 1–4")
+    if args.stop_redis_at is not None and not args.redis:
+        p.error("--stop-redis-at needs --redis")
     if not Path(NGINX).exists():
         raise SystemExit(f"{NGINX} not found (apt-get install nginx)")
+    if args.redis and not redis_server.available():
+        raise SystemExit("redis-server not found (apt-get install redis-server)")
 
     cpus = serve_cpus()
     env = {"STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(32),
@@ -123,7 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     prefix = Path(tempfile.mkdtemp(prefix="variance-lab-nginx-"))
     replicas: list[subprocess.Popen] = []
     nginx = None
+    redis = redis_server.RedisServer() if args.redis else None
+    stopper = None
     try:
+        if redis is not None:
+            redis.start()
+            env["VARIANCE_LAB_REDIS_URL"] = redis.url
+            print(f"redis-server {redis.pid} on {redis.url} (deploy/redis.conf, folder "
+                  f"{redis.folder})", flush=True)
         ports = [serve.free_port() for _ in range(args.replicas)]
         for port in ports:
             replicas.append(serve.start_server(port, env=env))
@@ -136,15 +193,40 @@ def main(argv: list[str] | None = None) -> int:
                   "--duration", str(args.duration), *client_args]
         for proc in replicas:
             client += ["--server-pid", str(proc.pid)]
+        if redis is not None and args.stop_redis_at is not None:
+            stopper = threading.Timer(args.stop_redis_at, stop_redis, args=(redis,))
+            stopper.daemon = True
+            stopper.start()
         load_client.main(client)
         affinity_report(prefix / "logs" / "access.log", ports)
+        if redis is not None and redis.proc is not None:
+            print(f"  redis: {redis_memory(redis)}")
+        computations_report([proc.log_path for proc in replicas])
     finally:
+        if stopper is not None:
+            stopper.cancel()
         if nginx is not None:
             stop_nginx(nginx)
         for proc in replicas:
             serve.stop(proc)
+        if redis is not None:
+            redis.close()
         shutil.rmtree(prefix, ignore_errors=True)
     return 0
+
+
+def stop_redis(redis: redis_server.RedisServer) -> None:
+    print(f"\n[{time.strftime('%H:%M:%S')}] stopping redis-server {redis.pid} (--stop-redis-at)",
+          flush=True)
+    redis.stop()
+
+
+def redis_memory(redis: redis_server.RedisServer) -> str:
+    memory, stats = redis.info("memory"), redis.info("stats")
+    return (f"used {memory.get('used_memory_human')} (peak {memory.get('used_memory_peak_human')},"
+            f" maxmemory {memory.get('maxmemory_human')}), keys {redis.command('DBSIZE')}, "
+            f"evicted {stats.get('evicted_keys')}, hits {stats.get('keyspace_hits')}, "
+            f"misses {stats.get('keyspace_misses')}")
 
 
 def serve_cpus() -> int:

@@ -3,7 +3,9 @@
 Results (arrays and a small DataFrame), not figures, are cached: rebuilding a figure costs less
 than unpickling a cached one. ``simulation`` goes through ui.serving.limiter: at most K
 simulations run at once, each in a worker process (ui.serving.workers) with one BLAS thread,
-and a user whose run waits for a free worker is told so. Training runs go to the same workers, their progress polled.
+and a user whose run waits for a free worker is told so. Training runs go to the same workers,
+their progress polled. With Redis configured, simulations and training runs are also shared by
+the replicas, each computed once for all of them (ui.serving.shared_results).
 """
 
 from __future__ import annotations
@@ -14,17 +16,24 @@ from typing import Callable, Iterator
 import streamlit as st
 
 from core import (ConfigError, Dataset, Finding, NetworkConfig, SimulationResult, TrainConfig,
-                  TrainResult, diagnose, make_dataset, simulate, train)
+                  TrainResult, diagnose, encode_query, make_dataset, simulate, train)
+from core.query import encode_train_query
 from core.theory import Prediction, agreement, predict
 from core.train_config import MULTIPLY_ADDS_PER_SECOND, estimated_training_work
 from ui.presets import PRESETS, preset_config
 from ui.serving import limiter, workers
+from ui.serving.shared_results import SharedComputation
 
 #: ≈ 100–400 KB a result: a few tens of MB at most.
 MAX_ENTRIES = 256
 
 
+#: With Redis, replicas share results (ui.serving.shared_results): keyed by the config's link.
+SHARED_SIMULATION = SharedComputation("simulation", encode_query)
+
+
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
+@SHARED_SIMULATION
 def _simulation(config: NetworkConfig) -> SimulationResult:
     with limiter.computing():
         return workers.run(simulate, config)
@@ -32,7 +41,8 @@ def _simulation(config: NetworkConfig) -> SimulationResult:
 
 #: Queued by estimated cost (core.budget's model), so that a small network is not stuck behind
 #: a large one.
-simulation = limiter.Served(_simulation, cost=lambda config: config.estimated_seconds())
+simulation = limiter.Served(_simulation, cost=lambda config: config.estimated_seconds(),
+                            shared=SHARED_SIMULATION)
 
 
 def begin_simulation(config: Callable[[], NetworkConfig]) -> bool:
@@ -76,7 +86,13 @@ def theory_agreement(config: NetworkConfig, _result: SimulationResult,
 MAX_TRAINING_ENTRIES = 64
 
 
+SHARED_TRAINING = SharedComputation(
+    "training", lambda network, train_config, _progress=None: encode_train_query(
+        network, train_config))
+
+
 @st.cache_data(max_entries=MAX_TRAINING_ENTRIES, show_spinner=False)
+@SHARED_TRAINING
 def training(network: NetworkConfig, train_config: TrainConfig,
              _progress: Callable[[int, int], None] | None = None) -> TrainResult:
     """One set-up's run, computed once per (network, training) pair for every session, holding

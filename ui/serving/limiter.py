@@ -38,7 +38,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Iterable, Iterator, Protocol
 
-from ui.serving import workers
+from ui.serving import shared_results, workers
 from ui.serving.host import on_real_server, worker_count
 
 WARMUP_ENV = "VARIANCE_LAB_WARMUP"
@@ -297,7 +297,9 @@ class StreamlitDisplay:
 
 
 class Served:
-    """A ``st.cache_data`` function behind the limiter (see the module docstring).
+    """A ``st.cache_data`` function behind the limiter (see the module docstring). With
+    ``shared`` (ui.serving.shared_results), a result the replicas' shared store holds is read, and one
+    another replica computes is waited for, without a slot.
 
     ``cached`` must itself wrap its core call in ``computing()`` so that every computation,
     however it is reached, holds a slot. ``clear()`` clears the Streamlit cache and what this
@@ -306,8 +308,11 @@ class Served:
 
     def __init__(self, cached: Callable[..., Any], limiter: Limiter | None = None,
                  display: Callable[[], Display] = StreamlitDisplay,
-                 cost: Callable[..., float] | None = None) -> None:
+                 cost: Callable[..., float] | None = None, shared: Any = None) -> None:
         self.cached = cached
+        # ui.serving.shared_results.SharedComputation of ``cached``: a result another replica has or
+        # computes is read or waited for without a slot.
+        self.shared = shared
         self.cost = cost  # estimated seconds of a computation, for its place in line
         self.limiter = limiter or LIMITER
         self.display = display
@@ -337,6 +342,11 @@ class Served:
                     flight.wait()
                 display.done()
                 continue  # ready now, or that computation failed: try again
+            if self.shared is not None and self.shared.ready_or_wait(*args, display=display):
+                display.done()
+                value = self.cached(*args)  # read from the shared store: no slot
+                self._remember(key)
+                return value
             cost = self.cost(*args) if self.cost is not None else 0.0
             with self.limiter.slot(on_wait=display.queued, cost=cost):
                 with self._lock:
@@ -345,7 +355,7 @@ class Served:
                     with display.computing():
                         value = self._compute(key, args, flight)
             display.done()
-            if flight is not None:
+            if flight is not None and value is not shared_results.ELSEWHERE:
                 return value
 
     def start(self, *args: Hashable) -> bool:
@@ -389,9 +399,12 @@ class Served:
         """``cached(*args)`` for a claimed key: remembered if it succeeds, the claim released
         (its joiners woken) however it ends."""
         try:
-            value = self.cached(*args)
+            with shared_results.deferring():
+                value = self.cached(*args)
             self._remember(key)
             return value
+        except shared_results.ComputedElsewhere:  # waited for without a slot, in __call__
+            return shared_results.ELSEWHERE
         finally:
             self._release(key, flight)
 
@@ -404,7 +417,11 @@ class Served:
         """Fill the cache for ``args`` from a thread with no script run (the warm-up), in a
         background slot: after every user in line."""
         with self.limiter.slot(background=True):
-            self.cached(*args)
+            try:
+                with shared_results.deferring():
+                    self.cached(*args)
+            except shared_results.ComputedElsewhere:
+                return  # another replica computes it; a page reads it from the store
         self._remember(args)
 
     def clear(self) -> None:

@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import numpy as np
 import streamlit as st
 
-from core import NetworkConfig
+from core import NetworkConfig, encode_query
 from core.jacobian import JacobianSpectrum, jacobian_spectrum
 from core.theory import MeanField, critical_sigma_w2, mean_field, phase_grid
 from ui.serving import limiter, workers
+from ui.serving.shared_results import SharedComputation, source_of
 
 GRID_POINTS = 60
 SIGMA_B2_MAX = 0.5
@@ -112,13 +114,22 @@ def compute_phase_map(activation: str, slope: float, points: int = GRID_POINTS) 
                     np.asarray(grid.xi_c), line_b2, line_w2)
 
 
+#: Shared by replicas (ui.serving.shared_results); this module computes the map, so its code is part
+#: of the version.
+SHARED_PHASE_MAP = SharedComputation(
+    "phase_map", lambda activation, slope: urlencode({"activation": activation,
+                                                      "slope": repr(float(slope))}),
+    types=(PhaseMap,), sources=(source_of(compute_phase_map),))
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
+@SHARED_PHASE_MAP
 def _phase_map(activation: str, slope: float) -> PhaseMap:
     with limiter.computing():
         return compute_phase_map(activation, slope)
 
 
-phase_map = limiter.Served(_phase_map)
+phase_map = limiter.Served(_phase_map, shared=SHARED_PHASE_MAP)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -126,11 +137,15 @@ def point(activation: str, slope: float, sigma_w2: float, sigma_b2: float) -> Me
     return mean_field(activation, sigma_w2, sigma_b2, slope)
 
 
+SHARED_SPECTRUM = SharedComputation("spectrum", encode_query)
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
+@SHARED_SPECTRUM
 def _spectrum(config: NetworkConfig) -> JacobianSpectrum:
     with limiter.computing():
         return workers.run(jacobian_spectrum, config)
 
 
-spectrum = limiter.Served(_spectrum)
+spectrum = limiter.Served(_spectrum, shared=SHARED_SPECTRUM)
 
