@@ -287,11 +287,36 @@ def zero_weight_share(result: TrainResult) -> float:
 
 def hidden_unit_spread(result: TrainResult) -> float:
     """The largest difference between two units of the same hidden layer in the trained
-    weights (max over layers of max |W[:, j] − W[:, 0]|): 0 means symmetry never broke."""
+    network: max over layers of max |W[:, j] − W[:, 0]| and |b_j − b_0| (a unit's incoming
+    weights and its bias). 0 means symmetry never broke (see ``symmetry_round_off``)."""
     spread = 0.0
-    for weights in result.network.weights[:-1]:
-        spread = max(spread, float(np.max(np.abs(weights - weights[:, :1]))))
+    for weights, bias in zip(result.network.weights[:-1], result.network.biases[:-1]):
+        spread = max(spread, float(np.max(np.abs(weights - weights[:, :1]))),
+                     float(np.max(np.abs(bias - bias[0]))))
     return spread
+
+
+def symmetry_round_off(result: TrainResult) -> float:
+    """The spread ``hidden_unit_spread`` may show from round-off alone, for units that start
+    identical (zero or constant init): eps · √n · max|W|, with eps the dtype's machine epsilon,
+    n the largest fan-in or batch size (the longest sum of the products) and max|W| the largest
+    weight of the whole network (the scale the products work at, not the near-zero weights of a
+    layer that barely moved).
+
+    In exact arithmetic such units get the same gradient at every step and stay identical. In
+    floating point, BLAS may add the same terms in a different order for different columns of
+    a product (vector lanes, edge tiles: it depends on the CPU's kernel and the thread count),
+    so a column can differ from another by the rounding of a length-n sum, about √n·(eps/2)
+    times its terms' size when the roundings are independent (Higham & Mary, SIAM J. Sci.
+    Comput. 41(5), 2019); the terms of every product that builds the weights (activations,
+    back-propagated gradients and the weights themselves) are at the network's weight scale or
+    below it. A unit that broke away (a symmetry-breaking init, or a bug treating one unit
+    differently) is off by a sizeable fraction of max|W| instead: a million times more."""
+    weights = result.network.weights
+    eps = float(np.finfo(weights[0].dtype).eps)
+    n = max(max(w.shape[0] for w in weights), result.train_config.batch_size)
+    scale = max(float(np.max(np.abs(w))) for w in weights)
+    return eps * math.sqrt(n) * scale
 
 
 def eval_jump(result: TrainResult) -> float:
