@@ -331,8 +331,9 @@ def eval_jump(result: TrainResult) -> float:
 class Outcome:
     """The numbers a set-up's result sentence speaks of, all read from its run."""
 
-    start_loss: float
+    start_loss: float       # the training loss (evaluation mode), first and last finite record
     end_loss: float
+    end_test_loss: float    # the test loss at that last record
     train_acc: float
     test_acc: float
     first_grad: float       # ‖∂L/∂W‖ of layer 1 at step 0
@@ -358,7 +359,7 @@ def outcome(result: TrainResult) -> Outcome:
     smallest_layer = int(first.idxmin()) if len(first) else 0
     largest_layer = int(first.idxmax()) if len(first) else 0
     return Outcome(
-        start_loss=start, end_loss=end,
+        start_loss=start, end_loss=end, end_test_loss=float(last["test_loss"]),
         train_acc=float(last["train_acc"]), test_acc=float(last["test_acc"]),
         first_grad=float(first.get(1, math.nan)),
         smallest_grad=float(first.min()) if len(first) else math.nan,
@@ -382,7 +383,8 @@ def _sci(value: float) -> str:
 def result_sentence(run: TrainRun, tr: Translate,
                     literal: Callable[[str], str] = lambda text: text) -> str:
     """'N(0, 0.01²): the first layer's gradient is 3e-14 — below the healthy band — and the
-    loss never moves from 0.693 (ln 2)', every number from the run. ``literal`` escapes the
+    training loss never moves from 0.693 (ln 2)', every number from the run, each loss named
+    (training or test). ``literal`` escapes the
     name and the text for the page's Markdown (the sentence's own bold stays)."""
     o = outcome(run.result)
     classification = run.data.task == "classification"
@@ -403,7 +405,8 @@ def result_sentence(run: TrainRun, tr: Translate,
         parts.append(tr(key, loss=f"{o.start_loss:.3f}", steps=o.stopped_at))
     else:
         parts.append(tr("train.result.loss", start=f"{o.start_loss:.3g}",
-                        end=f"{o.end_loss:.3g}", steps=o.stopped_at))
+                        end=f"{o.end_loss:.3g}", steps=o.stopped_at,
+                        test=f"{o.end_test_loss:.3g}"))
     if classification and math.isfinite(o.test_acc):
         parts.append(tr("train.result.accuracy", train=f"{100 * o.train_acc:.0f}",
                         test=f"{100 * o.test_acc:.0f}"))

@@ -210,6 +210,20 @@ def test_deep_plain_versus_residual():
     assert outcome(residual.result).test_acc >= 0.9
 
 
+def test_result_sentences_name_the_loss_they_speak_of():
+    network = NetworkConfig(depth=3, width=8)
+    config = TrainConfig(n_points=60, batch_size=10, steps=30, record_every=10)
+    setup = build_setups(TrainPair(network, config), [()], (), en)[0]
+    run = TrainRun(setup, train(network, config), make_dataset(config))
+    o = outcome(run.result)
+    sentence = result_sentence(run, en)
+    assert f"the training loss goes from {o.start_loss:.3g} to {o.end_loss:.3g}" in sentence
+    assert f"the test loss ends at {o.end_test_loss:.3g}" in sentence
+    assert o.end_test_loss == run.result.history.test_loss.iloc[-1]
+    stuck = TrainRun(setup, train(network.replace(init="zeros"), config), make_dataset(config))
+    assert "the training loss never moves from 0.69" in result_sentence(stuck, en)
+
+
 def test_the_symmetry_bound_tells_round_off_from_a_real_difference():
     """Zero init: the units stay within the round-off bound (0 here: no gradient reaches
     them). Constant biases: the weights move, the units stay together. A tiny random init,
