@@ -178,33 +178,38 @@ class TrainPreset:
 _QUICK = dict(dataset="circle", n_points=300, noise=0.0, lr=0.1, batch_size=30, steps=300,
               record_every=10)
 #: Few noisy points and a wide network: it overfits without dropout.
-_SMALL_NOISY = dict(dataset="xor", n_points=100, noise=0.5, optimizer="adam", lr=0.01,
+_SMALL_NOISY = dict(dataset="circle", n_points=100, noise=0.5, optimizer="adam", lr=0.01,
                     batch_size=10, steps=400, record_every=10)
 _N001 = (("init", "normal"), ("init_std", 0.01))
 _N1 = (("init", "normal"), ("init_std", 1.0))
 
+#: Each lesson's notice claims what its runs show for every seed (weights and data), with one or
+#: two BLAS threads, away from chaotic regimes: tests/ui/test_train_lessons.py checks seeds 0–9.
 TRAIN_PRESETS: dict[str, TrainPreset] = {
     "init": TrainPreset(
-        dict(activation="tanh", depth=10, width=64, init="xavier_normal"), _QUICK,
+        dict(activation="tanh", depth=10, width=32, init="xavier_normal"), _QUICK,
         setups=(_N001, _N1, (("init", "xavier_normal"),),
                 (("activation", "relu"), ("init", "kaiming_normal")))),
     "zero_init": TrainPreset(
         dict(activation="tanh", depth=6, width=32, init="xavier_normal"), _QUICK,
         setups=((("init", "zeros"),), ())),
     "clipping": TrainPreset(
-        dict(activation="relu", depth=10, width=64, init="normal", init_std=1.0), _QUICK,
+        dict(activation="relu", depth=10, width=32, init="normal", init_std=1.0), _QUICK,
         setups=((), (("clip", "norm"),), (("init", "kaiming_normal"),))),
+    # Too large must diverge on every seed, not land anywhere in a chaotic regime: with an
+    # unbounded activation the weights blow up and the loss overflows within a few steps
+    # (tanh's bounded units only make the loss wander, 0.4 to 27 by seed and by round-off).
     "learning_rate": TrainPreset(
-        dict(activation="tanh", depth=4, width=32, init="xavier_normal"), _QUICK,
-        setups=((("lr", 0.01),), (("lr", 0.3),), (("lr", 5.0),))),
+        dict(activation="leaky_relu", depth=4, width=32, init="xavier_normal"), _QUICK,
+        setups=((("lr", 0.001),), (("lr", 0.3),), (("lr", 10.0),))),
     "l1_l2": TrainPreset(
         dict(activation="tanh", depth=4, width=32, init="xavier_normal"), _QUICK,
         setups=((), (("l1", 0.003),), (("l2", 0.03),))),
     "dropout": TrainPreset(
-        dict(activation="relu", depth=3, width=256, init="kaiming_normal"), _SMALL_NOISY,
+        dict(activation="relu", depth=3, width=128, init="kaiming_normal"), _SMALL_NOISY,
         setups=((), (("dropout", 0.5),))),
     "batchnorm": TrainPreset(
-        dict(activation="tanh", depth=20, width=32, init="normal", init_std=0.05),
+        dict(activation="tanh", depth=10, width=32, init="normal", init_std=0.02),
         dict(_QUICK, dataset="gauss"), setups=((), (("norm", "batchnorm"),))),
     "bn_momentum": TrainPreset(
         dict(activation="relu", depth=4, width=32, init="kaiming_normal", norm="batchnorm"),
@@ -214,8 +219,11 @@ TRAIN_PRESETS: dict[str, TrainPreset] = {
         dict(activation="tanh", depth=4, width=32, init="xavier_normal"),
         dict(_QUICK, feature_scale=100.0, feature_shift=50.0),
         setups=((), (("input_preprocess", "zscore"),))),
+    # A slightly small init (gain 0.1·√(32/2) = 0.4 a layer): the plain stack's gradient
+    # vanishes on every seed; the residual stack's identity path carries it. (With He init a
+    # plain 20–30 layer stack does train here, at a smaller learning rate.)
     "residual": TrainPreset(
-        dict(activation="relu", depth=30, width=32, init="kaiming_normal"), _QUICK,
+        dict(activation="relu", depth=20, width=32, init="normal", init_std=0.1), _QUICK,
         setups=((), (("residual", True), ("residual_scale", 0.2)))),
 }
 DEFAULT_PRESET = "init"

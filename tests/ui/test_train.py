@@ -13,12 +13,11 @@ from core.query import TRAIN_QUERY_KEYS, decode_train_query
 from ui import train_state
 from ui.cache import training
 from ui.i18n import catalogue, translate
-from ui.train import (DEFAULT_SWEEP, HEALTHY_BAND, SETUP_SPECS, TRAIN_PRESETS, TrainPair,
-                      TrainRun, apply_train_diff, build_setups, decision_frames,
-                      describe_training_error, eval_jump, format_setups, format_sweep,
-                      hidden_unit_spread, outcome, parse_setups, parse_sweep, preset_matches,
-                      preset_params, result_sentence, split_diff, symmetry_round_off,
-                      zero_weight_share)
+from ui.train import (DEFAULT_SWEEP, SETUP_SPECS, TRAIN_PRESETS, TrainPair, TrainRun,
+                      apply_train_diff, build_setups, decision_frames, describe_training_error,
+                      format_setups, format_sweep, hidden_unit_spread, outcome, parse_setups,
+                      parse_sweep, preset_matches, preset_params, result_sentence, split_diff,
+                      symmetry_round_off)
 
 
 def en(key, **values):
@@ -126,89 +125,7 @@ def preset_runs(preset_id):
                      make_dataset(s.config.training)) for s in setups]
 
 
-def test_init_decides():
-    small, large, xavier, he = preset_runs("init")
-    o = outcome(small.result)
-    assert o.first_grad < HEALTHY_BAND[0]
-    assert abs(o.start_loss - math.log(2)) < 0.01 and abs(o.end_loss - math.log(2)) < 0.01
-    sentence = result_sentence(small, en)
-    assert f"{o.smallest_grad:.0e}" in sentence and "below the healthy band" in sentence
-    assert "never moves from 0.693 (ln 2" in sentence
-    assert outcome(large.result).test_acc < 0.8
-    assert outcome(xavier.result).test_acc >= 0.9
-    assert outcome(he.result).test_acc >= 0.9
-    assert he.result.config.activation == "relu" and xavier.result.config.activation == "tanh"
-
-
-def test_zero_init_never_breaks_symmetry():
-    zeros, xavier = preset_runs("zero_init")
-    assert hidden_unit_spread(zeros.result) <= symmetry_round_off(zeros.result)
-    assert abs(outcome(zeros.result).end_loss - math.log(2)) < 0.01
-    assert hidden_unit_spread(xavier.result) > 0.1
-    assert outcome(xavier.result).test_acc >= 0.9
-
-
-def test_clipping_stops_the_nan_but_not_the_cause():
-    plain, clipped, he = preset_runs("clipping")
-    step, layer, direction = plain.result.first_nonfinite
-    assert 1 <= layer <= plain.result.config.depth
-    sentence = result_sentence(plain, en)
-    assert f"at step {step} layer {layer} became non-finite ({direction})" in sentence
-    assert clipped.result.first_nonfinite is None
-    assert outcome(clipped.result).clipped_share > 0.9
-    assert outcome(clipped.result).end_loss > 100 * outcome(he.result).start_loss
-    assert outcome(he.result).test_acc >= 0.9
-
-
-def test_learning_rate_too_small_right_too_large():
-    slow, right, large = preset_runs("learning_rate")
-    slow_o, right_o, large_o = (outcome(r.result) for r in (slow, right, large))
-    assert slow_o.end_loss > 0.8 * slow_o.start_loss          # barely falls
-    assert right_o.end_loss < 0.1 * right_o.start_loss and right_o.test_acc >= 0.9
-    assert large_o.nonfinite is not None or large_o.end_loss > large_o.start_loss
-
-
-def test_l1_zeroes_weights_and_l2_shrinks_them_all():
-    plain, l1, l2 = preset_runs("l1_l2")
-    assert zero_weight_share(l1.result) > 0.2 > 5 * zero_weight_share(plain.result)
-    assert zero_weight_share(l2.result) < 0.05
-    norm = lambda run: float(np.sqrt(sum((w ** 2).sum() for w in run.result.network.weights)))
-    assert norm(l2) < 0.7 * norm(plain)
-
-
-def test_dropout_narrows_the_train_test_gap():
-    plain, dropped = preset_runs("dropout")
-    gap = lambda run: outcome(run.result).train_acc - outcome(run.result).test_acc
-    assert gap(plain) > 0.1
-    assert gap(dropped) < gap(plain)
-
-
-def test_batchnorm_trains_the_deep_network():
-    plain, normed = preset_runs("batchnorm")
-    o = outcome(plain.result)
-    assert o.smallest_grad < HEALTHY_BAND[0] and abs(o.end_loss - math.log(2)) < 0.01
-    assert outcome(normed.result).test_acc >= 0.9
-
-
-def test_running_statistics_momentum():
-    slow, fast = preset_runs("bn_momentum")
-    assert (slow.result.config.bn_momentum, fast.result.config.bn_momentum) == (0.1, 0.9)
-    assert eval_jump(fast.result) > 2 * eval_jump(slow.result)
-    assert outcome(fast.result).end_loss > outcome(slow.result).end_loss
-    assert f"{eval_jump(fast.result):.3f}" in result_sentence(fast, en)
-
-
-def test_badly_scaled_features_versus_zscore():
-    raw, zscored = preset_runs("feature_scale")
-    assert outcome(raw.result).test_acc < 0.8
-    assert outcome(zscored.result).test_acc >= 0.9
-
-
-def test_deep_plain_versus_residual():
-    plain, residual = preset_runs("residual")
-    assert outcome(plain.result).test_acc < 0.7
-    assert outcome(residual.result).test_acc >= 0.9
-
+# Each lesson's claims, for seeds 0–9 and one or two BLAS threads: tests/ui/test_train_lessons.py.
 
 def test_result_sentences_name_the_loss_they_speak_of():
     network = NetworkConfig(depth=3, width=8)
