@@ -35,7 +35,7 @@ import numpy as np
 
 from core.query import (TRAIN_QUERY_KEYS, config_to_params, format_value, parse_value,
                         train_config_to_params)
-from core import (FIELD_SPECS, TRAIN_FIELD_SPECS, ConfigError, Dataset, NetworkConfig,
+from core import (FIELD_SPECS, INITS, TRAIN_FIELD_SPECS, ConfigError, Dataset, NetworkConfig,
                   TrainConfig, TrainResult, check_budget)
 from ui import compare
 from ui.charts import HEALTHY_BAND
@@ -153,8 +153,95 @@ def parse_preset(text: str) -> str:
 
 def build_setups(base: TrainPair, diffs: Sequence[Diff], names: Sequence[str],
                  tr: Translate) -> list[Setup]:
+    """The set-ups, each named by ``names`` or else for what it is (``setup_names``)."""
+    diffs = list(diffs)[:MAX_SETUPS]
+    automatic = setup_names(base, diffs, tr)
+    names = [names[i] if i < len(names) and names[i] else automatic[i]
+             for i in range(len(diffs))]
     return compare.build_setups(base, diffs, names, tr, apply=apply_train_diff,
                                 specs=SETUP_SPECS, max_setups=MAX_SETUPS)
+
+
+# --- set-up names: what a set-up is, from the settings that differ between the set-ups ----------
+
+#: Settings named together: a setting's name reads the others of its group (σ of N(0, σ²),
+#: the residual scale s, the clipping threshold).
+NAME_GROUPS = {"init": ("init", "init_std", "init_bound", "init_value", "init_gain",
+                        "init_mode"),
+               "residual": ("residual", "residual_scale", "residual_form"),
+               "clip": ("clip", "clip_threshold")}
+_GROUP_OF = {field: group for group, fields in NAME_GROUPS.items() for field in fields}
+#: The order of a name's parts; other settings follow in the editor's order.
+NAME_ORDER = ("init", "activation", "norm", "residual", "dropout", "bn_momentum",
+              "input_preprocess", "optimizer", "lr", "l1", "l2", "clip")
+#: Settings whose value here means "without it": left out of a name that says something else.
+OFF_VALUES = {"l1": 0.0, "l2": 0.0, "dropout": 0.0, "clip": "none", "norm": "none",
+              "residual": False, "input_preprocess": "none"}
+#: A set-up that differs in nothing is named by these.
+UNVARIED_NAME = ("init", "activation")
+
+
+def setup_values(base: TrainPair, diff: Diff) -> dict[str, Any]:
+    """Every setting of a set-up by its link name: the base's values with the differences."""
+    values = {f: getattr(base.network, f) for f in FIELD_SPECS}
+    values.update({key: getattr(base.training, name) for name, key in TRAIN_KEYS.items()})
+    values.update(dict(diff))
+    return values
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def name_part(group: str, values: Mapping[str, Any], tr: Translate) -> str:
+    """One setting of a set-up as its name says it: 'N(0, 0.01²)', 'He', 'lr = 5', 'BatchNorm',
+    'no dropout'; a setting without words of its own: 'Label = value'."""
+    value = values[group]
+    if group == "init":
+        text = tr(f"train.name.init.{value}", std=_number(values["init_std"]),
+                  bound=_number(values["init_bound"]), value=_number(values["init_value"]))
+        if value in INITS and "init_mode" in INITS[value].params \
+                and values["init_mode"] != "fan_in":
+            text = tr("train.name.init_mode", name=text, mode=values["init_mode"])
+        if value in INITS and INITS[value].uses_gain and values["init_gain"] != 1.0:
+            text = tr("train.name.init_gain", name=text, gain=_number(values["init_gain"]))
+        return text
+    if group == "residual":
+        if not value:
+            return tr("train.name.residual.off")
+        return tr("train.name.residual.on", scale=_number(values["residual_scale"]))
+    if group == "clip":
+        return tr(f"train.name.clip.{value}", threshold=_number(values["clip_threshold"]))
+    if group in ("activation", "optimizer"):
+        return tr(f"choice.{group}.{value}")
+    if group in ("norm", "input_preprocess"):
+        return tr(f"train.name.{group}.{value}")
+    if group in ("dropout", "l1", "l2") and value == OFF_VALUES[group]:
+        return tr(f"train.name.{group}.off")
+    if group in ("dropout", "l1", "l2", "lr", "bn_momentum"):
+        return tr(f"train.name.{group}", value=_number(value))
+    return compare.auto_name(((group, value),), tr, SETUP_SPECS)
+
+
+def setup_names(base: TrainPair, diffs: Sequence[Diff], tr: Translate) -> list[str]:
+    """Each set-up named for what it is: its value of every setting that differs between the
+    set-ups ('N(0, 0.01²), tanh' … 'He, ReLU'; 'lr = 0.001', 'lr = 10'), a setting at its "off"
+    value left out when the name says something else ('N(0, 1²)' beside 'N(0, 1²), clipped to
+    norm ≤ 1'). A lone set-up is named by its init and activation."""
+    all_values = [setup_values(base, diff) for diff in diffs]
+    varied = {_GROUP_OF.get(field, field) for field in SETUP_SPECS
+              if len({repr(values[field]) for values in all_values}) > 1}
+    groups = [g for g in NAME_ORDER if g in varied] + sorted(
+        (g for g in varied if g not in NAME_ORDER), key=list(SETUP_SPECS).index)
+    if not groups:
+        groups = list(UNVARIED_NAME)
+    names = []
+    for values in all_values:
+        parts = [(group, name_part(group, values, tr)) for group in groups]
+        said = [text for group, text in parts
+                if group not in OFF_VALUES or values[group] != OFF_VALUES[group]]
+        names.append(tr("train.name.join").join(said or [text for _, text in parts]))
+    return names
 
 
 # --- presets -----------------------------------------------------------------------------------

@@ -16,8 +16,8 @@ from ui.i18n import catalogue, translate
 from ui.train import (DEFAULT_SWEEP, SETUP_SPECS, TRAIN_PRESETS, TrainPair, TrainRun,
                       apply_train_diff, build_setups, decision_frames, describe_training_error,
                       format_setups, format_sweep, hidden_unit_spread, outcome, parse_setups,
-                      parse_sweep, preset_matches, preset_params, result_sentence, split_diff,
-                      symmetry_round_off)
+                      parse_sweep, preset_matches, preset_params, result_sentence, setup_names,
+                      split_diff, symmetry_round_off)
 
 
 def en(key, **values):
@@ -126,6 +126,43 @@ def preset_runs(preset_id):
 
 
 # Each lesson's claims, for seeds 0–9 and one or two BLAS threads: tests/ui/test_train_lessons.py.
+
+def test_setups_are_named_for_what_they_are():
+    names = {preset_id: [s.name for s in build_setups(preset.pair(), preset.setups, (), en)]
+             for preset_id, preset in TRAIN_PRESETS.items()}
+    assert names["init"] == ["N(0, 0.01²), tanh", "N(0, 1²), tanh", "Xavier, tanh", "He, ReLU"]
+    assert names["learning_rate"] == ["lr = 0.001", "lr = 0.3", "lr = 10"]
+    assert names["clipping"] == ["N(0, 1²)", "N(0, 1²), clipped to norm ≤ 1", "He"]
+    assert names["residual"] == ["plain", "residual, s = 0.2"]
+    assert names["l1_l2"] == ["no L1, no L2", "L1 λ₁ = 0.003", "L2 λ₂ = 0.03"]
+    for lang in ("en", "zh"):
+        tr = lambda key, **values: translate(lang, key, **values)  # noqa: E731
+        for preset_id, preset in TRAIN_PRESETS.items():
+            named = [s.name for s in build_setups(preset.pair(), preset.setups, (), tr)]
+            assert len(set(named)) == len(named), (lang, preset_id, named)
+            for name in named:  # never the base's stand-in, never a raw key
+                assert name not in (tr("compare.base_name"), "base")
+                assert "train.name" not in name and "choice." not in name, name
+    zh = [s.name for s in build_setups(TRAIN_PRESETS["residual"].pair(),
+                                       TRAIN_PRESETS["residual"].setups, (),
+                                       lambda key, **v: translate("zh", key, **v))]
+    assert zh == ["普通（无残差）", "残差，s = 0.2"]
+
+
+def test_names_come_from_what_differs_and_custom_names_win():
+    diffs = [(), (("init", "zeros"),), (("clip", "norm"), ("clip_threshold", 2.0))]
+    assert setup_names(BASE, diffs, en) == ["Xavier", "zeros", "Xavier, clipped to norm ≤ 2"]
+    assert setup_names(BASE, [()], en) == ["Xavier, tanh"]  # nothing differs: what it is
+    assert setup_names(BASE, [(("init", "kaiming_normal"), ("init_gain", 2.0)),
+                              (("init", "kaiming_normal"), ("init_mode", "fan_out"))], en) == \
+        ["He × 2", "He (fan_out)"]
+    assert setup_names(BASE, [(("noise", 0.3),), ()], en) == ["Noise = 0.3", "Noise = 0"]
+    setups = build_setups(BASE, [(("lr", 0.5),), (("lr", 5.0),)], ("fast", ""), en)
+    assert [s.name for s in setups] == ["fast", "lr = 5"]
+    # an invalid set-up is still named for what it asks for
+    setups = build_setups(BASE, [(), (("width", 4096), ("steps", 100000))], (), en)
+    assert setups[1].error is not None and "Width" in setups[1].name
+
 
 def test_result_sentences_name_the_loss_they_speak_of():
     network = NetworkConfig(depth=3, width=8)
