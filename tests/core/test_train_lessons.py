@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from core import NetworkConfig, TrainConfig, train
+from ui.train.logic import hidden_unit_spread, symmetry_round_off
 
 DATA = TrainConfig(dataset="circle", lr=0.1, batch_size=25, steps=300, record_every=50)
 
@@ -50,9 +51,13 @@ def test_zero_init_never_breaks_the_symmetry(bias_init):
     result = train(deep(activation="tanh", init="zeros", bias_init=bias_init, bias_value=0.1),
                    DATA)
     weights = result.network.weights
-    for w in weights[:-1]:  # each hidden unit's incoming weights (a column) are all equal
-        assert np.ptp(w, axis=1).max() <= 1e-6 * max(np.abs(w).max(), 1e-30)
-    np.testing.assert_array_equal(result.network.biases[3], result.network.biases[3][0])
+    # Each hidden unit's incoming weights (a column) and bias stay equal to the other units',
+    # exactly in exact arithmetic, and here to within the float32 round-off of the products at
+    # the network's weight scale (BLAS kernels may sum columns in different orders: Haswell's
+    # leave 5e-13 in a layer whose weights are 4e-8, against a bound of 6e-9).
+    assert hidden_unit_spread(result) <= symmetry_round_off(result)
+    if bias_init == "zeros":  # every hidden activation is tanh(0) = 0: no gradient at all
+        assert all(not w.any() for w in weights)
     acts = result.layer_history
     if bias_init == "constant":
         # Not trivially so: the weights did move, yet all units of a layer stayed one.

@@ -10,15 +10,15 @@ from urllib.parse import urlencode
 
 from core import NetworkConfig, TrainConfig, make_dataset, train
 from core.query import TRAIN_QUERY_KEYS, decode_train_query
-from ui.train import state as train_state
 from ui.frame.i18n import catalogue, translate
 from ui.serving.cache import training
+from ui.train import state as train_state
 from ui.train.logic import (DEFAULT_SWEEP, HEALTHY_BAND, SETUP_SPECS, TRAIN_PRESETS, TrainPair,
                             TrainRun, apply_train_diff, build_setups, decision_frames,
                             describe_training_error, eval_jump, format_setups, format_sweep,
                             hidden_unit_spread, outcome, parse_setups, parse_sweep, preset_matches,
-                            preset_params,
-                            result_sentence, split_diff, zero_weight_share)
+                            preset_params, result_sentence, setup_names, split_diff,
+                            symmetry_round_off, zero_weight_share)
 
 
 def en(key, **values):
@@ -126,88 +126,75 @@ def preset_runs(preset_id):
                      make_dataset(s.config.training)) for s in setups]
 
 
-def test_init_decides():
-    small, large, xavier, he = preset_runs("init")
-    o = outcome(small.result)
-    assert o.first_grad < HEALTHY_BAND[0]
-    assert abs(o.start_loss - math.log(2)) < 0.01 and abs(o.end_loss - math.log(2)) < 0.01
-    sentence = result_sentence(small, en)
-    assert f"{o.smallest_grad:.0e}" in sentence and "below the healthy band" in sentence
-    assert "never moves from 0.693 (ln 2" in sentence
-    assert outcome(large.result).test_acc < 0.8
-    assert outcome(xavier.result).test_acc >= 0.9
-    assert outcome(he.result).test_acc >= 0.9
-    assert he.result.config.activation == "relu" and xavier.result.config.activation == "tanh"
+# Each lesson's claims, for seeds 0–9 and one or two BLAS threads: tests/ui/test_train_lessons.py.
+
+def test_setups_are_named_for_what_they_are():
+    names = {preset_id: [s.name for s in build_setups(preset.pair(), preset.setups, (), en)]
+             for preset_id, preset in TRAIN_PRESETS.items()}
+    assert names["init"] == ["N(0, 0.01²), tanh", "N(0, 1²), tanh", "Xavier, tanh", "He, ReLU"]
+    assert names["learning_rate"] == ["lr = 0.001", "lr = 0.3", "lr = 10"]
+    assert names["clipping"] == ["N(0, 1²)", "N(0, 1²), clipped to norm ≤ 1", "He"]
+    assert names["residual"] == ["plain", "residual, s = 0.2"]
+    assert names["l1_l2"] == ["no L1, no L2", "L1 λ₁ = 0.003", "L2 λ₂ = 0.03"]
+    for lang in ("en", "zh"):
+        tr = lambda key, **values: translate(lang, key, **values)  # noqa: E731
+        for preset_id, preset in TRAIN_PRESETS.items():
+            named = [s.name for s in build_setups(preset.pair(), preset.setups, (), tr)]
+            assert len(set(named)) == len(named), (lang, preset_id, named)
+            for name in named:  # never the base's stand-in, never a raw key
+                assert name not in (tr("compare.base_name"), "base")
+                assert "train.name" not in name and "choice." not in name, name
+    zh = [s.name for s in build_setups(TRAIN_PRESETS["residual"].pair(),
+                                       TRAIN_PRESETS["residual"].setups, (),
+                                       lambda key, **v: translate("zh", key, **v))]
+    assert zh == ["普通（无残差）", "残差，s = 0.2"]
 
 
-def test_zero_init_never_breaks_symmetry():
-    zeros, xavier = preset_runs("zero_init")
-    assert hidden_unit_spread(zeros.result) == 0.0
-    assert abs(outcome(zeros.result).end_loss - math.log(2)) < 0.01
-    assert hidden_unit_spread(xavier.result) > 0.1
-    assert outcome(xavier.result).test_acc >= 0.9
+def test_names_come_from_what_differs_and_custom_names_win():
+    diffs = [(), (("init", "zeros"),), (("clip", "norm"), ("clip_threshold", 2.0))]
+    assert setup_names(BASE, diffs, en) == ["Xavier", "zeros", "Xavier, clipped to norm ≤ 2"]
+    assert setup_names(BASE, [()], en) == ["Xavier, tanh"]  # nothing differs: what it is
+    assert setup_names(BASE, [(("init", "kaiming_normal"), ("init_gain", 2.0)),
+                              (("init", "kaiming_normal"), ("init_mode", "fan_out"))], en) == \
+        ["He × 2", "He (fan_out)"]
+    assert setup_names(BASE, [(("noise", 0.3),), ()], en) == ["Noise = 0.3", "Noise = 0"]
+    setups = build_setups(BASE, [(("lr", 0.5),), (("lr", 5.0),)], ("fast", ""), en)
+    assert [s.name for s in setups] == ["fast", "lr = 5"]
+    # an invalid set-up is still named for what it asks for
+    setups = build_setups(BASE, [(), (("width", 4096), ("steps", 100000))], (), en)
+    assert setups[1].error is not None and "Width" in setups[1].name
 
 
-def test_clipping_stops_the_nan_but_not_the_cause():
-    plain, clipped, he = preset_runs("clipping")
-    step, layer, direction = plain.result.first_nonfinite
-    assert 1 <= layer <= plain.result.config.depth
-    sentence = result_sentence(plain, en)
-    assert f"at step {step} layer {layer} became non-finite ({direction})" in sentence
-    assert clipped.result.first_nonfinite is None
-    assert outcome(clipped.result).clipped_share > 0.9
-    assert outcome(clipped.result).end_loss > 100 * outcome(he.result).start_loss
-    assert outcome(he.result).test_acc >= 0.9
+def test_result_sentences_name_the_loss_they_speak_of():
+    network = NetworkConfig(depth=3, width=8)
+    config = TrainConfig(n_points=60, batch_size=10, steps=30, record_every=10)
+    setup = build_setups(TrainPair(network, config), [()], (), en)[0]
+    run = TrainRun(setup, train(network, config), make_dataset(config))
+    o = outcome(run.result)
+    sentence = result_sentence(run, en)
+    assert f"the training loss goes from {o.start_loss:.3g} to {o.end_loss:.3g}" in sentence
+    assert f"the test loss ends at {o.end_test_loss:.3g}" in sentence
+    assert o.end_test_loss == run.result.history.test_loss.iloc[-1]
+    stuck = TrainRun(setup, train(network.replace(init="zeros"), config), make_dataset(config))
+    assert "the training loss never moves from 0.69" in result_sentence(stuck, en)
 
 
-def test_learning_rate_too_small_right_too_large():
-    slow, right, large = preset_runs("learning_rate")
-    slow_o, right_o, large_o = (outcome(r.result) for r in (slow, right, large))
-    assert slow_o.end_loss > 0.8 * slow_o.start_loss          # barely falls
-    assert right_o.end_loss < 0.1 * right_o.start_loss and right_o.test_acc >= 0.9
-    assert large_o.nonfinite is not None or large_o.end_loss > large_o.start_loss
-
-
-def test_l1_zeroes_weights_and_l2_shrinks_them_all():
-    plain, l1, l2 = preset_runs("l1_l2")
-    assert zero_weight_share(l1.result) > 0.2 > 5 * zero_weight_share(plain.result)
-    assert zero_weight_share(l2.result) < 0.05
-    norm = lambda run: float(np.sqrt(sum((w ** 2).sum() for w in run.result.network.weights)))
-    assert norm(l2) < 0.7 * norm(plain)
-
-
-def test_dropout_narrows_the_train_test_gap():
-    plain, dropped = preset_runs("dropout")
-    gap = lambda run: outcome(run.result).train_acc - outcome(run.result).test_acc
-    assert gap(plain) > 0.1
-    assert gap(dropped) < gap(plain)
-
-
-def test_batchnorm_trains_the_deep_network():
-    plain, normed = preset_runs("batchnorm")
-    o = outcome(plain.result)
-    assert o.smallest_grad < HEALTHY_BAND[0] and abs(o.end_loss - math.log(2)) < 0.01
-    assert outcome(normed.result).test_acc >= 0.9
-
-
-def test_running_statistics_momentum():
-    slow, fast = preset_runs("bn_momentum")
-    assert (slow.result.config.bn_momentum, fast.result.config.bn_momentum) == (0.1, 0.9)
-    assert eval_jump(fast.result) > 2 * eval_jump(slow.result)
-    assert outcome(fast.result).end_loss > outcome(slow.result).end_loss
-    assert f"{eval_jump(fast.result):.3f}" in result_sentence(fast, en)
-
-
-def test_badly_scaled_features_versus_zscore():
-    raw, zscored = preset_runs("feature_scale")
-    assert outcome(raw.result).test_acc < 0.8
-    assert outcome(zscored.result).test_acc >= 0.9
-
-
-def test_deep_plain_versus_residual():
-    plain, residual = preset_runs("residual")
-    assert outcome(plain.result).test_acc < 0.7
-    assert outcome(residual.result).test_acc >= 0.9
+def test_the_symmetry_bound_tells_round_off_from_a_real_difference():
+    """Zero init: the units stay within the round-off bound (0 here: no gradient reaches
+    them). Constant biases: the weights move, the units stay together. A tiny random init,
+    10⁻⁴: the units differ by far more than round-off."""
+    network = NetworkConfig(depth=4, width=16, activation="tanh", init="zeros")
+    config = TrainConfig(n_points=100, batch_size=10, steps=50, record_every=10)
+    zeros = train(network, config)
+    assert hidden_unit_spread(zeros) == 0.0 == symmetry_round_off(zeros)
+    constant = train(network.replace(bias_init="constant", bias_value=0.1), config)
+    assert 0 < symmetry_round_off(constant)
+    assert hidden_unit_spread(constant) <= symmetry_round_off(constant)
+    tiny = train(network.replace(init="normal", init_std=1e-4), config)
+    assert hidden_unit_spread(tiny) > 1e3 * symmetry_round_off(tiny)
+    eps32 = float(np.finfo(np.float32).eps)
+    scale = max(float(np.abs(w).max()) for w in constant.network.weights)
+    assert symmetry_round_off(constant) == pytest.approx(eps32 * math.sqrt(16) * scale)
 
 
 def test_decision_frames_are_probabilities_of_the_recorded_steps():
