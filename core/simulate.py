@@ -167,7 +167,8 @@ class _Recorder:
         self.means[quantity][layer], self.variances[quantity][layer] = m.mean, m.var
 
     def put_moments(self, layer: int, prefix: str, x: Array, known: Moments | None = None) -> Moments:
-        m = known if known is not None else moments(x, across_units=prefix == "act")
+        m = known if known is not None else moments(x, across_units=prefix == "act",
+                                                    per_unit=prefix != "out")
         if prefix in self.means:
             self.keep_range(layer, prefix, m)
         row = self.rows[layer]
@@ -195,14 +196,14 @@ class _Recorder:
 
     def backward_out(self, layer: int, g: Array) -> None:
         row = self.rows[layer]
-        grad_moments = moments(g)
+        grad_moments = moments(g, per_unit=False)
         self.keep_range(layer, "grad_out", grad_moments)
         row["grad_out_var"], row["grad_out_mean_square"] = grad_moments.var, grad_moments.mean_square
         row["grad_nonfinite_frac"] = grad_moments.nonfinite_frac
         self.sample(layer, "grad_out", g)
 
     def backward_preact(self, layer: int, g: Array) -> None:
-        preact_grad_moments = moments(g)
+        preact_grad_moments = moments(g, per_unit=False)
         self.keep_range(layer, "grad_preact", preact_grad_moments)
         self.rows[layer]["grad_preact_var"] = preact_grad_moments.var
         self.sample(layer, "grad_preact", g)
@@ -222,7 +223,7 @@ def _activation_stats(row: dict, a: Array, act: Activation) -> None:
 
 
 def _weight_stats(row: dict, w: Array, grad_weight: Array) -> None:
-    gm = moments(grad_weight)
+    gm = moments(grad_weight, per_unit=False)
     row["grad_weight_var"] = gm.var
     row["grad_weight_norm"] = math.sqrt(gm.mean_square * grad_weight.size) \
         if math.isfinite(gm.mean_square) else float("nan")
@@ -245,7 +246,7 @@ def simulate(config: NetworkConfig, network: Network | None = None) -> Simulatio
     for layer, w in enumerate(network.weights, start=1):
         row = record.rows[layer]
         row["fan_in"], row["fan_out"] = widths[layer - 1], widths[layer]
-        row["weight_var"] = moments(w).var
+        row["weight_var"] = moments(w, per_unit=False).var
     dropout_rngs = [stream(config.seed, _DROPOUT, layer) for layer in range(1, depth + 1)]
     input_rng = stream(config.seed, _INPUT)
     calibrate = INITS[config.init].calibrates
@@ -260,14 +261,13 @@ def simulate(config: NetworkConfig, network: Network | None = None) -> Simulatio
                 calibrate = False
             mode = "eval"
         x = make_input(config, network, input_rng)
-        record.put_moments(0, "act", x)
-        record.put_moments(0, "out", x)
+        record.put_moments(0, "out", x, record.put_moments(0, "act", x))
         record.sample(0, "act", x)
         out, caches = block.forward(config, network, x, mode=mode, rngs=dropout_rngs,
                                     record=record, calibrate=calibrate)
         if calibrate:  # LSUV changed the weights during the pass.
             for layer, w in enumerate(network.weights, start=1):
-                record.rows[layer]["weight_var"] = moments(w).var
+                record.rows[layer]["weight_var"] = moments(w, per_unit=False).var
         loss, g = ops.loss_gradient(config.loss, out, stream(config.seed, _LOSS))
         block.backward(config, network, caches, g, record=record, params=False,
                        input_grad=False, overwrite=True)

@@ -51,35 +51,60 @@ def _ones(n: int, dtype: np.dtype) -> Array:
     return ones
 
 
-def moments(x: Array, across_units: bool = False) -> Moments:
-    """Pooled and per-unit moments of a (B, n) array in one or two passes.
+@lru_cache(maxsize=8)
+def _tiny_mean_square(dtype: np.dtype) -> float:
+    """Below this mean square, squares of the entries that carry it may be subnormal or zero
+    in ``dtype`` (float32 from an RMS of ≈ 1e-19): the dtype's smallest normal × 2⁸. Above it,
+    the squares that underflow (each off by at most 2⁻¹⁵⁰ in float32) change E[x²] by less than
+    2⁻³² of itself."""
+    return float(np.finfo(dtype).smallest_normal) * 2.0 ** 8
 
-    E[x²] comes from one BLAS dot product and the unit means from one matrix-vector product;
-    Var_unit = E[x²] − mean_j(μ_j²), Var_pooled = Var_unit + Var_j(μ_j). Where that subtraction
-    would lose more than three digits (|mean| ≫ std), it is done again on centred data.
+
+def moments(x: Array, across_units: bool = False, per_unit: bool = True) -> Moments:
+    """Pooled and per-unit moments of a (B, n) array in two BLAS passes (three with
+    ``across_units``).
+
+    E[x²] comes from one BLAS dot product and the column sums from one matrix-vector product;
+    E[x] = Σ col sums / (B·n), Var_unit = E[x²] − mean_j(μ_j²), Var_pooled = Var_unit +
+    Var_j(μ_j) = E[x²] − E[x]². Where a subtraction would lose more than three digits
+    (|mean| ≫ std) it is done again on centred data. ``per_unit=False``: the pooled moments
+    alone (unit_var and across_units_var NaN), for arrays whose per-unit variance is not
+    reported. Tiny entries (E[x²] below ``_tiny_mean_square``), whose squares underflow, are
+    scaled by a power of two first (exact), so a vanishing layer reports its true tiny moments.
     """
     rows, cols = x.shape
     count = x.size
     sum_sq = float(np.vdot(x, x))
-    col_means = (_ones(rows, x.dtype) @ x).astype(np.float64) / rows
-    mean = float(col_means.mean())
-    # One non-finite unit mean makes their mean non-finite too: one check for all of them.
-    if not (math.isfinite(sum_sq) and math.isfinite(mean)):
+    col_sums = (_ones(rows, x.dtype) @ x).astype(np.float64)
+    total = float(np.add.reduce(col_sums))
+    # One non-finite unit sum makes their total non-finite too: one check for all of them.
+    if not (math.isfinite(sum_sq) and math.isfinite(total)):
         bad = count - int(np.count_nonzero(np.isfinite(x)))
         if bad:
             nan = float("nan")
             return Moments(nan, nan, nan, bad / count, nan, nan)
-        return _scaled_moments(x, across_units)
+        return _scaled_moments(x, across_units, per_unit)
+    if sum_sq < count * _tiny_mean_square(x.dtype) and (sum_sq > 0.0 or col_sums.any()):
+        return _scaled_moments(x, across_units, per_unit)
     mean_square = sum_sq / count
-    mean_of_col_means_sq = float(np.dot(col_means, col_means)) / cols
+    mean = total / count
+    nan = float("nan")
+    if not per_unit:
+        var = mean_square - mean * mean
+        if var < 1e-3 * mean_square:  # |mean| ≫ std: E[x²] − E[x]² cancels
+            centred = x - x.dtype.type(mean)
+            var = float(np.vdot(centred, centred)) / count
+        return Moments(mean, max(var, 0.0), nan, 0.0, mean_square, nan)
+    col_sums /= rows  # the unit means μ_j
+    mean_of_col_means_sq = float(np.dot(col_sums, col_sums)) / cols
     unit_var = mean_square - mean_of_col_means_sq
     if unit_var < 1e-3 * mean_square:
-        centred = x - col_means.astype(x.dtype)
+        centred = x - col_sums.astype(x.dtype)
         unit_var = float(np.vdot(centred, centred)) / count
     spread = mean_of_col_means_sq - mean * mean
     if spread < 1e-6 * mean_of_col_means_sq:  # unit means nearly equal: avoid cancellation
-        spread = float(col_means.var())
-    across = float("nan")
+        spread = float(col_sums.var())
+    across = nan
     if across_units:
         # E_b[Var_j(x_bj)] = E[x²] − E_b[m_b²], m_b the row means (one matrix-vector product).
         row_means = (x @ _ones(cols, x.dtype)).astype(np.float64) / cols
@@ -91,16 +116,27 @@ def moments(x: Array, across_units: bool = False) -> Moments:
                    across)
 
 
-def _scaled_moments(x: Array, across_units: bool) -> Moments:
-    """Moments of finite entries whose squares overflow: those of x / s in float64, s a power
-    of two near max |x| (dividing by it is exact), scaled back by s and s². What is beyond
-    float64 becomes +inf, never NaN (s is finite, so no ∞ − ∞ or 0 · ∞ arises)."""
-    x64 = x.astype(np.float64)
-    scale = math.ldexp(1.0, math.frexp(float(np.max(np.abs(x64))))[1] - 1)
-    x64 /= scale
-    m = moments(x64, across_units)
-    return Moments(m.mean * scale, m.var * scale * scale, m.unit_var * scale * scale, 0.0,
-                   m.mean_square * scale * scale, m.across_units_var * scale * scale)
+def _scaled_moments(x: Array, across_units: bool, per_unit: bool = True) -> Moments:
+    """Moments of finite entries whose squares overflow or underflow: those of x·2⁻ᵏ, 2ᵏ the
+    power of two at or below max |x|, scaled back by 2ᵏ and 2²ᵏ. Scaling by a power of two is
+    exact: tiny entries are scaled up in their own dtype (a subnormal entry too), huge ones
+    down in float64. What is beyond float64 becomes +inf, never NaN (2ᵏ is finite, so no
+    ∞ − ∞ or 0 · ∞ arises); what is below its range becomes 0."""
+    largest = max(-float(x.min()), float(x.max()))
+    if largest == 0.0:
+        return moments(x.astype(np.float64), across_units, per_unit)
+    k = math.frexp(largest)[1] - 1
+    if k >= 0:
+        scaled = np.ldexp(x.astype(np.float64), -k)
+    elif -k <= np.finfo(x.dtype).maxexp - 1:  # 2⁻ᵏ is a number of x's dtype: one multiply
+        scaled = x * x.dtype.type(math.ldexp(1.0, -k))
+    else:
+        scaled = np.ldexp(x, -k)
+    m = moments(scaled, across_units, per_unit)
+    scale = math.ldexp(1.0, k)
+    square = scale * scale
+    return Moments(m.mean * scale, m.var * square, m.unit_var * square, 0.0,
+                   m.mean_square * square, m.across_units_var * square)
 
 
 def count_where_abs_above(x: Array, centre: float, threshold: float) -> int:

@@ -465,3 +465,23 @@ def test_moments_of_finite_entries_whose_squares_overflow_float64_are_inf_not_na
     # Scaled down, the same entries give the same relative moments.
     small = moments(x * 1e-200)
     assert m.mean == pytest.approx(small.mean * 1e200)
+
+
+def test_tiny_activations_and_gradients_report_their_true_mean_square():
+    """Issue 18: act_mean_square read 0 below an RMS of ≈ 1e-19 (squares summed in float32).
+    Identity φ with orthogonal weights × 1e-5: each layer scales every sample's norm by exactly
+    1e-5 (up to float32 rounding), so E[x²] of layer l is the input's × 1e-10^l, down to 1e-70
+    (entries ≈ 1e-35, still normal float32), and ∂L/∂out shrinks the same way going down."""
+    config = NetworkConfig(depth=7, width=64, batch_size=128, activation="identity",
+                           init="orthogonal", init_gain=1e-5)
+    stats = simulate(config).layer_stats
+    factor = 1e-10 ** np.arange(8)
+    np.testing.assert_allclose(stats["act_mean_square"], stats.loc[0, "act_mean_square"] * factor,
+                               rtol=1e-5)
+    np.testing.assert_allclose(stats["preact_mean_square"].loc[1:],
+                               stats["act_mean_square"].loc[1:], rtol=1e-6)
+    np.testing.assert_allclose(stats["act_var"].loc[1:],
+                               stats.loc[0, "act_var"] * factor[1:], rtol=1e-2)
+    np.testing.assert_allclose(stats["grad_out_mean_square"].loc[1:],
+                               stats.loc[7, "grad_out_mean_square"] * factor[::-1][1:],
+                               rtol=1e-5)
