@@ -185,36 +185,83 @@ class HistogramSet:
         return self.counts.sum(axis=1) + self.below + self.above
 
 
+#: Rows binned at a time: their positions (32 × 4096 entries) stay in the core's cache.
+_HISTOGRAM_CHUNK = 32
+
+
+def _binning_dtype(samples: Array, low: Array, high: Array, width: Array, ok: Array):
+    """float32 for float32 samples whose usable ranges are safe in it, else float64.
+
+    Safe: 1/w finite in float32 (w ≥ 2⁻¹⁰⁰) and |low|, |high| ≤ 2¹²·w, so that rounding low and
+    1/w to float32 moves a bin edge by less than 2⁻¹¹ of a bin, finer than the samples' own
+    float32 precision there. Binning in float32 then halves the bytes each step moves.
+    """
+    if samples.dtype != np.float32 or not ok.any():
+        return np.float64
+    w = width[ok]
+    span = np.maximum(np.abs(low[ok]), np.abs(high[ok]))
+    return np.float32 if bool(((w >= 2.0 ** -100) & (span <= 2.0 ** 12 * w)).all()) \
+        else np.float64
+
+
 def histogram_rows(samples: Array, low: Array, high: Array,
                    bins: int = HISTOGRAM_BINS) -> HistogramSet:
     """Histogram each row of ``samples`` (NaN = absent) over its own [low, high], vectorised:
-    one bincount over (row, bin) pairs with an extra bin at each end for the outliers."""
-    n_rows = samples.shape[0]
+    one bincount per block of rows over (row, slot) pairs, where a row's slots are: absent or
+    non-finite, below, the bins, above.
+
+    Bin k of row r holds low + k·w ≤ x < low + (k + 1)·w, w = (high − low)/bins, and the last
+    bin also x = high (as np.histogram: saturated tanh is exactly ±1). The position
+    ⌊(x − low)/w⌋ is taken in the samples' precision (``_binning_dtype``); its sign is exact
+    in it. A row with an entry in an outlier slot is recounted on its samples, so that
+    ``above`` is exactly x > high and ±∞ are not counted (a few rows, 4096 entries each).
+    """
+    low = np.asarray(low, dtype=np.float64)
+    high = np.asarray(high, dtype=np.float64)
+    n_rows, n_cols = samples.shape
     width = (high - low) / bins
     ok_range = np.isfinite(low) & np.isfinite(high) & (width > 0)
-    safe_low = np.where(ok_range, low, 0.0)[:, None]
-    # NaN scale for unusable ranges: their samples fall out with the non-finite ones.
-    scale = np.where(ok_range, 1.0 / np.where(ok_range, width, 1.0), np.nan)[:, None]
+    work = _binning_dtype(samples, low, high, width, ok_range)
+    safe_low = np.where(ok_range, low, 0.0)[:, None].astype(work)
+    # NaN scale for unusable ranges: their samples fall out with the absent ones.
+    scale = np.where(ok_range, 1.0 / np.where(ok_range, width, 1.0), np.nan)[:, None].astype(work)
+    stride = bins + 3
+    every = np.empty((n_rows, stride), dtype=np.intp)
+    block = min(_HISTOGRAM_CHUNK, n_rows)
+    position = np.empty((block, n_cols), dtype=work)
+    absent = np.empty((block, n_cols), dtype=bool)
+    slots = (np.arange(block) * stride + 2.0)[:, None].astype(work)
     with np.errstate(invalid="ignore", over="ignore"):
-        position = samples - safe_low
-        position *= scale
-        np.floor(position, out=position)
-        # The top edge is inclusive, as in np.histogram (saturated tanh is exactly ±1); only
-        # for usable ranges: a collapsed row (low == high) is counted once, below.
-        position[(samples == high[:, None]) & ok_range[:, None]] = bins - 1
-        keep = np.isfinite(position)
-        np.clip(position, -1, bins, out=position)
-        # Row r's bins are r·(bins + 2) + 0 … bins + 1: under, the bins, over.
-        position += (np.arange(n_rows) * (bins + 2) + 1)[:, None]
-    flat = position[keep].astype(np.int64)
-    every = np.bincount(flat, minlength=n_rows * (bins + 2)).reshape(n_rows, bins + 2)
-    counts = every[:, 1:-1].copy()
+        for start in range(0, n_rows, block):
+            rows = slice(start, min(start + block, n_rows))
+            size = rows.stop - start
+            p, nan = position[:size], absent[:size]
+            np.subtract(samples[rows], safe_low[rows], out=p)
+            p *= scale[rows]
+            np.clip(p, -1.0, float(bins), out=p)  # NaN stays NaN, ±∞ go to the ends
+            np.floor(p, out=p)
+            np.isnan(p, out=nan)
+            if nan.any():  # absent entries, unusable ranges: the first slot
+                np.fmax(p, -2.0, out=p)
+            p += slots[:size]
+            every[rows] = np.bincount(p.astype(np.int32).reshape(-1),
+                                      minlength=size * stride).reshape(size, stride)
+    counts = every[:, 2:-1].copy()
+    below, above = every[:, 1].copy(), every[:, -1].copy()
+    for row in np.flatnonzero((below > 0) | (above > 0)):
+        values = samples[row]
+        # In the above slot: x > high (+∞ too) and x = high; x > high may also sit in the
+        # last bin, rounded down: the recount puts each where it belongs.
+        beyond = int(np.count_nonzero(values > high[row]))
+        counts[row, -1] += above[row] - beyond
+        above[row] = beyond - int(np.count_nonzero(values == np.inf))
+        below[row] -= int(np.count_nonzero(values == -np.inf))
     # A collapsed layer (all entries equal) gets one centred bin rather than no histogram.
     degenerate = np.isfinite(low) & (width == 0)
     if degenerate.any():
         counts[degenerate, bins // 2] = np.count_nonzero(np.isfinite(samples[degenerate]), axis=1)
     return HistogramSet(low=low, high=high, counts=counts.astype(np.int32),
-                        below=every[:, 0].astype(np.int32), above=every[:, -1].astype(np.int32))
+                        below=below.astype(np.int32), above=above.astype(np.int32))
 
 
 def ranges_from_moments(mean: Array, var: Array) -> tuple[Array, Array]:

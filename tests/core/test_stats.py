@@ -34,6 +34,55 @@ def test_zero_init_heatmap_rows_count_each_sample_once():
         assert (rows[:, -1] == 0).all()
 
 
+# Histogram edges, outliers and the binning precision ------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_histogram_rows_count_the_top_edge_and_leave_out_infinities(dtype):
+    # np.histogram's rule: [low, high] closed at the top; ±∞ and NaN are not entries.
+    values = np.array([-np.inf, -2.0, -1.0, -0.5, 0.0, 1.0, 1.0, 2.0, np.inf, np.nan])
+    hist = histogram_rows(values[None, :].astype(dtype), np.array([-1.0]), np.array([1.0]),
+                          bins=4)
+    finite = values[np.isfinite(values)]
+    expected, _ = np.histogram(finite, bins=4, range=(-1.0, 1.0))
+    np.testing.assert_array_equal(hist.counts[0], expected)
+    assert (hist.below[0], hist.above[0], hist.finite[0]) == (1, 1, 7)
+
+
+def test_histogram_rows_of_float32_samples_bin_as_float64_does():
+    """float32 samples are binned in float32 where that is safe: a bin edge moves by less than
+    2⁻¹¹ of a bin, so only an entry within float32 rounding of an edge can change bin."""
+    rng = np.random.default_rng(3)
+    means, stds = rng.normal(0.0, 3.0, 40), 10.0 ** rng.uniform(-8, 8, 40)
+    samples = (means[:, None] + stds[:, None] * rng.standard_normal((40, 4096))
+               ).astype(np.float32)
+    samples[5, :1000] = np.nan
+    low, high = means - 4 * stds, means + 4 * stds
+    single = histogram_rows(samples, low, high)
+    double = histogram_rows(samples.astype(np.float64), low, high)
+    np.testing.assert_array_equal(single.finite, double.finite)
+    assert np.abs(single.counts - double.counts).sum() <= 4
+    for row in (0, 5, 39):
+        finite = samples[row][np.isfinite(samples[row])].astype(np.float64)
+        expected, _ = np.histogram(finite, bins=HISTOGRAM_BINS, range=(low[row], high[row]))
+        assert np.abs(single.counts[row] - expected).sum() <= 2
+
+
+@pytest.mark.parametrize("scale,offset", [(1e-39, 0.0), (1e-4, 100.0)])
+def test_histogram_rows_of_float32_samples_fall_back_where_float32_binning_is_unsafe(scale,
+                                                                                      offset):
+    """A range whose 1/width overflows float32 (std 1e-39: subnormal entries), or whose offset
+    dwarfs its width (100 ± 4e-4: float32 rounding of the edges would move them by bins), is
+    binned in float64: then the counts are np.histogram's."""
+    rng = np.random.default_rng(4)
+    samples = (offset + scale * rng.standard_normal((3, 4096))).astype(np.float32)
+    low, high = np.full(3, offset - 4 * scale), np.full(3, offset + 4 * scale)
+    hist = histogram_rows(samples, low, high)
+    for row in range(3):
+        expected, _ = np.histogram(samples[row].astype(np.float64), bins=HISTOGRAM_BINS,
+                                   range=(low[row], high[row]))
+        np.testing.assert_array_equal(hist.counts[row], expected)
+
+
 # Moments -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("rms", [1e-20, 1e-30, 1e-41])
