@@ -350,6 +350,8 @@ def test_layer_stats_has_the_contract_columns_and_one_row_per_layer():
     assert list(stats.columns[:len(required)]) == required
     assert list(stats.columns) == list(COLUMNS)
     assert stats["layer"].tolist() == [0, 1, 2, 3]
+    assert stats["layer"].dtype.kind == "i"
+    assert (stats.drop(columns="layer").dtypes == np.float64).all()
     assert stats["fan_in"].loc[1:].tolist() == [784, 256, 256]
     assert stats["fan_out"].loc[1:].tolist() == [256, 256, 10]
 
