@@ -248,14 +248,18 @@ def histogram_rows(samples: Array, low: Array, high: Array,
                                       minlength=size * stride).reshape(size, stride)
     counts = every[:, 2:-1].copy()
     below, above = every[:, 1].copy(), every[:, -1].copy()
-    for row in np.flatnonzero((below > 0) | (above > 0)):
-        values = samples[row]
+    outliers = np.flatnonzero((below > 0) | (above > 0))
+    if outliers.size:
+        values = samples[outliers]
         # In the above slot: x > high (+∞ too) and x = high; x > high may also sit in the
         # last bin, rounded down: the recount puts each where it belongs.
-        beyond = int(np.count_nonzero(values > high[row]))
-        counts[row, -1] += above[row] - beyond
-        above[row] = beyond - int(np.count_nonzero(values == np.inf))
-        below[row] -= int(np.count_nonzero(values == -np.inf))
+        beyond = np.count_nonzero(values > high[outliers, None], axis=1)
+        counts[outliers, -1] += above[outliers] - beyond
+        above[outliers] = beyond
+        infinite = np.isinf(values)
+        if infinite.any():
+            above[outliers] -= np.count_nonzero(infinite & (values > 0), axis=1)
+            below[outliers] -= np.count_nonzero(infinite & (values < 0), axis=1)
     # A collapsed layer (all entries equal) gets one centred bin rather than no histogram.
     degenerate = np.isfinite(low) & (width == 0)
     if degenerate.any():
