@@ -195,8 +195,8 @@ class _Recorder:
     # block.Recorder hooks ------------------------------------------------------------------
 
     def forward_layer(self, layer: int, z: Array, a: Array, out: Array) -> None:
-        self.put_moments(layer, "preact", z)
         act_moments = self.put_moments(layer, "act", a)
+        self.put_moments(layer, "preact", z, act_moments if z is a else None)  # φ = identity
         self.put_moments(layer, "out", out, act_moments if out is a else None)
         _activation_stats(self.rows[layer], a, self.saturation)
         self.sample(layer, "preact", z)
