@@ -169,6 +169,7 @@ class _Recorder:
         self.means = {q: np.full(depth + 1, np.nan) for q in HISTOGRAM_QUANTITIES}
         self.variances = {q: np.full(depth + 1, np.nan) for q in HISTOGRAM_QUANTITIES}
         self.saturation = act.saturation_threshold() if act is not None else None
+        self.filled = 0  # leading sample columns that some layer filled
 
     def keep_range(self, layer: int, quantity: str, m: Moments) -> None:
         self.means[quantity][layer], self.variances[quantity][layer] = m.mean, m.var
@@ -191,6 +192,12 @@ class _Recorder:
 
     def sample(self, layer: int, quantity: str, x: Array) -> None:
         sample_entries(x, self.samples[quantity][layer])
+        self.filled = max(self.filled, min(x.size, HISTOGRAM_SAMPLE))
+
+    def filled_samples(self) -> dict[str, Array]:
+        """The samples without the columns no layer reached (all absent: B·n < 4096 for
+        every layer), which the histograms and the subnormal search need not read."""
+        return {q: samples[:, :self.filled] for q, samples in self.samples.items()}
 
     # block.Recorder hooks ------------------------------------------------------------------
 
@@ -282,8 +289,9 @@ def simulate(config: NetworkConfig, network: Network | None = None) -> Simulatio
         loss, g = ops.loss_gradient(config.loss, out, stream(config.seed, _LOSS))
         block.backward(config, network, caches, g, record=record, params=False,
                        input_grad=False, overwrite=True)
-        histograms = _histograms(record, config)
-        subnormal = underflow.first_subnormal_layers(record.samples, config.dtype)  # underflow
+        samples = record.filled_samples()
+        histograms = _histograms(record, samples, config)
+        subnormal = underflow.first_subnormal_layers(samples, config.dtype)  # underflow
     table = np.array([[row[column] for column in COLUMNS] for row in record.rows])
     stats = pd.DataFrame(table, columns=list(COLUMNS))  # one block: ≈ 2× faster to build
     stats["layer"] = stats["layer"].astype(int)
@@ -308,12 +316,13 @@ def _last_positive(column: Array) -> int | None:
     return int(hits[-1]) if len(hits) else None
 
 
-def _histograms(record: _Recorder, config: NetworkConfig) -> Histograms:
+def _histograms(record: _Recorder, samples: dict[str, Array],
+                config: NetworkConfig) -> Histograms:
     bounds = ACTIVATIONS[config.activation].bounds
     sets = {}
-    for quantity, samples in record.samples.items():
+    for quantity, rows in samples.items():
         low, high = ranges_from_moments(record.means[quantity], record.variances[quantity])
-        sets[(quantity, "std")] = histogram_rows(samples, low, high)
+        sets[(quantity, "std")] = histogram_rows(rows, low, high)
         finite = np.isfinite(low) & np.isfinite(high)
         if finite.any():
             shared = (float(low[finite].min()), float(high[finite].max()))
@@ -323,8 +332,8 @@ def _histograms(record: _Recorder, config: NetworkConfig) -> Histograms:
                           max(bounds[1], float(high[0])) if finite[0] else bounds[1])
         else:
             shared = (float("nan"), float("nan"))
-        n = samples.shape[0]
-        sets[(quantity, "shared")] = histogram_rows(samples, np.full(n, shared[0]),
+        n = rows.shape[0]
+        sets[(quantity, "shared")] = histogram_rows(rows, np.full(n, shared[0]),
                                                     np.full(n, shared[1]))
     return Histograms(sets=sets, sample_size=HISTOGRAM_SAMPLE)
 

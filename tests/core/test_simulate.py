@@ -487,3 +487,21 @@ def test_tiny_activations_and_gradients_report_their_true_mean_square():
     np.testing.assert_allclose(stats["grad_out_mean_square"].loc[1:],
                                stats.loc[7, "grad_out_mean_square"] * factor[::-1][1:],
                                rtol=1e-5)
+
+
+def test_histograms_of_layers_smaller_than_the_sample_count_their_entries_only():
+    """B·n = 128 < 4096 entries a layer: the histograms count those 128, binned as
+    np.histogram bins layer 1's activations recomputed from the weights and the input."""
+    config = NetworkConfig(depth=3, width=8, batch_size=16, dtype="float64")
+    network = build_network(config)
+    result = simulate(config, network)
+    for quantity in ("preact", "act", "grad_out", "grad_preact"):
+        for scale in ("std", "shared"):
+            hist = result.histograms.get(quantity, scale)
+            assert (hist.finite[1:] == 128).all(), (quantity, scale)
+    x = make_input(config, network, stream(config.seed, 4))
+    a = np.tanh(x @ network.weights[0])
+    hist = result.histograms.get("act", "std")
+    expected, _ = np.histogram(a.ravel(), bins=hist.counts.shape[1],
+                               range=(hist.low[1], hist.high[1]))
+    np.testing.assert_array_equal(hist.counts[1], expected)
