@@ -218,6 +218,7 @@ class Act:
         self.act, self.slope = act, slope
         # φ' from φ(x) where it can (no need to keep x); leaky ReLU only with a > 0.
         self.from_output = act.derivative_from_output
+        self.identity = act is ACTIVATIONS["identity"]  # φ' = 1: nothing to multiply
 
     def forward(self, x: Array, p: _Pass) -> tuple[Array, tuple[Array | None, Array]]:
         a = self.act.fn(x, self.slope)
@@ -231,7 +232,8 @@ class Act:
 
     def backward(self, g: Array, cache, p: _Pass, grads: "_Grads",
                  need_input: bool) -> Array:
-        g *= self.derivative(cache)
+        if not self.identity:
+            g *= self.derivative(cache)
         return g
 
     def jvp(self, cache, p: _Pass, rows: int) -> "_Map":

@@ -51,35 +51,60 @@ def _ones(n: int, dtype: np.dtype) -> Array:
     return ones
 
 
-def moments(x: Array, across_units: bool = False) -> Moments:
-    """Pooled and per-unit moments of a (B, n) array in one or two passes.
+@lru_cache(maxsize=8)
+def _tiny_mean_square(dtype: np.dtype) -> float:
+    """Below this mean square, squares of the entries that carry it may be subnormal or zero
+    in ``dtype`` (float32 from an RMS of ≈ 1e-19): the dtype's smallest normal × 2⁸. Above it,
+    the squares that underflow (each off by at most 2⁻¹⁵⁰ in float32) change E[x²] by less than
+    2⁻³² of itself."""
+    return float(np.finfo(dtype).smallest_normal) * 2.0 ** 8
 
-    E[x²] comes from one BLAS dot product and the unit means from one matrix-vector product;
-    Var_unit = E[x²] − mean_j(μ_j²), Var_pooled = Var_unit + Var_j(μ_j). Where that subtraction
-    would lose more than three digits (|mean| ≫ std), it is done again on centred data.
+
+def moments(x: Array, across_units: bool = False, per_unit: bool = True) -> Moments:
+    """Pooled and per-unit moments of a (B, n) array in two BLAS passes (three with
+    ``across_units``).
+
+    E[x²] comes from one BLAS dot product and the column sums from one matrix-vector product;
+    E[x] = Σ col sums / (B·n), Var_unit = E[x²] − mean_j(μ_j²), Var_pooled = Var_unit +
+    Var_j(μ_j) = E[x²] − E[x]². Where a subtraction would lose more than three digits
+    (|mean| ≫ std) it is done again on centred data. ``per_unit=False``: the pooled moments
+    alone (unit_var and across_units_var NaN), for arrays whose per-unit variance is not
+    reported. Tiny entries (E[x²] below ``_tiny_mean_square``), whose squares underflow, are
+    scaled by a power of two first (exact), so a vanishing layer reports its true tiny moments.
     """
     rows, cols = x.shape
     count = x.size
     sum_sq = float(np.vdot(x, x))
-    col_means = (_ones(rows, x.dtype) @ x).astype(np.float64) / rows
-    mean = float(col_means.mean())
-    # One non-finite unit mean makes their mean non-finite too: one check for all of them.
-    if not (math.isfinite(sum_sq) and math.isfinite(mean)):
+    col_sums = (_ones(rows, x.dtype) @ x).astype(np.float64)
+    total = float(np.add.reduce(col_sums))
+    # One non-finite unit sum makes their total non-finite too: one check for all of them.
+    if not (math.isfinite(sum_sq) and math.isfinite(total)):
         bad = count - int(np.count_nonzero(np.isfinite(x)))
         if bad:
             nan = float("nan")
             return Moments(nan, nan, nan, bad / count, nan, nan)
-        return _scaled_moments(x, across_units)
+        return _scaled_moments(x, across_units, per_unit)
+    if sum_sq < count * _tiny_mean_square(x.dtype) and (sum_sq > 0.0 or col_sums.any()):
+        return _scaled_moments(x, across_units, per_unit)
     mean_square = sum_sq / count
-    mean_of_col_means_sq = float(np.dot(col_means, col_means)) / cols
+    mean = total / count
+    nan = float("nan")
+    if not per_unit:
+        var = mean_square - mean * mean
+        if var < 1e-3 * mean_square:  # |mean| ≫ std: E[x²] − E[x]² cancels
+            centred = x - x.dtype.type(mean)
+            var = float(np.vdot(centred, centred)) / count
+        return Moments(mean, max(var, 0.0), nan, 0.0, mean_square, nan)
+    col_sums /= rows  # the unit means μ_j
+    mean_of_col_means_sq = float(np.dot(col_sums, col_sums)) / cols
     unit_var = mean_square - mean_of_col_means_sq
     if unit_var < 1e-3 * mean_square:
-        centred = x - col_means.astype(x.dtype)
+        centred = x - col_sums.astype(x.dtype)
         unit_var = float(np.vdot(centred, centred)) / count
     spread = mean_of_col_means_sq - mean * mean
     if spread < 1e-6 * mean_of_col_means_sq:  # unit means nearly equal: avoid cancellation
-        spread = float(col_means.var())
-    across = float("nan")
+        spread = float(col_sums.var())
+    across = nan
     if across_units:
         # E_b[Var_j(x_bj)] = E[x²] − E_b[m_b²], m_b the row means (one matrix-vector product).
         row_means = (x @ _ones(cols, x.dtype)).astype(np.float64) / cols
@@ -91,16 +116,27 @@ def moments(x: Array, across_units: bool = False) -> Moments:
                    across)
 
 
-def _scaled_moments(x: Array, across_units: bool) -> Moments:
-    """Moments of finite entries whose squares overflow: those of x / s in float64, s a power
-    of two near max |x| (dividing by it is exact), scaled back by s and s². What is beyond
-    float64 becomes +inf, never NaN (s is finite, so no ∞ − ∞ or 0 · ∞ arises)."""
-    x64 = x.astype(np.float64)
-    scale = math.ldexp(1.0, math.frexp(float(np.max(np.abs(x64))))[1] - 1)
-    x64 /= scale
-    m = moments(x64, across_units)
-    return Moments(m.mean * scale, m.var * scale * scale, m.unit_var * scale * scale, 0.0,
-                   m.mean_square * scale * scale, m.across_units_var * scale * scale)
+def _scaled_moments(x: Array, across_units: bool, per_unit: bool = True) -> Moments:
+    """Moments of finite entries whose squares overflow or underflow: those of x·2⁻ᵏ, 2ᵏ the
+    power of two at or below max |x|, scaled back by 2ᵏ and 2²ᵏ. Scaling by a power of two is
+    exact: tiny entries are scaled up in their own dtype (a subnormal entry too), huge ones
+    down in float64. What is beyond float64 becomes +inf, never NaN (2ᵏ is finite, so no
+    ∞ − ∞ or 0 · ∞ arises); what is below its range becomes 0."""
+    largest = max(-float(x.min()), float(x.max()))
+    if largest == 0.0:
+        return moments(x.astype(np.float64), across_units, per_unit)
+    k = math.frexp(largest)[1] - 1
+    if k >= 0:
+        scaled = np.ldexp(x.astype(np.float64), -k)
+    elif -k <= np.finfo(x.dtype).maxexp - 1:  # 2⁻ᵏ is a number of x's dtype: one multiply
+        scaled = x * x.dtype.type(math.ldexp(1.0, -k))
+    else:
+        scaled = np.ldexp(x, -k)
+    m = moments(scaled, across_units, per_unit)
+    scale = math.ldexp(1.0, k)
+    square = scale * scale
+    return Moments(m.mean * scale, m.var * square, m.unit_var * square, 0.0,
+                   m.mean_square * square, m.across_units_var * square)
 
 
 def count_where_abs_above(x: Array, centre: float, threshold: float) -> int:
@@ -149,36 +185,87 @@ class HistogramSet:
         return self.counts.sum(axis=1) + self.below + self.above
 
 
+#: Rows binned at a time: their positions (32 × 4096 entries) stay in the core's cache.
+_HISTOGRAM_CHUNK = 32
+
+
+def _binning_dtype(samples: Array, low: Array, high: Array, width: Array, ok: Array):
+    """float32 for float32 samples whose usable ranges are safe in it, else float64.
+
+    Safe: 1/w finite in float32 (w ≥ 2⁻¹⁰⁰) and |low|, |high| ≤ 2¹²·w, so that rounding low and
+    1/w to float32 moves a bin edge by less than 2⁻¹¹ of a bin, finer than the samples' own
+    float32 precision there. Binning in float32 then halves the bytes each step moves.
+    """
+    if samples.dtype != np.float32 or not ok.any():
+        return np.float64
+    w = width[ok]
+    span = np.maximum(np.abs(low[ok]), np.abs(high[ok]))
+    return np.float32 if bool(((w >= 2.0 ** -100) & (span <= 2.0 ** 12 * w)).all()) \
+        else np.float64
+
+
 def histogram_rows(samples: Array, low: Array, high: Array,
                    bins: int = HISTOGRAM_BINS) -> HistogramSet:
     """Histogram each row of ``samples`` (NaN = absent) over its own [low, high], vectorised:
-    one bincount over (row, bin) pairs with an extra bin at each end for the outliers."""
-    n_rows = samples.shape[0]
+    one bincount per block of rows over (row, slot) pairs, where a row's slots are: absent or
+    non-finite, below, the bins, above.
+
+    Bin k of row r holds low + k·w ≤ x < low + (k + 1)·w, w = (high − low)/bins, and the last
+    bin also x = high (as np.histogram: saturated tanh is exactly ±1). The position
+    ⌊(x − low)/w⌋ is taken in the samples' precision (``_binning_dtype``); its sign is exact
+    in it. A row with an entry in an outlier slot is recounted on its samples, so that
+    ``above`` is exactly x > high and ±∞ are not counted (a few rows, 4096 entries each).
+    """
+    low = np.asarray(low, dtype=np.float64)
+    high = np.asarray(high, dtype=np.float64)
+    n_rows, n_cols = samples.shape
     width = (high - low) / bins
     ok_range = np.isfinite(low) & np.isfinite(high) & (width > 0)
-    safe_low = np.where(ok_range, low, 0.0)[:, None]
-    # NaN scale for unusable ranges: their samples fall out with the non-finite ones.
-    scale = np.where(ok_range, 1.0 / np.where(ok_range, width, 1.0), np.nan)[:, None]
+    work = _binning_dtype(samples, low, high, width, ok_range)
+    safe_low = np.where(ok_range, low, 0.0)[:, None].astype(work)
+    # NaN scale for unusable ranges: their samples fall out with the absent ones.
+    scale = np.where(ok_range, 1.0 / np.where(ok_range, width, 1.0), np.nan)[:, None].astype(work)
+    stride = bins + 3
+    every = np.empty((n_rows, stride), dtype=np.intp)
+    block = min(_HISTOGRAM_CHUNK, n_rows)
+    position = np.empty((block, n_cols), dtype=work)
+    absent = np.empty((block, n_cols), dtype=bool)
+    slots = (np.arange(block) * stride + 2.0)[:, None].astype(work)
     with np.errstate(invalid="ignore", over="ignore"):
-        position = samples - safe_low
-        position *= scale
-        np.floor(position, out=position)
-        # The top edge is inclusive, as in np.histogram (saturated tanh is exactly ±1); only
-        # for usable ranges: a collapsed row (low == high) is counted once, below.
-        position[(samples == high[:, None]) & ok_range[:, None]] = bins - 1
-        keep = np.isfinite(position)
-        np.clip(position, -1, bins, out=position)
-        # Row r's bins are r·(bins + 2) + 0 … bins + 1: under, the bins, over.
-        position += (np.arange(n_rows) * (bins + 2) + 1)[:, None]
-    flat = position[keep].astype(np.int64)
-    every = np.bincount(flat, minlength=n_rows * (bins + 2)).reshape(n_rows, bins + 2)
-    counts = every[:, 1:-1].copy()
+        for start in range(0, n_rows, block):
+            rows = slice(start, min(start + block, n_rows))
+            size = rows.stop - start
+            p, nan = position[:size], absent[:size]
+            np.subtract(samples[rows], safe_low[rows], out=p)
+            p *= scale[rows]
+            np.clip(p, -1.0, float(bins), out=p)  # NaN stays NaN, ±∞ go to the ends
+            np.floor(p, out=p)
+            np.isnan(p, out=nan)
+            if nan.any():  # absent entries, unusable ranges: the first slot
+                np.fmax(p, -2.0, out=p)
+            p += slots[:size]
+            every[rows] = np.bincount(p.astype(np.int32).reshape(-1),
+                                      minlength=size * stride).reshape(size, stride)
+    counts = every[:, 2:-1].copy()
+    below, above = every[:, 1].copy(), every[:, -1].copy()
+    outliers = np.flatnonzero((below > 0) | (above > 0))
+    if outliers.size:
+        values = samples[outliers]
+        # In the above slot: x > high (+∞ too) and x = high; x > high may also sit in the
+        # last bin, rounded down: the recount puts each where it belongs.
+        beyond = np.count_nonzero(values > high[outliers, None], axis=1)
+        counts[outliers, -1] += above[outliers] - beyond
+        above[outliers] = beyond
+        infinite = np.isinf(values)
+        if infinite.any():
+            above[outliers] -= np.count_nonzero(infinite & (values > 0), axis=1)
+            below[outliers] -= np.count_nonzero(infinite & (values < 0), axis=1)
     # A collapsed layer (all entries equal) gets one centred bin rather than no histogram.
     degenerate = np.isfinite(low) & (width == 0)
     if degenerate.any():
         counts[degenerate, bins // 2] = np.count_nonzero(np.isfinite(samples[degenerate]), axis=1)
     return HistogramSet(low=low, high=high, counts=counts.astype(np.int32),
-                        below=every[:, 0].astype(np.int32), above=every[:, -1].astype(np.int32))
+                        below=below.astype(np.int32), above=above.astype(np.int32))
 
 
 def ranges_from_moments(mean: Array, var: Array) -> tuple[Array, Array]:

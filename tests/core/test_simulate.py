@@ -350,6 +350,8 @@ def test_layer_stats_has_the_contract_columns_and_one_row_per_layer():
     assert list(stats.columns[:len(required)]) == required
     assert list(stats.columns) == list(COLUMNS)
     assert stats["layer"].tolist() == [0, 1, 2, 3]
+    assert stats["layer"].dtype.kind == "i"
+    assert (stats.drop(columns="layer").dtypes == np.float64).all()
     assert stats["fan_in"].loc[1:].tolist() == [784, 256, 256]
     assert stats["fan_out"].loc[1:].tolist() == [256, 256, 10]
 
@@ -465,3 +467,41 @@ def test_moments_of_finite_entries_whose_squares_overflow_float64_are_inf_not_na
     # Scaled down, the same entries give the same relative moments.
     small = moments(x * 1e-200)
     assert m.mean == pytest.approx(small.mean * 1e200)
+
+
+def test_tiny_activations_and_gradients_report_their_true_mean_square():
+    """Issue 18: act_mean_square read 0 below an RMS of ≈ 1e-19 (squares summed in float32).
+    Identity φ with orthogonal weights × 1e-5: each layer scales every sample's norm by exactly
+    1e-5 (up to float32 rounding), so E[x²] of layer l is the input's × 1e-10^l, down to 1e-70
+    (entries ≈ 1e-35, still normal float32), and ∂L/∂out shrinks the same way going down."""
+    config = NetworkConfig(depth=7, width=64, batch_size=128, activation="identity",
+                           init="orthogonal", init_gain=1e-5)
+    stats = simulate(config).layer_stats
+    factor = 1e-10 ** np.arange(8)
+    np.testing.assert_allclose(stats["act_mean_square"], stats.loc[0, "act_mean_square"] * factor,
+                               rtol=1e-5)
+    np.testing.assert_allclose(stats["preact_mean_square"].loc[1:],
+                               stats["act_mean_square"].loc[1:], rtol=1e-6)
+    np.testing.assert_allclose(stats["act_var"].loc[1:],
+                               stats.loc[0, "act_var"] * factor[1:], rtol=1e-2)
+    np.testing.assert_allclose(stats["grad_out_mean_square"].loc[1:],
+                               stats.loc[7, "grad_out_mean_square"] * factor[::-1][1:],
+                               rtol=1e-5)
+
+
+def test_histograms_of_layers_smaller_than_the_sample_count_their_entries_only():
+    """B·n = 128 < 4096 entries a layer: the histograms count those 128, binned as
+    np.histogram bins layer 1's activations recomputed from the weights and the input."""
+    config = NetworkConfig(depth=3, width=8, batch_size=16, dtype="float64")
+    network = build_network(config)
+    result = simulate(config, network)
+    for quantity in ("preact", "act", "grad_out", "grad_preact"):
+        for scale in ("std", "shared"):
+            hist = result.histograms.get(quantity, scale)
+            assert (hist.finite[1:] == 128).all(), (quantity, scale)
+    x = make_input(config, network, stream(config.seed, 4))
+    a = np.tanh(x @ network.weights[0])
+    hist = result.histograms.get("act", "std")
+    expected, _ = np.histogram(a.ravel(), bins=hist.counts.shape[1],
+                               range=(hist.low[1], hist.high[1]))
+    np.testing.assert_array_equal(hist.counts[1], expected)
