@@ -16,7 +16,7 @@ import streamlit as st
 from core import (ConfigError, Dataset, Finding, NetworkConfig, SimulationResult, TrainConfig,
                   TrainResult, diagnose, make_dataset, simulate, train)
 from core.theory import Prediction, agreement, predict
-from core.train_config import MULTIPLY_ADDS_PER_SECOND, estimated_training_work
+from core.train_config import estimated_training_seconds
 from ui import serving, workers
 from ui.presets import PRESETS, preset_config
 
@@ -83,8 +83,7 @@ def training(network: NetworkConfig, train_config: TrainConfig,
     one of ui.serving's slots (one BLAS thread) like ``simulation``. ``_progress(step, steps)``
     is told each recorded step while it computes (not part of the cache key; never called on a
     hit). Not wrapped in ``serving.Served``: the Train page shows its own progress bar."""
-    seconds = estimated_training_work(network, train_config) / MULTIPLY_ADDS_PER_SECOND
-    with serving.computing(cost=seconds):
+    with serving.computing(cost=estimated_training_seconds(network, train_config)):
         return workers.run_with_progress(train, (network, train_config), _progress)
 
 
