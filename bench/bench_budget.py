@@ -52,7 +52,7 @@ def summary(name: str, ratios: np.ndarray) -> str:
 
 
 def measure(kind: str, items: list, estimates: list[float], labels: list[str], repeats: int,
-            worst: int) -> np.ndarray:
+            worst: int, rows: list | None = None) -> np.ndarray:
     """Time every item, print each ratio, the kind's summary and its worst and best runs;
     return the CPU ratios of the runs that were not stopped early."""
     cpu, wall, stopped = [], [], []
@@ -70,6 +70,9 @@ def measure(kind: str, items: list, estimates: list[float], labels: list[str], r
             wall.append(measured["wall"])
             stopped.append(bool(measured.get("stopped")))
             note = "  (stopped early: overflow)" if stopped[-1] else ""
+            if rows is not None:
+                rows.append((kind, label, f"{cpu[-1]:.6f}", f"{wall[-1]:.6f}",
+                             f"{estimate:.6f}", int(stopped[-1])))
             print(f"  {cpu[-1] / estimate:7.2f} {wall[-1] / estimate:8.2f} {cpu[-1]:8.3f} "
                   f"{estimate:8.3f}  {label[:150]}{note}", flush=True)
     keep = ~np.array(stopped)
@@ -108,7 +111,10 @@ def main() -> None:
     parser.add_argument("--named", action="store_true",
                         help="also the issue's named training runs at full size")
     parser.add_argument("--worst", type=int, default=5)
+    parser.add_argument("--csv", type=Path, default=None,
+                        help="also write every run (kind, run, CPU s, wall s, estimate s, stopped)")
     args = parser.parse_args()
+    rows: list | None = [] if args.csv else None
     print(f"budget: {MAX_RUN_SECONDS} s of one core for a simulation or a Jacobian spectrum, "
           f"{MAX_TRAIN_SECONDS} s for a training run, {MAX_MEMORY_BYTES / 2**20:.0f} MiB; seed "
           f"{args.seed}, 1 BLAS thread; {load()}")
@@ -117,7 +123,7 @@ def main() -> None:
         configs = random_configs(args.seed, args.count)
         results["simulation"] = measure(
             "simulation", configs, [c.estimated_seconds() for c in configs],
-            [encode_query(c) for c in configs], args.repeats, args.worst)
+            [encode_query(c) for c in configs], args.repeats, args.worst, rows)
     if "training" in args.kinds:
         pairs = random_training_pairs(args.seed, args.train_count)
         labels = [encode_train_query(*pair) for pair in pairs]
@@ -127,14 +133,21 @@ def main() -> None:
             labels = list(named) + labels
         results["training"] = measure(
             "training", pairs, [estimated_training_seconds(*pair) for pair in pairs], labels,
-            args.train_repeats, args.worst)
+            args.train_repeats, args.worst, rows)
     if "jacobian" in args.kinds:
         configs = random_jacobian_configs(args.seed, args.jacobian_count)
         plans = [spectrum_plan(c) for c in configs]
         results["jacobian"] = measure(
             "jacobian", configs, [p.cost.seconds for p in plans],
             [f"{p.method} k={p.sketch} {encode_query(c)}" for c, p in zip(configs, plans)],
-            args.repeats, args.worst)
+            args.repeats, args.worst, rows)
+    if args.csv:
+        import csv
+        with args.csv.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["kind", "run", "cpu_seconds", "wall_seconds", "estimate_seconds",
+                             "stopped"])
+            writer.writerows(rows)
     print("\n== summary (CPU time / estimate)")
     for kind, ratios in results.items():
         if ratios.size:

@@ -17,9 +17,11 @@ fitted values: the same NumPy calls cost the same whichever computation makes th
    NumPy's BLAS limited to one thread (threadpoolctl): the minimum of ``repeats`` runs of the
    process's CPU time (one core's work; on a shared machine far steadier than wall time, which
    is printed too).
-3. Solve non-negative least squares on the relative error, Σ ((Σ_k c_k·f_k − t)/t)², for the
+3. Solve non-negative least squares on the relative error, Σ w·((Σ_k c_k·f_k − t)/t)², for the
    coefficients c_k of core.budget.features (Lawson–Hanson, NumPy only; columns scaled to unit
-   norm first). Non-negative, so every count adds time and the model stays monotonic.
+   norm first). Non-negative, so every count adds time and the model stays monotonic. The
+   weight w is ``--expectile`` τ (0.8) where a run is underestimated, 1 − τ where it is
+   overestimated (expectile regression): the estimate leans towards a bound.
 4. Print the coefficients, measured/estimated (worst, median, best) on the fitted sample, and
    with ``--write`` put the coefficients into core/budget.py between its markers.
 
@@ -40,7 +42,8 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from budget_configs import (ROOT, load, named_training, random_configs,  # noqa: E402
+from budget_configs import (ROOT, designed_training, load, named_training,  # noqa: E402
+                            random_configs,
                             random_jacobian_configs, random_training_pairs, time_jacobian,
                             time_run, time_training, unbudgeted_config)
 
@@ -148,7 +151,7 @@ def sample(kind: str, seed: int, count: int, max_seconds: float) -> list:
         return random_configs(seed, count, fit_bound)
     if kind == "training":
         named = [pair for pair in named_training(0.2).values()
-                 if estimated_training_seconds(*pair) <= max_seconds]
+                 if estimated_training_seconds(*pair) <= max_seconds] + designed_training()
         return named + random_training_pairs(
             seed, count - len(named),
             lambda network, training: estimated_training_seconds(network, training)
@@ -164,21 +167,34 @@ def time_item(kind: str, item, repeats: int) -> dict[str, float]:
     return time_jacobian(item, repeats)
 
 
-def fit(kind: str, x: np.ndarray, t: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
+def fit(kind: str, x: np.ndarray, t: np.ndarray,
+        expectile: float = 0.5) -> tuple[dict[str, float], np.ndarray]:
     """Non-negative least squares on the relative error of the kind's own coefficients, the
-    others held: min Σ ((shared_i + Σ_k c_k·x_ik − t_i)/t_i)², c ≥ 0. Returns the fitted
-    coefficients and every sample's estimate."""
+    others held: min Σ w_i·((shared_i + Σ_k c_k·x_ik − t_i)/t_i)², c ≥ 0, with w_i = τ where
+    the run is underestimated and 1 − τ where it is overestimated (``expectile`` τ; 0.5 is
+    plain least squares, larger leans the estimate towards a bound, as a budget wants: an
+    underestimate lets a run hold a core longer than its limit, an overestimate only refuses
+    a little early). Iterated until the signs settle. Returns the fitted coefficients and
+    every sample's estimate."""
     names = budget.FEATURE_NAMES
     own = [names.index(name) for name in FITTED[kind]]
     others = [i for i in range(len(names)) if i not in own]
     held = np.array([budget.COEFFICIENTS[names[i]] for i in others])
     shared = x[:, others] @ held if kind != "simulation" else np.zeros(len(t))
-    weighted = x[:, own] / t[:, None]
-    scale = np.linalg.norm(weighted, axis=0)
-    scale[scale == 0] = 1.0
-    solution = nnls(weighted / scale, (t - shared) / t) / scale
+    weights = np.ones(len(t))
+    for _ in range(10):
+        root = np.sqrt(weights)
+        weighted = x[:, own] / t[:, None] * root[:, None]
+        scale = np.linalg.norm(weighted, axis=0)
+        scale[scale == 0] = 1.0
+        solution = nnls(weighted / scale, (t - shared) / t * root) / scale
+        estimate = shared + x[:, own] @ solution
+        updated = np.where(t > estimate, expectile, 1.0 - expectile)
+        if expectile == 0.5 or np.array_equal(updated, weights):
+            break
+        weights = updated
     coefficients = {names[i]: float(v) for i, v in zip(own, solution)}
-    return coefficients, shared + x[:, own] @ solution
+    return coefficients, estimate
 
 
 def read_measurements(kind: str, path: Path):
@@ -199,6 +215,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=260)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--expectile", type=float, default=0.8,
+                        help="weight of an underestimated run (1 − it: an overestimated one)")
     parser.add_argument("--max-seconds", type=float, default=2.0,
                         help="training sample: estimated seconds at most (the old table's)")
     parser.add_argument("--write", action="store_true", help="update core/budget.py")
@@ -206,9 +224,29 @@ def main() -> None:
                         help="also write the measurements as CSV (query, CPU s, wall s)")
     parser.add_argument("--from-csv", type=Path, default=None,
                         help="refit from a --data file instead of timing again")
+    parser.add_argument("--extend", action="store_true",
+                        help="with --data: keep the file's measurements, time only the sample's "
+                             "runs it does not hold, fit on all")
     args = parser.parse_args()
     kind = args.kind
-    if args.from_csv:
+    if args.extend and args.data and args.data.exists():
+        known, known_times, known_walls = read_measurements(kind, args.data)
+        held = {encode(kind, item) for item in known}
+        items = [item for item in sample(kind, args.seed, args.count, args.max_seconds)
+                 if encode(kind, item) not in held]
+        print(f"{len(known)} {kind} measurements kept from {args.data}, {len(items)} to time; "
+              f"{load()}", flush=True)
+        times, walls, kept = [], [], []
+        with threadpool_limits(1):
+            for item in items:
+                measured = time_item(kind, item, args.repeats)
+                if not measured.get("stopped"):
+                    kept.append(item)
+                    times.append(measured["cpu"])
+                    walls.append(measured["wall"])
+        items, times, walls = known + kept, known_times + times, known_walls + walls
+        print(f"timed; {load()}")
+    elif args.from_csv:
         items, times, walls = read_measurements(kind, args.from_csv)
         print(f"{len(items)} {kind} measurements from {args.from_csv}")
     else:
@@ -234,7 +272,7 @@ def main() -> None:
     t = np.array(times)
     x = np.array([[features_of(kind, item)[name] for name in budget.FEATURE_NAMES]
                   for item in items])
-    coefficients, estimate = fit(kind, x, t)
+    coefficients, estimate = fit(kind, x, t, args.expectile)
     ratio = t / estimate
     wall_ratio = np.array(walls) / estimate
     print(f"measured CPU/estimated on the fitted sample: worst {ratio.max():.2f}, median "
@@ -254,6 +292,7 @@ def main() -> None:
     if args.write:
         source = (f"refit from {args.from_csv.name}" if args.from_csv else
                   f"seed {args.seed}, min of {args.repeats}")
+        source += f", expectile {args.expectile:g}"
         write_coefficients(coefficients, kind, f"{len(items)} runs, {source}, "
                                                f"{time.strftime('%Y-%m-%d')}")
         print("core/budget.py updated")

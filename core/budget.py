@@ -1,12 +1,20 @@
-"""What one run costs: seconds of one core and peak bytes, counted from what the run does.
+"""What a computation costs: seconds of one core and peak bytes, counted from what it does.
 
-A run (``simulate``) draws the weights, pushes a batch forward, sends the loss gradient back and
-summarises every layer. Its time is modelled as a sum of terms, each a count of work times a
-coefficient measured on the reference machine (one core, one BLAS thread)::
+One model prices every request a page makes — a simulation (``simulation_cost``), a training
+run (``training_cost``) and a Jacobian spectrum (``jacobian_cost``) — in one unit, estimated
+seconds of one core, as a sum of terms, each a count of work times a coefficient measured on
+the reference machine (one core, one BLAS thread)::
 
-    seconds = Σ_k  COEFFICIENTS[k] · feature_k(config)
+    seconds = Σ_k  COEFFICIENTS[k] · feature_k
 
-with the features (``features(config)``):
+with one table of coefficients: the counts a computation shares with another (multiply-adds,
+an activation's entries, the weights drawn) have one coefficient; training and the spectrum add
+their own counts (``training_features``, ``jacobian_features``: per step, layer, parameter,
+record and evaluated point; the chain, SVD and QR). The limits are ``MAX_RUN_SECONDS`` (a
+simulation, a spectrum) and ``MAX_TRAIN_SECONDS`` (a training run), in the same unit.
+
+A simulation (``simulate``) draws the weights, pushes a batch forward, sends the loss gradient
+back and summarises every layer; its features (``features(config)``):
 
 - ``gemm_float32`` / ``gemm_float64``: multiply-adds of the matrix products — forward h·W
   (L layers), ∂W = hᵀ·g (L), ∂h = g·Wᵀ (L − 1), the BatchNorm warm-up forwards in eval mode,
@@ -36,7 +44,9 @@ with the features (``features(config)``):
 
 The coefficients come from ``python bench/fit_budget.py`` (random legal configs, each timed in
 one process with one BLAS thread, min of a few repeats; non-negative least squares on the
-relative error). ``python bench/bench_budget.py`` checks them on fresh random configs. A
+relative error; ``--kind training`` / ``--kind jacobian`` fit only that computation's own
+features, the shared ones held). ``python bench/bench_budget.py`` checks them on fresh random
+computations of every kind. A
 coefficient fitted to 0 (the residual sum, input preprocessing, the zeros init) means that
 part's extra cost was lost in the measurement noise next to the shared terms.
 
@@ -100,12 +110,14 @@ TRAIN_FEATURES: tuple[str, ...] = (
     "train_record_params", "train_eval_entries", "train_eval_norm", "train_stat_entries",
     "train_rows", "train_eval_rows", "train_batch_points", "train_eval_points",
     "train_act_float64", "train_act_calls", "train_snapshots", "train_step_calls",
+    "train_block_passes",
 )
 #: What a Jacobian spectrum adds (``jacobian_features``), fitted likewise
 #: (``bench/fit_budget.py --kind jacobian``).
 JACOBIAN_FEATURES: tuple[str, ...] = (
     "jac_constant", "jac_weights", "jac_entries", "jac_mask_entries", "jac_layers",
     "jac_chain_entries", "jac_layernorm_entries", "jac_layer_samples", "jac_svd", "jac_qr",
+    "jac_inputs", "jac_act_calls",
 )
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -122,9 +134,9 @@ FEATURE_NAMES: tuple[str, ...] = (
 #: Seconds per unit of each feature, one core of the reference machine (2-core AMD EPYC,
 #: NumPy 2.4 with OpenBLAS 0.3.31 limited to one thread). Written by bench/fit_budget.py.
 # BEGIN FITTED (bench/fit_budget.py)
-# FIT jacobian: 100 runs, refit from budget_fit_jacobian.csv, 2026-12-07
+# FIT jacobian: 100 runs, refit from budget_fit_jacobian.csv, expectile 0.8, 2026-12-07
 # FIT simulation: 300 configs, refit from budget_fit_data.csv, 2026-11-30
-# FIT training: 255 runs, refit from budget_fit_training.csv, 2026-12-07
+# FIT training: 357 runs, refit from budget_fit_training.csv, expectile 0.8, 2026-12-07
 COEFFICIENTS: dict[str, float] = {
     'gemm_float32': 1.653e-11,
     'gemm_float64': 4.005e-11,
@@ -175,51 +187,54 @@ COEFFICIENTS: dict[str, float] = {
     'lsuv_layers': 0.0001586,
     'warmup_layers': 3.078e-05,
     'constant': 0.002215,
-    'train_constant': 0.00181,
-    'train_points': 1.582e-07,
-    'train_steps': 1.162e-05,
-    'train_layer_steps': 1.731e-05,
-    'train_batchnorm_layer_steps': 4.393e-05,
-    'train_layernorm_layer_steps': 5.86e-05,
-    'train_dropout_layer_steps': 1.282e-05,
-    'train_residual_layer_steps': 2.78e-06,
-    'train_entries': 0,
-    'train_entries_float64': 1.561e-09,
-    'train_batchnorm': 1.649e-08,
+    'train_constant': 0.001752,
+    'train_points': 2.371e-07,
+    'train_steps': 1.931e-05,
+    'train_layer_steps': 1.564e-05,
+    'train_batchnorm_layer_steps': 6.069e-05,
+    'train_layernorm_layer_steps': 5.886e-05,
+    'train_dropout_layer_steps': 5.193e-06,
+    'train_residual_layer_steps': 0,
+    'train_entries': 6.757e-10,
+    'train_entries_float64': 1.484e-09,
+    'train_batchnorm': 1.631e-08,
     'train_layernorm': 0,
-    'train_dropout': 4.569e-09,
-    'train_residual': 3.39e-09,
-    'train_params': 5.794e-10,
-    'train_params_float64': 3.156e-09,
+    'train_dropout': 7.681e-09,
+    'train_residual': 6.279e-09,
+    'train_params': 5.731e-10,
+    'train_params_float64': 3.208e-09,
     'train_params_momentum': 0,
-    'train_params_adam': 2.544e-09,
-    'train_params_l1': 3.169e-09,
+    'train_params_adam': 2.683e-09,
+    'train_params_l1': 3.406e-09,
     'train_params_l2': 0,
     'train_params_clip': 0,
-    'train_records': 1.282e-05,
-    'train_record_layers': 3.463e-05,
-    'train_record_params': 7.257e-09,
+    'train_records': 4.213e-05,
+    'train_record_layers': 5.262e-05,
+    'train_record_params': 8.9e-09,
     'train_eval_entries': 0,
-    'train_eval_norm': 1.743e-09,
-    'train_stat_entries': 2.482e-09,
-    'train_rows': 3.645e-08,
+    'train_eval_norm': 2.289e-09,
+    'train_stat_entries': 2.851e-09,
+    'train_rows': 3.573e-08,
     'train_eval_rows': 0,
-    'train_batch_points': 4.834e-08,
-    'train_eval_points': 2.455e-08,
+    'train_batch_points': 5.016e-08,
+    'train_eval_points': 2.544e-08,
     'train_act_float64': 0,
-    'train_act_calls': 2.518e-07,
+    'train_act_calls': 1.958e-07,
     'train_snapshots': 0,
-    'train_step_calls': 3.245e-07,
-    'jac_constant': 0.0004298,
-    'jac_weights': 6.064e-09,
-    'jac_entries': 7.675e-09,
-    'jac_mask_entries': 5.068e-09,
-    'jac_layers': 4.833e-05,
+    'train_step_calls': 0,
+    'train_block_passes': 2.154e-05,
+    'jac_constant': 0.0004896,
+    'jac_weights': 9.617e-09,
+    'jac_entries': 5.831e-09,
+    'jac_mask_entries': 4.605e-09,
+    'jac_layers': 5.305e-05,
     'jac_chain_entries': 0,
-    'jac_layernorm_entries': 7.423e-09,
-    'jac_layer_samples': 6.61e-06,
-    'jac_svd': 1.387e-10,
-    'jac_qr': 2.342e-10,
+    'jac_layernorm_entries': 7.26e-09,
+    'jac_layer_samples': 6.064e-06,
+    'jac_svd': 1.233e-10,
+    'jac_qr': 3.096e-10,
+    'jac_inputs': 7.673e-09,
+    'jac_act_calls': 5.448e-07,
 }
 # END FITTED
 
@@ -471,9 +486,10 @@ def simulation_cost(config: Any) -> Cost:
 def step_cost(config: Any, batch_size: int | None = None) -> Cost:
     """The estimated cost of one forward + backward step of the config's network on a batch
     of ``batch_size`` (default: the config's): matrix products and element-wise passes with
-    per-layer statistics, no weight drawing, no BatchNorm warm-up. A training engine
-    multiplies ``seconds`` by its number of steps and adds ``simulation_cost``'s "weights"
-    part once; ``peak_bytes`` counts the weights, one set of gradients and the kept arrays."""
+    per-layer statistics, no weight drawing, no BatchNorm warm-up: the simulation's pass, with
+    its statistics (the training engine's steps are priced by ``training_cost``, which counts
+    what a training step does). ``peak_bytes`` counts the weights, one set of gradients and
+    the kept arrays."""
     batch = config.batch_size if batch_size is None else batch_size
     parts = _seconds(_step_features(config, batch))
     return Cost(seconds=sum(parts.values()), peak_bytes=peak_bytes(config, batch,
@@ -602,6 +618,11 @@ def training_features(config: Any, train_config: Any, *, snapshots: int,
     calls = _STEP_CALLS[tc.optimizer] + (_STEP_CALLS["l1"] if tc.l1 > 0.0 else 0) + (
         _STEP_CALLS["l2"] if tc.l2 > 0.0 else 0) + _STEP_CALLS.get(tc.clip, 0)
     f["train_step_calls"] = passes * calls
+    if hidden:
+        # A pass through core.block (its op list built, the recorders, the caches): the
+        # training step's forward and backward, and each evaluation's two forwards and the
+        # snapshot's; a depth-1 network (the head alone) skips it.
+        f["train_block_passes"] = 2.0 * passes + 2.0 * records + min(records, snapshots)
     if config.init == "lsuv":  # the calibration pass over the training split
         f["lsuv"] = n_train * units
         f["lsuv_layers"] = float(depth)
@@ -672,6 +693,9 @@ def jacobian_features(config: Any, samples: int, method: str, sketch: int) -> di
     if config.dropout > 0.0:
         f["jac_mask_entries"] = float(config.batch_size) * units * (1 + passes)
     f["jac_layers"] = float(depth)
+    f["jac_inputs"] = float(config.batch_size) * n[0]  # the input batch, copied to float64
+    # φ on the forward rows and φ' for the per-sample maps, each layer: their fixed calls.
+    f["jac_act_calls"] = depth * _ACTIVATION_CALL_US[config.activation]
     # Element-wise maps per layer besides the product by W: φ', the norm, the dropout mask,
     # the residual sum.
     maps = 1.0 + (config.dropout > 0.0) + bool(config.residual)
