@@ -11,7 +11,7 @@ NumPy, pandas and the standard library only; no global random state.
 
 from . import _allocator  # noqa: F401  (allocator thresholds: see its docstring)
 from .activations import ACTIVATION_NAMES, ACTIVATIONS, Activation
-from .budget import Cost, simulation_cost, step_cost
+from .budget import MAX_TRAIN_SECONDS, Cost, simulation_cost, step_cost, training_cost
 from .config import (FIELD_SPECS, MAX_MEMORY_BYTES, MAX_RUN_SECONDS, ConfigError, FieldSpec,
                      NetworkConfig)
 from .diagnose import Finding, backward_ratio, diagnose, forward_ratio
@@ -32,5 +32,5 @@ __all__ = [
     "diagnose", "encode_query", "forward_ratio", "params_from_pairs", "simulate",
     "Dataset", "HISTORY_COLUMNS", "LAYER_HISTORY_COLUMNS", "Snapshots", "TRAIN_FIELD_SPECS",
     "TrainConfig", "TrainResult", "check_budget", "make_dataset", "train",
-    "simulation_cost", "step_cost",
+    "simulation_cost", "step_cost", "training_cost", "MAX_TRAIN_SECONDS",
 ]

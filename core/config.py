@@ -8,6 +8,7 @@ controls all read that table, so a field added here is validated, shareable and 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -68,14 +69,18 @@ class FieldSpec:
         return f"a number from {self.low:g} to {self.high:g}"
 
     def check(self, value: Any) -> Any:
-        """Return the value in canonical type, or raise ConfigError naming field and range."""
+        """Return the value in canonical type, or raise ConfigError naming field and range.
+
+        Never another exception: a huge int (10**400 overflows float(), and past 4,300 digits
+        even repr()), a float or Fraction out of float's range, a string, a very long or endless
+        iterable are each refused by name, with the valid range."""
         def bad(reason: str = "") -> ConfigError:
-            shown = repr(value) if not isinstance(value, str) else repr(value[:60])
+            shown = _shown(value)
             return ConfigError(f"{self.name}={shown} is invalid{reason}: {self.name} must be "
                                f"{self.describe()}.", (self.name,), value=shown)
 
         if self.kind == "choice":
-            if value not in self.choices:
+            if not isinstance(value, str) or value not in self.choices:
                 raise bad()
             return value
         if self.kind == "bool":
@@ -83,12 +88,16 @@ class FieldSpec:
                 raise bad()
             return value
         if self.kind == "ints":
+            if isinstance(value, (str, bytes)):
+                raise bad()
             try:
-                items = tuple(value)
+                # At most one more item than allowed is read: an endless iterable is refused.
+                items = tuple(itertools.islice(iter(value), MAX_DEPTH + 2))
             except TypeError:
                 raise bad() from None
             if items and not (2 <= len(items) <= MAX_DEPTH + 1):
-                raise bad(f" ({len(items)} widths)")
+                raise bad(" (too many widths)" if len(items) > MAX_DEPTH + 1
+                          else f" ({len(items)} widths)")
             for item in items:
                 if isinstance(item, bool) or not isinstance(item, numbers.Integral) or not (
                         self.low <= item <= self.high):
@@ -96,17 +105,49 @@ class FieldSpec:
             return tuple(int(i) for i in items)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise bad()
-        if self.kind == "int":
-            if not math.isfinite(value) or value != int(value):
-                raise bad()
-            value = int(value)
+        if isinstance(value, numbers.Integral):
+            # Compared as an int: float() of a huge int overflows.
+            number: float | int = int(value)
         else:
-            value = float(value)
-            if not math.isfinite(value):
+            try:
+                number = float(value)
+            except (OverflowError, ValueError, TypeError):  # a Fraction beyond float's range
+                raise bad(" (out of range)") from None
+            if not math.isfinite(number):
                 raise bad()
-        if not (self.low <= value <= self.high):
+        if self.kind == "int":
+            if number != int(number):
+                raise bad()
+            number = int(number)
+        if not (self.low <= number <= self.high):
             raise bad(" (out of range)")
-        return value
+        return int(number) if self.kind == "int" else float(number)
+
+
+#: Digits of an int shown in full in an error message; a longer one is described by its size
+#: (repr() of an int of more than 4,300 digits raises ValueError).
+_SHOWN_DIGITS = 40
+
+
+def _shown(value: Any) -> str:
+    """A short, always computable text of a given value, for error messages."""
+    if isinstance(value, str):
+        return repr(value[:60])
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        digits = int(abs(int(value)).bit_length() * math.log10(2)) + 1
+        if digits > _SHOWN_DIGITS:
+            sign = "-" if value < 0 else ""
+            return f"{sign}<an integer of about {digits} digits>"
+    if isinstance(value, (tuple, list)):
+        items = [_shown(item) for item in value[:8]]
+        more = ", …" if len(value) > 8 else ""
+        ends = "()" if isinstance(value, tuple) else "[]"
+        return ends[0] + ", ".join(items) + more + ("," if len(value) == 1 else "") + ends[1]
+    try:
+        text = repr(value)
+    except Exception:  # a hostile __repr__, or an int past Python's digit limit inside it
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "…"
 
 
 MAX_DEPTH = 200

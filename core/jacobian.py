@@ -42,8 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import block, ops
-from .config import ConfigError, NetworkConfig
+from . import block, budget, ops
+from .config import MAX_RUN_SECONDS, ConfigError, NetworkConfig
 from .inits import INITS
 from .simulate import Network, build_network, make_input, simulate, stream
 # The simulator's stream ids of dropout masks and inputs: the same draws as its own pass.
@@ -53,9 +53,10 @@ Array = np.ndarray
 
 #: Widest layer for the exact path.
 MAX_EXACT_WIDTH = 1024
-#: Default budget of the exact path, in multiply-adds over all samples (≈ 1 s on 2 cores).
+#: Largest exact path, in multiply-adds over all samples: the method's switch (both methods are
+#: priced in seconds by core.budget and held to MAX_RUN_SECONDS).
 DEFAULT_MAX_EXACT = 4e9
-#: Budget of the estimate: (k + 8) test vectors × 4 passes × Σ n_{l−1}·n_l × samples.
+#: Largest estimate: (k + 8) test vectors × 4 passes × Σ n_{l−1}·n_l × samples.
 ESTIMATE_BUDGET = 2e10
 #: Bytes the weights may take here: the network's own and their float64 copies (12 bytes per
 #: float32 weight). 512 MiB ≈ 44 M weights, e.g. 10 layers of 2048 × 2048.
@@ -177,19 +178,28 @@ def jacobian_matrix(config: NetworkConfig, sample: int = 0, *,
         return _push(layers, sample, None)
 
 
-def jacobian_spectrum(config: NetworkConfig, max_exact: float = DEFAULT_MAX_EXACT, *,
-                      samples: int = 4, sketch: int = 64,
-                      network: Network | None = None) -> JacobianSpectrum:
-    """Singular values of ∂out/∂x at the first ``samples`` inputs of the simulator's batch.
+@dataclass(frozen=True)
+class SpectrumPlan:
+    """How ``jacobian_spectrum`` will compute: ``method`` ("exact" or "estimate"), ``samples``,
+    ``sketch`` (the values kept per sample by the estimate; 0 for exact) and the estimated
+    ``cost`` (core.budget.jacobian_cost)."""
 
-    Exact (SVD of the formed J) when every width ≤ MAX_EXACT_WIDTH and samples × the cost of
-    one J (Σ n_0·n_{l−1}·n_l + 10·n_0·n_L·min(n_0, n_L) multiply-adds) ≤ ``max_exact``;
-    otherwise a randomized-SVD estimate of the ``sketch`` largest values per sample (fewer,
-    down to 8, when ESTIMATE_BUDGET requires). Deterministic for a config: the test vectors come
-    from the config's seed. ``network`` may be passed to reuse one from ``build_network``; it
-    must be fresh (``simulate`` is run on it for LSUV and BatchNorm eval). Raises ConfigError
-    (code "jacobian_memory") above MAX_JACOBIAN_BYTES, before any work.
-    """
+    method: str
+    samples: int
+    sketch: int
+    cost: budget.Cost
+
+
+def spectrum_plan(config: NetworkConfig, max_exact: float = DEFAULT_MAX_EXACT, *,
+                  samples: int = 4, sketch: int = 64) -> SpectrumPlan:
+    """The method and sketch ``jacobian_spectrum`` uses, priced, or ConfigError before any
+    work: "jacobian_memory" above MAX_JACOBIAN_BYTES, "too_large" when even the smallest
+    estimate (8 values a sample) would take more than MAX_RUN_SECONDS of one core.
+
+    Exact when every width ≤ MAX_EXACT_WIDTH, samples × (Σ n_0·n_{l−1}·n_l +
+    10·n_0·n_L·min(n_0, n_L)) ≤ ``max_exact`` multiply-adds and it fits the time limit;
+    otherwise the estimate with the largest sketch ≤ ``sketch`` (halved down to 8) that fits
+    ESTIMATE_BUDGET multiply-adds and the time limit."""
     samples = max(1, min(int(samples), config.batch_size))
     widths = config.layer_widths
     memory = jacobian_memory(config)
@@ -199,12 +209,47 @@ def jacobian_spectrum(config: NetworkConfig, max_exact: float = DEFAULT_MAX_EXAC
             f"the limit is {MAX_JACOBIAN_BYTES / 2**20:.0f} MiB. Reduce depth or width.",
             ("depth", "width", "widths"), code="jacobian_memory", amount=memory,
             limit=MAX_JACOBIAN_BYTES)
+    if max(widths) <= MAX_EXACT_WIDTH and samples * _cost(widths) <= max_exact:
+        cost = budget.jacobian_cost(config, samples, "exact", 0)
+        if cost.seconds <= MAX_RUN_SECONDS:
+            return SpectrumPlan("exact", samples, 0, cost)
+    n0, n_last = widths[0], widths[-1]
+    pass_cost = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+    k = int(min(sketch, ESTIMATE_BUDGET / (4.0 * samples * pass_cost) - 8))
+    smallest = min(8, n0, n_last)
+    k = max(min(k, n0, n_last), smallest)
+    cost = budget.jacobian_cost(config, samples, "estimate", k)
+    while cost.seconds > MAX_RUN_SECONDS and k > smallest:
+        k = max(k // 2, smallest)
+        cost = budget.jacobian_cost(config, samples, "estimate", k)
+    if cost.seconds > MAX_RUN_SECONDS:
+        raise ConfigError(
+            f"The Jacobian spectrum of this network is too large to compute here: it would "
+            f"take about {cost.seconds:.2g} s of computing, the limit is "
+            f"{MAX_RUN_SECONDS:.2g} s. Reduce depth, width or batch_size.",
+            ("depth", "width", "widths", "batch_size"), code="too_large",
+            amount=cost.seconds, limit=MAX_RUN_SECONDS)
+    return SpectrumPlan("estimate", samples, k, cost)
+
+
+def jacobian_spectrum(config: NetworkConfig, max_exact: float = DEFAULT_MAX_EXACT, *,
+                      samples: int = 4, sketch: int = 64,
+                      network: Network | None = None) -> JacobianSpectrum:
+    """Singular values of ∂out/∂x at the first ``samples`` inputs of the simulator's batch.
+
+    Exact (SVD of the formed J) or a randomized-SVD estimate of the ``sketch`` largest values
+    per sample (fewer, down to 8, when ESTIMATE_BUDGET or the time limit requires): see
+    ``spectrum_plan``, which prices the run and refuses it (ConfigError, codes
+    "jacobian_memory" and "too_large") before any work. Deterministic for a config: the test
+    vectors come from the config's seed. ``network`` may be passed to reuse one from
+    ``build_network``; it must be fresh (``simulate`` is run on it for LSUV and BatchNorm eval).
+    """
+    plan = spectrum_plan(config, max_exact, samples=samples, sketch=sketch)
     with np.errstate(all="ignore"):
-        layers = _prepare(config, network, samples)
-        exact = max(widths) <= MAX_EXACT_WIDTH and samples * _cost(widths) <= max_exact
-        if exact:
-            return _exact(layers, samples)
-        return _estimate(config, layers, samples, sketch)
+        layers = _prepare(config, network, plan.samples)
+        if plan.method == "exact":
+            return _exact(layers, plan.samples)
+        return _estimate(config, layers, plan.samples, plan.sketch)
 
 
 def _nonfinite(samples: int, method: str, sketch: int) -> JacobianSpectrum:
@@ -231,9 +276,7 @@ def _estimate(config: NetworkConfig, layers: list[block.LayerJacobian], samples:
               sketch: int) -> JacobianSpectrum:
     widths = config.layer_widths
     n0, n_last = widths[0], widths[-1]
-    pass_cost = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
-    k = int(min(sketch, ESTIMATE_BUDGET / (4.0 * samples * pass_cost) - 8))
-    k = max(min(k, n0, n_last), min(8, n0, n_last))
+    k = sketch
     # Oversampling (Halko et al.: a few extra vectors) sharpens the k values kept.
     kp = min(k + 8, n0, n_last)
     rng = stream(config.seed, _SKETCH)

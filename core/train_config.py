@@ -5,10 +5,10 @@ Like NetworkConfig, one declarative table (``TRAIN_FIELD_SPECS``, built from the
 fields' metadata) gives each field's kind, range or choices and default; validation and the
 query-string codec read it.
 
-A TrainConfig alone does not know the network, so the step budget is checked on the pair:
+A TrainConfig alone does not know the network, so the budget is checked on the pair:
 ``check_budget(config, train_config)`` (called by ``train`` before any work, and by pages before
-they start a run) refuses a run whose work or memory is over the limits, with a ConfigError like
-NetworkConfig's.
+they start a run) refuses a run whose estimated seconds (core.budget's one model, the unit of
+every budget) or memory are over the limits, with a ConfigError like NetworkConfig's.
 """
 
 from __future__ import annotations
@@ -17,7 +17,12 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from . import budget
 from .config import MAX_MEMORY_BYTES, ConfigError, FieldSpec, NetworkConfig, _spec
+
+#: Estimated seconds of one core a training run may take: core.budget's one model and unit
+#: (``MAX_TRAIN_SECONDS``, see there why it is larger than a simulation's).
+MAX_TRAIN_SECONDS = budget.MAX_TRAIN_SECONDS
 
 #: Name → (task, what it is). The 2-D sets are TensorFlow Playground's generators
 #: (src/dataset.ts): labels 1 / 0 for Playground's +1 / −1; regression targets in about [−1, 1].
@@ -34,16 +39,6 @@ DATASET_NAMES: tuple[str, ...] = tuple(DATASETS)
 N_FEATURES = 2
 N_OUTPUTS = 1
 
-#: Multiply-adds one training run may cost, counted by ``estimated_training_work`` (≈ 20 s here).
-MAX_TRAIN_MULTIPLY_ADDS = 2e12
-#: This machine's rate for that count, one core (bench/bench_train.py): seconds ≈ work / rate.
-MULTIPLY_ADDS_PER_SECOND = 1e11
-#: A step costs a fixed ≈ 20 µs per layer of NumPy calls whatever the size (≈ 2e6 multiply-adds
-#: at this machine's ≈ 1e11/s): counted so that many steps of a tiny network are refused too.
-OVERHEAD_PER_LAYER_STEP = 2e6
-#: Element-wise passes per unit and sample, forward + backward + update (bias add, φ, φ', the
-#: product, the bias gradient, dropout; a norm adds about as many again).
-ELEMENTWISE_PASSES = 10
 #: Decision-function snapshots: at most this many, on a GRID × GRID grid (2-D datasets).
 MAX_SNAPSHOTS = 26
 SNAPSHOT_GRID = 32
@@ -146,62 +141,44 @@ def training_network_config(config: NetworkConfig, train_config: TrainConfig) ->
     return config if config.widths == widths else config.replace(widths=widths)
 
 
-def estimated_training_work(config: NetworkConfig, train_config: TrainConfig) -> float:
-    """Multiply-adds of a run, element-wise work and the fixed per-call cost included:
+def estimated_training_cost(config: NetworkConfig, train_config: TrainConfig) -> budget.Cost:
+    """Seconds of one core and peak bytes of ``train(config, train_config)``
+    (core.budget.training_cost: per step, layer, parameter, record and evaluated entry)."""
+    return budget.training_cost(training_network_config(config, train_config), train_config)
 
-        steps · (B·(3·Σ n_{l−1}n_l + E·Σ n_l) + 8·P + L·overhead)
-        + records · N·(Σ n_{l−1}n_l + E·Σ n_l) + snapshots · G²·(Σ n_{l−1}n_l + E·Σ n_l)
 
-    B = batch_size, P = parameters, L = depth, N = n_points (evaluation of both splits),
-    E = ELEMENTWISE_PASSES (doubled with a norm), G = SNAPSHOT_GRID.
-    """
-    n = training_widths(config, train_config)
-    products = float(sum(a * b for a, b in zip(n[:-1], n[1:])))
-    units = float(sum(n[1:]))
-    passes = ELEMENTWISE_PASSES * (2 if config.norm != "none" else 1)
-    parameters = products + units
-    steps = train_config.steps
-    per_step = (train_config.batch_size * (3.0 * products + passes * units) + 8.0 * parameters
-                + (len(n) - 1) * OVERHEAD_PER_LAYER_STEP)
-    records = steps // train_config.record_every + 2
-    per_sample_eval = products + passes * units
-    return (steps * per_step + records * train_config.n_points * per_sample_eval
-            + MAX_SNAPSHOTS * SNAPSHOT_GRID ** 2 * per_sample_eval)
+def estimated_training_seconds(config: NetworkConfig, train_config: TrainConfig) -> float:
+    """Estimated seconds of one core for ``train(config, train_config)``; the budget is
+    MAX_TRAIN_SECONDS."""
+    return estimated_training_cost(config, train_config).seconds
 
 
 def estimated_training_memory(config: NetworkConfig, train_config: TrainConfig) -> float:
-    """Bytes: parameters × 5 (values, gradient, two optimizer buffers, the update), ≈ 6 kept
-    arrays of batch × width a layer, the evaluation pass over the larger split and the grid, and
-    the recorded rows (≈ 16 float64 numbers per layer and record) and snapshots."""
-    itemsize = 8 if config.dtype == "float64" else 4
-    n = training_widths(config, train_config)
-    parameters = sum(a * b for a, b in zip(n[:-1], n[1:])) + sum(n[1:])
-    kept = 6.0 * train_config.batch_size * sum(n)
-    evaluation = 4.0 * max(train_config.n_points, SNAPSHOT_GRID ** 2) * max(n)
-    records = train_config.steps // train_config.record_every + 2
-    recorded = 16.0 * 8 * records * len(n) + 8.0 * MAX_SNAPSHOTS * SNAPSHOT_GRID ** 2
-    return (5.0 * parameters + kept + evaluation) * itemsize + recorded
+    """Estimated peak bytes of ``train(config, train_config)`` (core.budget.training_memory);
+    the budget is MAX_MEMORY_BYTES."""
+    return estimated_training_cost(config, train_config).peak_bytes
 
 
 def check_budget(config: NetworkConfig, train_config: TrainConfig) -> None:
     """Raise ConfigError (code "too_large" / "too_much_memory", or "widths_mismatch",
-    "batchnorm_batch") before any work when this pair cannot be trained here."""
+    "batchnorm_batch") before any work when this pair cannot be trained here. "too_large"
+    carries ``amount`` (the estimated seconds of one core) and ``limit`` (MAX_TRAIN_SECONDS)."""
     if config.norm == "batchnorm" and train_config.batch_size < 2:
         raise ConfigError(
             "batch_size=1 is invalid with BatchNorm: the batch statistics need at least 2 "
             "samples (as torch.nn.BatchNorm1d in training).", ("batch_size", "norm"),
             value="1", code="batchnorm_batch")
-    work = estimated_training_work(config, train_config)
+    cost = estimated_training_cost(config, train_config)
     fields = ("steps", "batch_size", "n_points", "record_every", "depth", "width", "widths")
-    if work > MAX_TRAIN_MULTIPLY_ADDS:
+    if cost.seconds > MAX_TRAIN_SECONDS:
         raise ConfigError(
-            f"This training run is too large: about {work:.2g} multiply-adds "
-            f"(steps × batch × width² × depth, plus the evaluations), the limit is "
-            f"{MAX_TRAIN_MULTIPLY_ADDS:.2g}. Reduce steps, batch_size, depth or width.",
-            fields, code="too_large", amount=work, limit=MAX_TRAIN_MULTIPLY_ADDS)
-    memory = estimated_training_memory(config, train_config)
-    if memory > MAX_MEMORY_BYTES:
+            f"This training run is too large: it would take about {cost.seconds:.2g} s of "
+            f"computing (the steps, and the evaluation of every point at each record), the "
+            f"limit is {MAX_TRAIN_SECONDS:.2g} s. Reduce steps, batch_size, n_points, depth or "
+            f"width, or record less often.",
+            fields, code="too_large", amount=cost.seconds, limit=MAX_TRAIN_SECONDS)
+    if cost.peak_bytes > MAX_MEMORY_BYTES:
         raise ConfigError(
-            f"This training run needs about {memory / 2**20:.0f} MiB, the limit is "
+            f"This training run needs about {cost.peak_bytes / 2**20:.0f} MiB, the limit is "
             f"{MAX_MEMORY_BYTES / 2**20:.0f} MiB. Reduce batch_size, n_points, depth or width.",
-            fields, code="too_much_memory", amount=memory, limit=MAX_MEMORY_BYTES)
+            fields, code="too_much_memory", amount=cost.peak_bytes, limit=MAX_MEMORY_BYTES)

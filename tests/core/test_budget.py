@@ -162,3 +162,73 @@ def test_memory_estimate_bounds_the_measured_peak(query):
     estimate = config.estimated_memory()
     # An upper bound, and not a wild one.
     assert measured <= estimate <= 2.5 * measured + 4 * 2**20, (measured, estimate)
+
+
+# One model for every computation: the pre form, training, the Jacobian spectrum -------------
+
+def test_the_pre_form_prices_phi_and_the_norm_on_each_layers_input_width():
+    widths = (64, 512, 64, 512)
+    post = NetworkConfig(widths=widths, residual=True, residual_form="post", norm="layernorm",
+                         batch_size=8)
+    pre = post.replace(residual_form="pre")
+    assert budget.features(post)["act_tanh"] == 8 * (512 + 64 + 512)
+    assert budget.features(pre)["act_tanh"] == 8 * (64 + 512 + 64)
+    assert budget.features(pre)["layernorm"] == 8 * (64 + 512 + 64)
+    assert budget.features(pre)["projections"] == budget.features(post)["projections"] > 0
+
+
+def test_training_and_the_spectrum_have_their_own_fitted_features_in_the_one_table():
+    assert set(budget.TRAIN_FEATURES) | set(budget.JACOBIAN_FEATURES) <= set(budget.FEATURE_NAMES)
+    for name in ("train_steps", "train_layer_steps", "train_batchnorm_layer_steps",
+                 "train_record_layers", "train_act_calls", "jac_constant", "jac_layers"):
+        assert budget.COEFFICIENTS[name] > 0, name
+
+
+def test_training_features_count_steps_records_and_evaluations():
+    from core import TrainConfig
+    from core.train_config import training_network_config
+    network = NetworkConfig(depth=3, width=16, norm="batchnorm")
+    training = TrainConfig(n_points=200, train_fraction=0.5, batch_size=10, steps=100,
+                           record_every=30)
+    config = training_network_config(network, training)
+    assert config.layer_widths == (2, 16, 16, 1)
+    f = budget.training_features(config, training, snapshots=26, snapshot_points=1024)
+    records = 5  # steps 0, 30, 60, 90 and 100
+    assert budget.training_records(training) == records
+    assert f["train_steps"] == 101 and f["train_layer_steps"] == 101 * 3
+    assert f["train_batchnorm_layer_steps"] == 101 * 2
+    evaluated = records * 200 + records * 1024
+    products = 2 * 16 + 16 * 16 + 16
+    assert f["gemm_float32"] == 101 * 10 * (3 * products - 2 * 16) + evaluated * products
+    assert f["train_eval_entries"] == evaluated * (16 + 16 + 1)
+    assert f["train_stat_entries"] == records * 100 * (16 + 16 + 1)
+    assert f["train_record_layers"] == (records + records) * 3  # every record a snapshot
+    assert f["train_rows"] == 101 * 10 * 3 and f["train_eval_points"] == evaluated
+
+
+def test_the_spectrum_is_priced_and_refused_before_any_work(monkeypatch):
+    import core.jacobian as jacobian
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started on a spectrum over the budget")
+
+    monkeypatch.setattr(jacobian, "build_network", no_work)
+    monkeypatch.setattr(jacobian, "simulate", no_work)
+    # BatchNorm in eval mode: the spectrum first runs the whole simulation (≈ its budget).
+    config = NetworkConfig(depth=200, width=256, batch_size=448, norm="batchnorm",
+                           bn_mode="eval", bn_passes=2)
+    assert config.estimated_seconds() <= MAX_RUN_SECONDS
+    with pytest.raises(ConfigError) as error:
+        jacobian.jacobian_spectrum(config)
+    assert error.value.code == "too_large" and error.value.limit == MAX_RUN_SECONDS
+    assert error.value.amount > MAX_RUN_SECONDS and " s of computing" in str(error.value)
+
+
+def test_the_spectrum_plan_fits_its_sketch_to_the_time_limit():
+    from core.jacobian import spectrum_plan
+    small = spectrum_plan(NetworkConfig(depth=5, width=64))
+    assert small.method == "exact" and small.cost.seconds <= MAX_RUN_SECONDS
+    wide = spectrum_plan(NetworkConfig(depth=10, width=2048, batch_size=2))
+    assert wide.method == "estimate" and 8 <= wide.sketch < 64
+    assert wide.cost.seconds <= MAX_RUN_SECONDS
+    assert wide.cost.parts["matrix products"] > 0

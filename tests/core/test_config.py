@@ -81,3 +81,78 @@ def test_every_field_has_a_spec_and_a_valid_default():
     assert set(FIELD_SPECS) == set(NetworkConfig.__dataclass_fields__)
     for spec in FIELD_SPECS.values():
         assert spec.check(spec.default) == spec.default
+
+
+# Numbers no float holds: every numeric field of both configs refuses them by name ------------
+
+import math  # noqa: E402
+from decimal import Decimal  # noqa: E402
+from fractions import Fraction  # noqa: E402
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from core import TRAIN_FIELD_SPECS, TrainConfig  # noqa: E402
+
+NUMERIC_FIELDS = ([(NetworkConfig, name) for name, spec in FIELD_SPECS.items()
+                   if spec.kind in ("int", "float")]
+                  + [(TrainConfig, name) for name, spec in TRAIN_FIELD_SPECS.items()
+                     if spec.kind in ("int", "float")])
+
+#: Values beyond every field's range that once escaped as OverflowError (float() of a huge
+#: int or Fraction) or ValueError (repr() of an int past 4,300 digits), and their kin.
+HUGE = st.one_of(
+    st.integers(20, 6000).flatmap(lambda digits: st.sampled_from([10 ** digits, -10 ** digits,
+                                                                  7 * 10 ** digits + 3])),
+    st.sampled_from([float("inf"), -float("inf"), float("nan"), 1e308, -1e308]),
+    st.integers(310, 2000).map(lambda digits: Fraction(10 ** digits, 3)),
+    st.sampled_from([Decimal("1e400"), Decimal("-1e400"), Decimal("NaN")]),
+    st.integers(1, 5000).map(lambda digits: "9" * digits),
+    st.sampled_from(["1e400", "inf", "", None, [], {}, object(), complex(1e400, 0)]),
+)
+
+
+def _spec(cls, name):
+    return (FIELD_SPECS if cls is NetworkConfig else TRAIN_FIELD_SPECS)[name]
+
+
+@pytest.mark.parametrize("cls,name", NUMERIC_FIELDS)
+def test_the_issues_huge_ints_are_config_errors(cls, name):
+    spec = _spec(cls, name)
+    for value in (10 ** 400, -10 ** 400, 10 ** 5000):
+        with pytest.raises(ConfigError) as error:
+            cls(**{name: value})
+        assert error.value.fields == (name,)
+        assert f"{name} must be {spec.describe()}" in str(error.value)
+        assert "digits" in str(error.value)  # described by its size, not printed whole
+
+
+@settings(max_examples=300, deadline=None)
+@given(field=st.sampled_from(NUMERIC_FIELDS), value=HUGE)
+def test_any_number_out_of_floats_reach_is_refused_by_name(field, value):
+    cls, name = field
+    with pytest.raises(ConfigError) as error:
+        cls(**{name: value})
+    assert error.value.fields == (name,)
+    assert f"{name} must be {_spec(cls, name).describe()}" in str(error.value)
+    assert len(str(error.value)) < 400
+
+
+def test_widths_refuse_huge_and_endless_values_without_reading_them_all():
+    for value in [(10 ** 5000, 4), (4, -10 ** 400), range(10 ** 12), iter(int, 1), "1,2", 7]:
+        with pytest.raises(ConfigError) as error:
+            NetworkConfig(widths=value)
+        assert error.value.fields == ("widths",)
+        assert len(str(error.value)) < 400
+
+
+def test_every_numeric_field_still_accepts_its_bounds():
+    for cls, name in NUMERIC_FIELDS:
+        spec = _spec(cls, name)
+        for value in (spec.low, spec.high):
+            typed = int(value) if spec.kind == "int" else float(value)
+            try:
+                config = cls(**{name: typed})
+            except ConfigError as error:  # a size at its bound may be over the run budget
+                assert error.code in ("too_large", "too_much_memory", "batch_too_large"), error
+                continue
+            assert getattr(config, name) == typed and math.isfinite(getattr(config, name))

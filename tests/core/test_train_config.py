@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from core import ConfigError, NetworkConfig, TrainConfig
-from core.train_config import (MAX_TRAIN_MULTIPLY_ADDS, TRAIN_FIELD_SPECS, check_budget,
-                               estimated_training_work, training_widths)
+from core.train_config import (MAX_TRAIN_SECONDS, TRAIN_FIELD_SPECS, check_budget,
+                               estimated_training_seconds, training_widths)
 
 
 @pytest.mark.parametrize("field,value,expected", [
@@ -67,23 +68,89 @@ def test_default_widths_are_the_data_features_then_width_then_one_output():
     assert error.value.code == "widths_mismatch" and "2 features" in str(error.value)
 
 
-def test_the_step_budget_counts_steps_and_refuses_before_any_work():
+def test_the_budget_counts_steps_in_seconds_and_refuses_before_any_work():
     network = NetworkConfig(depth=10, width=64)
     small = TrainConfig(steps=1000, batch_size=32)
-    check_budget(network, small)  # the benchmark's size fits
-    check_budget(NetworkConfig(depth=20, width=256), TrainConfig(steps=1000, batch_size=128))
-    # Work grows with the steps: doubling them roughly doubles the estimate.
-    twice = estimated_training_work(network, small.replace(steps=2000))
-    assert 1.8 < twice / estimated_training_work(network, small) < 2.1
+    check_budget(network, small)  # bench/bench_train.py's sizes fit
+    check_budget(NetworkConfig(depth=20, width=256), TrainConfig(steps=300, batch_size=128))
+    with pytest.raises(ConfigError):  # ≈ 17 s of one core measured here
+        check_budget(NetworkConfig(depth=20, width=256), TrainConfig(steps=1000, batch_size=128))
+    # Time grows with the steps: doubling them roughly doubles the estimate.
+    twice = estimated_training_seconds(network, small.replace(steps=2000))
+    assert 1.8 < twice / estimated_training_seconds(network, small) < 2.1
     with pytest.raises(ConfigError) as error:
         # batch_size=2: the NetworkConfig's own (simulation) budget is not what is tested.
         check_budget(NetworkConfig(depth=20, width=512, batch_size=2), TrainConfig(
             n_points=5000, batch_size=1000, steps=100000))
-    assert error.value.code == "too_large" and error.value.limit == MAX_TRAIN_MULTIPLY_ADDS
+    assert error.value.code == "too_large" and error.value.limit == MAX_TRAIN_SECONDS
+    assert error.value.amount > MAX_TRAIN_SECONDS and " s of computing" in str(error.value)
+    assert f"{error.value.amount:.2g} s" in str(error.value)
     assert "steps" in error.value.fields
     # Many steps of a tiny network are refused too: each step has a fixed cost per layer.
     with pytest.raises(ConfigError):
         check_budget(NetworkConfig(depth=200, width=2), TrainConfig(steps=100000, batch_size=1))
+
+
+@pytest.mark.parametrize("network,training", [
+    # Accepted by the old multiply-add budget, measured at 108 s and 29 s of CPU (issue 18):
+    # BatchNorm's per-layer cost and the fixed cost of a step were not counted.
+    (dict(depth=200, width=2, norm="batchnorm", batch_size=2), dict(batch_size=2, steps=4999)),
+    (dict(depth=200, width=1), dict(steps=4999)),
+    # Every point evaluated at every step.
+    (dict(depth=10, width=64), dict(n_points=50000, record_every=1, steps=2000)),
+    # The default network for 6,316 steps on large batches.
+    ({}, dict(n_points=20000, batch_size=2000, steps=6316)),
+    (dict(depth=20, width=128, dropout=0.3, residual=True),
+     dict(optimizer="adam", clip="norm", steps=3281, batch_size=500, n_points=5000)),
+])
+def test_the_issues_long_runs_are_refused_before_any_work(monkeypatch, network, training):
+    import importlib
+    engine = importlib.import_module("core.train")  # the module; core.train is the function
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started on a run over the budget")
+
+    monkeypatch.setattr(engine, "make_dataset", no_work)
+    monkeypatch.setattr(engine, "build_network", no_work)
+    with pytest.raises(ConfigError) as error:
+        engine.train(NetworkConfig(**network), TrainConfig(**training))
+    assert error.value.code == "too_large" and error.value.amount > MAX_TRAIN_SECONDS
+
+
+def test_every_part_of_a_run_adds_to_its_estimate():
+    network, training = NetworkConfig(depth=10, width=32), TrainConfig(steps=300)
+    base = estimated_training_seconds(network, training)
+    for changed in (dict(steps=600), dict(batch_size=100), dict(n_points=5000),
+                    dict(record_every=1), dict(optimizer="adam")):
+        assert estimated_training_seconds(network, training.replace(**changed)) > base, changed
+    # Parts whose cost the fit may find lost in the noise (a coefficient of 0) never lower it.
+    for changed in (dict(clip="norm"), dict(clip="value"), dict(l1=0.001), dict(l2=0.001),
+                    dict(optimizer="momentum")):
+        assert estimated_training_seconds(network, training.replace(**changed)) >= base, changed
+    for changed in (dict(depth=20), dict(width=64), dict(norm="batchnorm"),
+                    dict(norm="layernorm"), dict(dropout=0.2), dict(residual=True),
+                    dict(activation="gelu"), dict(dtype="float64")):
+        assert estimated_training_seconds(network.replace(**changed), training) > base, changed
+
+
+@settings(max_examples=60, deadline=None)
+@given(depth=st.integers(1, 200), width=st.integers(1, 4096), steps=st.integers(1, 100000),
+       batch=st.integers(1, 25000), points=st.integers(10, 50000),
+       every=st.integers(1, 100000), norm=st.sampled_from(["none", "batchnorm", "layernorm"]))
+def test_a_run_the_budget_accepts_stays_accepted_with_fewer_steps_or_points(
+        depth, width, steps, batch, points, every, norm):
+    try:
+        network = NetworkConfig(depth=depth, width=width, batch_size=2, norm=norm)
+        training = TrainConfig(steps=steps, n_points=points, batch_size=min(batch, points // 2),
+                               record_every=every)
+        check_budget(network, training)
+    except ConfigError as error:  # refused: by name, never another exception
+        assert error.code in ("too_large", "too_much_memory", "batch_too_large",
+                              "batchnorm_batch"), error.code
+        return
+    assert estimated_training_seconds(network, training) <= MAX_TRAIN_SECONDS
+    check_budget(network, training.replace(steps=max(1, steps // 2)))
+    check_budget(network, training.replace(record_every=min(100000, every * 2)))
 
 
 def test_memory_over_budget_is_refused():

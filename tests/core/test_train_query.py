@@ -71,11 +71,11 @@ def test_bad_values_are_reported_and_fall_back(query, key, fragment):
 
 def test_a_pair_over_the_training_budget_falls_back_on_the_training_fields():
     config, train_config, problems = decode_train_query(
-        "depth=20&width=512&batch_size=2&steps=100000&train_batch_size=200&n_points=5000"
+        "depth=10&width=128&batch_size=2&steps=100000&train_batch_size=200&n_points=5000"
         "&activation=relu")
     assert len(problems) == 1 and problems[0].code == "too_large"
     assert train_config.steps == TrainConfig().steps
-    assert (config.depth, config.width, config.activation) == (20, 512, "relu")
+    assert (config.depth, config.width, config.activation) == (10, 128, "relu")
 
 
 def test_widths_that_do_not_fit_the_data_fall_back():

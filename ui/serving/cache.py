@@ -19,7 +19,7 @@ from core import (ConfigError, Dataset, Finding, NetworkConfig, SimulationResult
                   TrainResult, diagnose, encode_query, make_dataset, simulate, train)
 from core.query import encode_train_query
 from core.theory import Prediction, agreement, predict
-from core.train_config import MULTIPLY_ADDS_PER_SECOND, estimated_training_work
+from core.train_config import estimated_training_seconds
 from ui.presets import PRESETS, preset_config
 from ui.serving import limiter, workers
 from ui.serving.shared_results import SharedComputation
@@ -97,10 +97,10 @@ def training(network: NetworkConfig, train_config: TrainConfig,
              _progress: Callable[[int, int], None] | None = None) -> TrainResult:
     """One set-up's run, computed once per (network, training) pair for every session, holding
     one of ui.serving.limiter's slots (one BLAS thread) like ``simulation``.
-    ``_progress(step, steps)`` is told each recorded step while it computes (not part of the cache key; never called on a
-    hit). Not wrapped in ``limiter.Served``: the Train page shows its own progress bar."""
-    seconds = estimated_training_work(network, train_config) / MULTIPLY_ADDS_PER_SECOND
-    with limiter.computing(cost=seconds):
+    ``_progress(step, steps)`` is told each recorded step while it computes (not part of the
+    cache key; never called on a hit). Not wrapped in ``limiter.Served``: the Train page shows
+    its own progress bar."""
+    with limiter.computing(cost=estimated_training_seconds(network, train_config)):
         return workers.run_with_progress(train, (network, train_config), _progress)
 
 
