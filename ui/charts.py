@@ -654,7 +654,10 @@ def unit_spread_chart(stats: pd.DataFrame, tr: Translate) -> go.Figure:
 
 
 #: The camera button's PNG: 1920×1080 pixels, laid out at half that size and drawn at scale 2,
-#: so every text is twice its on-screen size (≥ 24 px: readable on a projected slide).
+#: so every text is twice its on-screen size (≥ 24 px: readable on a projected slide). The PNG
+#: is drawn from the chart's SVG as an image, where the page's web font is missing: the
+#: fallback font is wider than the one Plotly measured, so the legend's last entry can lose its
+#: last characters (seen in Chromium, at any export size).
 EXPORT_SIZE = (1920, 1080)
 EXPORT_SCALE = 2
 
@@ -673,7 +676,7 @@ def export_config(name: str) -> dict:
     ``name`` (Plotly's toImageButtonOptions; no logo link in the toolbar)."""
     width, height = EXPORT_SIZE
     return {"toImageButtonOptions": {"format": "png", "filename": export_name(name),
-                                     "width": width // EXPORT_SCALE,
-                                     "height": height // EXPORT_SCALE,
+                                     "width": round(width / EXPORT_SCALE),
+                                     "height": round(height / EXPORT_SCALE),
                                      "scale": EXPORT_SCALE},
             "displaylogo": False}

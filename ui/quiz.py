@@ -35,6 +35,8 @@ from ui.i18n import current_language, translate
 from ui.lessons import choices, preset_text, right_choice, setup_text
 from ui.present import is_present
 
+#: The question's container (present mode sizes its text for a projector: ui.present).
+QUESTION_KEY = "lesson_question"
 VISIT_KEY = "lesson.visit"
 SHOWN_KEY = "lesson.shown"
 VOTER_KEY = "poll.voter"
@@ -124,7 +126,7 @@ def ask(lesson: str, config: NetworkConfig, tr: Translate, container: DeltaGener
                           lambda key, **values: translate(lang, key, **values))
 
     quiz = Quiz(lesson, options, label, code=code, teacher=bool(code) and is_present())
-    with container:
+    with container.container(key=QUESTION_KEY):
         st.markdown(f"**{tr('lesson.question')}** {setup_text('question', lesson, config, tr)}")
         if code:
             quiz.status = poll.status(code, lesson)
@@ -176,20 +178,21 @@ def _live_counts(quiz: Quiz, right: str | None, tr: Translate) -> None:
         tally = poll.tally(quiz.code, quiz.lesson, quiz.options)
         shares = poll.share(tally)
         for choice in quiz.options:
-            mark = "✓ " if revealed and choice == right else ""
-            st.progress(shares[choice], text=mark + tr("poll.count", choice=quiz.label(choice),
-                                                        count=tally[choice]))
-        st.caption(tr("poll.class", code=quiz.code) + " · " +
-                   tr("poll.total", count=sum(tally.values())))
-        if not revealed:
-            if st.button(tr("poll.reveal"), type="primary", icon=":material/visibility:",
-                         help=tr("poll.reveal_help"), key="poll.reveal"):
-                poll.reveal(quiz.code, quiz.lesson)
+            text = tr("poll.count", choice=quiz.label(choice), count=tally[choice])
+            st.progress(shares[choice], text=f"✓ **{text}**" if revealed and choice == right
+                        else text)
+        with st.container(horizontal=True, vertical_alignment="center"):
+            if not revealed:
+                if st.button(tr("poll.reveal"), type="primary", icon=":material/visibility:",
+                             help=tr("poll.reveal_help"), key="poll.reveal"):
+                    poll.reveal(quiz.code, quiz.lesson)
+                    st.rerun()
+            elif st.button(tr("poll.again"), icon=":material/replay:",
+                           help=tr("poll.again_help"), key="poll.again"):
+                poll.reset(quiz.code, quiz.lesson)
                 st.rerun()
-        elif st.button(tr("poll.again"), icon=":material/replay:", help=tr("poll.again_help"),
-                       key="poll.again"):
-            poll.reset(quiz.code, quiz.lesson)
-            st.rerun()
+            st.caption(tr("poll.class", code=quiz.code) + " · " +
+                       tr("poll.total", count=sum(tally.values())))
     counts()
 
 
@@ -206,6 +209,8 @@ def answer(quiz: Quiz, result: SimulationResult, tr: Translate,
     with container:
         if right is None:
             st.warning(tr("lesson.no_verdict"))
+        elif quiz.teacher:  # compact on the projector: the counts above mark it too
+            st.markdown(f":green[:material/check_circle: **{tr('lesson.right', choice=quiz.label(right))}**]")
         else:
             verdict = tr("lesson.right", choice=quiz.label(right))
             if quiz.chosen is not None:

@@ -190,7 +190,8 @@ def build_variance_figure():
 export_title = t(f"preset.{lesson_id}.name") if in_lesson else t("explorer.title")
 if covered:
     with chart_slot.container(height=PRESENT_CHART_HEIGHT if present else 460, border=True):
-        st.info(t("lesson.covered_poll" if quiz.code else "lesson.covered"),
+        st.info(t("lesson.covered_teacher" if quiz.teacher else
+                  "lesson.covered_poll" if quiz.code else "lesson.covered"),
                 icon=":material/visibility_off:")
 else:
     chart_slot.plotly_chart(shared_figure(

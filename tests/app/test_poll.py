@@ -50,7 +50,7 @@ def test_students_vote_and_the_teacher_sees_the_counts_then_reveals(app, code):
     label = {c: translate("en", f"lesson.relu_xavier.choice.{c}") for c in choices("relu_xavier")}
     assert counts_on_screen(teacher) == [f"{label['half']} — 3", f"{label['one']} — 1",
                                          f"{label['two']} — 0"]
-    assert any(f"4 answers" in c.value and code in c.value for c in teacher.caption)
+    assert any("answers: 4" in c.value and code in c.value for c in teacher.caption)
     assert not answer_open(teacher, "en")
 
     # A fifth student arrives; the teacher's screen counts them on its next refresh.
@@ -61,7 +61,7 @@ def test_students_vote_and_the_teacher_sees_the_counts_then_reveals(app, code):
 
     button(teacher, "poll.reveal").click().run()
     assert not teacher.exception and answer_open(teacher, "en")
-    assert counts_on_screen(teacher)[0].startswith("✓ ")
+    assert counts_on_screen(teacher)[0].startswith("✓ **")
     assert teacher.metric  # the facts, on the projector
 
     for student, right in ((students[0], True), (students[2], False)):
