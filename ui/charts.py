@@ -634,15 +634,15 @@ def unit_spread_chart(stats: pd.DataFrame, tr: Translate) -> go.Figure:
     labels = [("0" if v == 0 else f"{v:.3g}") if np.isfinite(v) else "—" for v in spread]
     trace = dict(type="bar", x=x, y=[float(v) if np.isfinite(v) else None for v in spread],
                  name=tr("chart.spread.series"), marker=dict(color=COLOURS["act"]),
-                 text=labels, textposition="outside", cliponaxis=False,
+                 text=labels, textposition="outside", cliponaxis=False, constraintext="none",
                  hovertemplate="%{y:.3g}")
     zero = tuple(int(layer) for layer, v in zip(x, spread) if layer >= 1 and v == 0)
     annotations = []
-    if zero:
+    if zero:  # over the zero bars, clear of the others
         annotations.append(dict(
             text=tr("chart.spread.identical", layers=layer_ranges(zero)), showarrow=False,
-            xref="paper", yref="paper", x=0.98, y=0.6, xanchor="right", yanchor="middle",
-            font=dict(size=14), bgcolor="rgba(255,255,255,0.85)"))
+            xref="x", yref="paper", x=(min(zero) + max(zero)) / 2, y=0.5, xanchor="center",
+            yanchor="middle", align="center", font=dict(size=14)))
     top = float(np.nanmax(spread)) if np.isfinite(spread).any() else 1.0
     layout = base_layout(tr("chart.spread.title"), tr("chart.layer"), tr("chart.spread.y"),
                          height=460, annotations=annotations, showlegend=False,

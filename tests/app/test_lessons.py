@@ -165,7 +165,7 @@ def test_zero_init_draws_what_is_identical(app):
     assert figure["layout"]["title"]["text"] == translate("en", "chart.spread.title")
     bars = figure["data"][0]
     assert bars["type"] == "bar" and bars["y"][0] > 0.5 and set(bars["y"][1:]) == {0}
-    assert "every unit of a layer computes the same value" in str(
+    assert "computes the same value" in str(
         figure["layout"]["annotations"])
 
 
