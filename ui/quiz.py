@@ -213,8 +213,9 @@ def answer(quiz: Quiz, result: SimulationResult, tr: Translate,
             st.markdown(f":green[:material/check_circle: **{tr('lesson.right', choice=quiz.label(right))}**]")
         else:
             verdict = tr("lesson.right", choice=quiz.label(right))
-            if quiz.chosen is not None:
-                verdict += " " + (tr("lesson.you_right") if quiz.chosen == right
-                                  else tr("lesson.you_wrong", choice=quiz.label(quiz.chosen)))
+            if quiz.chosen is not None:  # Chinese sentences (。) are joined without a space
+                verdict += ("" if verdict.endswith("。") else " ") + (
+                    tr("lesson.you_right") if quiz.chosen == right
+                    else tr("lesson.you_wrong", choice=quiz.label(quiz.chosen)))
             st.success(verdict, icon=":material/check_circle:")
         st.markdown(preset_text("answer", quiz.lesson, result, tr))

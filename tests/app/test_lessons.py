@@ -241,3 +241,12 @@ def test_compare_value_label_speaks_chinese():
     labels = [w.label for w in at.text_input]
     assert any(label.startswith("取值") and "0 到" in label for label in labels), labels
     assert not any("an integer" in label or "a number" in label for label in labels)
+
+
+def test_a_chosen_answer_survives_a_language_switch_and_speaks_the_new_language(app):
+    at = app(**lesson_link("relu_he", lang="en"))
+    choice_radio(at).set_value("flat").run()
+    at.sidebar.selectbox(key="ui.lang").set_value("zh").run()
+    assert not at.exception and choice_radio(at).value == "flat"
+    verdict = next(s.value for s in at.success if answer_open(at, "zh"))
+    assert verdict.endswith(translate("zh", "lesson.you_right")) and "。 " not in verdict
