@@ -167,3 +167,23 @@ def test_the_camera_button_downloads_a_1920_by_1080_png_named_after_the_lesson(b
         (harness.SCREENSHOT_DIR / "poll_export_tanh_large.png").write_bytes(data)
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_phase_sentence_is_on_the_projectors_first_screen(browser, app_server, lang):
+    """The default tanh + Xavier: why χ1 = 1 and the Explorer's ×0.15 are both right, said
+    above the map, inside a 1280×720 present-mode screen."""
+    page = harness.new_page(browser, timeout_ms=120_000, width=1280, height=720)
+    try:
+        page.goto(app_server.rstrip("/") + f"/phase?present=1&lang={lang}")
+        harness.wait_for_plotly(page, min_count=1)
+        harness.wait_for_app_idle(page)
+        marker = "ratio the Explorer measures" if lang == "en" else "正是探索页测得的比值"
+        sentence = page.get_by_test_id("stAlert").filter(has_text=marker)
+        sentence.wait_for()
+        page.wait_for_timeout(300)
+        harness.screenshot(page, f"poll_phase_present_{lang}", full_page=False)
+        box = sentence.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 720, box
+    finally:
+        page.context.close()
