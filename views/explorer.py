@@ -10,17 +10,16 @@ from dataclasses import asdict
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from core import backward_ratio, forward_ratio
+from core import Finding, backward_ratio, forward_ratio
 from ui import charts, url_state
+from ui import quiz as quizzes
 from core.theory import layer_variances
 from ui.cache import findings as findings_for
 from ui.cache import prediction as prediction_for
 from ui.cache import simulation, theory_agreement
-from core import Finding
 from ui.findings import alarms, finding_sentence, finding_values, headline_layer, is_side_note
 from ui.i18n import current_language, labels, t
 from ui.lessons import SEQUENCE, neighbours, setup_text
-from ui import quiz as quizzes
 from ui.presets import PRESETS
 from ui.serving import shared_figure
 from ui.sidebar import choose_preset
