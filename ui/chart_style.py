@@ -206,3 +206,32 @@ def trace_values(fig: go.Figure, axis: str = "y", axis_id: str = "y") -> list[fl
         if values is not None:
             out.extend(float(v) for v in values if v is not None)
     return out
+
+
+#: The camera button's PNG: 1920×1080 pixels, laid out at half that size and drawn at scale 2,
+#: so every text is twice its on-screen size (≥ 24 px: readable on a projected slide). The PNG
+#: is drawn from the chart's SVG as an image, where the page's web font is missing: the
+#: fallback font is wider than the one Plotly measured, so the legend's last entry can lose its
+#: last characters (seen in Chromium, at any export size).
+EXPORT_SIZE = (1920, 1080)
+EXPORT_SCALE = 2
+
+
+def export_name(text: str) -> str:
+    """A file name for a chart's PNG: the lesson's (or page's) name, letters, digits and CJK
+    kept, everything else a dash."""
+    import re
+
+    name = re.sub(r"[^\w\u2e80-\u9fff]+", "-", str(text)).strip("-")
+    return (name or "variance-lab")[:80]
+
+
+def export_config(name: str) -> dict:
+    """The ``config=`` of st.plotly_chart: the camera button saves a 1920×1080 PNG named after
+    ``name`` (Plotly's toImageButtonOptions; no logo link in the toolbar)."""
+    width, height = EXPORT_SIZE
+    return {"toImageButtonOptions": {"format": "png", "filename": export_name(name),
+                                     "width": round(width / EXPORT_SCALE),
+                                     "height": round(height / EXPORT_SCALE),
+                                     "scale": EXPORT_SCALE},
+            "displaylogo": False}

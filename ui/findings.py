@@ -54,3 +54,18 @@ def headline_layer(findings: list[Finding]) -> tuple[int | None, str | None]:
         if code in by_code:
             return by_code[code].layer, code
     return None, None
+
+
+#: Warnings that are a side note, not an alarm, when nothing else is wrong: a few ReLU units
+#: switched off for the whole batch in an otherwise healthy network (ReLU + He) would otherwise
+#: make the lesson that shows the fix read "broken".
+SIDE_NOTE_CODES = ("dead_units",)
+
+
+def is_side_note(finding: Finding, findings: list[Finding]) -> bool:
+    return finding.code in SIDE_NOTE_CODES and not any(f.severity == "problem" for f in findings)
+
+
+def alarms(findings: list[Finding]) -> list[Finding]:
+    """The findings that are not side notes (what "first layer in trouble" speaks about)."""
+    return [f for f in findings if not is_side_note(f, findings)]

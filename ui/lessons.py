@@ -10,6 +10,14 @@ Formatting (one rule for every fact): a name ending in ``_percent`` is a fractio
 whole percentage; an ``int`` (a layer, a depth, a width) is written as is; any other number
 with ``ui.frame.text.number`` (three significant digits).
 
+Question, then answer (peer instruction): every Explorer lesson has a question with two to four
+choices (``QUESTIONS``; texts ``lesson.<id>.question`` and ``lesson.<id>.choice.<choice>``). Each
+choice is right when its predicate holds on the run's facts, so the right answer is measured like
+every other number; the bands of the choices leave gaps between them, and tests/ui/test_lessons.py
+checks that exactly one holds for every lesson and seeds 0–9. The notice above the question
+(``preset.<id>.notice``) says only what the network is (``SETUP_FACTS``: its depth and width),
+never what the run measured: the measured facts come with the answer.
+
 The lesson sequence is the order of ``PRESETS`` (the notes' order); the current lesson is the
 ``preset`` link parameter. Pure: no Streamlit.
 """
@@ -17,12 +25,13 @@ The lesson sequence is the order of ``PRESETS`` (the notes' order); the current 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from core import SimulationResult, backward_ratio, diagnose, forward_ratio
+from core import NetworkConfig, SimulationResult, backward_ratio, diagnose, forward_ratio
 from ui.findings import finding_values
 from ui.frame.text import number
 from ui.presets import PRESETS
@@ -65,6 +74,16 @@ def _max_fraction(stats: pd.DataFrame, column: str) -> float:
     return float(values.max()) if values.notna().any() else 0.0
 
 
+def _act(stats: pd.DataFrame) -> Facts:
+    """The activations' variance (the chart's orange line) from layer 1 to the last: the ratio
+    last/first, the geometric factor per layer, and max/min over the layers."""
+    act = stats["act_var"]
+    first, last = float(act.iloc[0]), float(act.iloc[-1])
+    return {"act_ratio": last / first if first > 0 else float("nan"),
+            "act_step": per_layer(first, last, len(act) - 1),
+            "act_spread": float(act.max() / act.min()) if act.min() > 0 else float("inf")}
+
+
 def _dead(result: SimulationResult) -> Facts:
     """The dead-units finding the page shows beside the lesson (0 % and layer 0 if none)."""
     dead = _finding(result, "dead_units")
@@ -88,7 +107,7 @@ def _tanh_small(result: SimulationResult) -> Facts:
     return {"gain": _gain(stats), "depth": depth,
             "measured": per_layer(stats["act_var"].iloc[0], stats["act_var"].iloc[-1], depth - 1),
             "last_var": float(stats["act_var"].iloc[-1]),
-            "grad_ratio": backward_ratio(result.layer_stats)}
+            "grad_ratio": backward_ratio(result.layer_stats), **_act(stats)}
 
 
 def _tanh_large(result: SimulationResult) -> Facts:
@@ -115,14 +134,14 @@ def _relu_xavier(result: SimulationResult) -> Facts:
     pre = stats["preact_var"]
     return {"measured": per_layer(pre.iloc[0], pre.iloc[-1], depth - 1), "depth": depth,
             "last_preact": float(pre.iloc[-1]), "first_preact": float(pre.iloc[0]),
-            "grad_ratio": backward_ratio(result.layer_stats), **_dead(result)}
+            "grad_ratio": backward_ratio(result.layer_stats), **_act(stats), **_dead(result)}
 
 
 def _relu_he(result: SimulationResult) -> Facts:
     stats = layers(result)
     pre = stats["preact_var"]
     return {"low": float(pre.min()), "high": float(pre.max()), "depth": _depth(result),
-            "backward": backward_ratio(result.layer_stats), **_dead(result)}
+            "backward": backward_ratio(result.layer_stats), **_act(stats), **_dead(result)}
 
 
 def _relu_overflow(result: SimulationResult) -> Facts:
@@ -179,12 +198,27 @@ def _bn_batch2(result: SimulationResult) -> Facts:
             "from_layer": int(exploding.layer) if exploding and exploding.layer else 0}
 
 
+def linear_fit(values: np.ndarray) -> tuple[float, float]:
+    """(slope, R²) of the least-squares line through (index, value)."""
+    x = np.arange(len(values), dtype=float)
+    slope, intercept = np.polyfit(x, values, 1)
+    return float(slope), float(1.0 - (values - (slope * x + intercept)).var() / values.var())
+
+
 def _residual(result: SimulationResult) -> Facts:
+    """Besides the sum's numbers, what tells a sum from a product: R² of a straight line through
+    the output variances, and the mean growth factor per layer over the first 3 and last 5
+    layers (a product keeps its factor, a sum's falls towards 1)."""
     stats = layers(result)
     depth = _depth(result)
     out = stats["out_var"]
+    values = out.to_numpy(dtype=float)
+    factors = values[1:] / values[:-1]
     return {"depth": depth, "first": float(out.iloc[0]), "last": float(out.iloc[-1]),
             "step": float((out.iloc[-1] - out.iloc[0]) / (depth - 1)),
+            "growth": float(out.iloc[-1] / out.iloc[0]),
+            "linear_r2": linear_fit(values)[1],
+            "early_factor": float(factors[:3].mean()), "late_factor": float(factors[-5:].mean()),
             "backward": backward_ratio(result.layer_stats), **_dead(result)}
 
 
@@ -334,21 +368,157 @@ def formatted(facts: Mapping[str, float | int]) -> dict[str, str]:
     return shown
 
 
+#: The facts a notice and a question may state before the answer: what the network is.
+SETUP_FACTS = ("depth", "width")
+
+
+def setup_facts(config: NetworkConfig) -> Facts:
+    return {"depth": int(config.depth), "width": int(config.width)}
+
+
 def preset_facts(preset_id: str, result: SimulationResult) -> Facts:
-    return EXPLORER_FACTS[preset_id](result)
+    return {**setup_facts(result.config), **EXPLORER_FACTS[preset_id](result)}
+
+
+def setup_text(kind: str, preset_id: str, config: NetworkConfig, tr: Translate) -> str:
+    """What is said before the answer, from the config alone (so it is on the page while the
+    run computes): ``kind`` "notice" → preset.<id>.notice, "question" → lesson.<id>.question,
+    "choice.<choice>" → lesson.<id>.choice.<choice>."""
+    facts = formatted(setup_facts(config))
+    key = f"preset.{preset_id}.notice" if kind == "notice" else f"lesson.{preset_id}.{kind}"
+    return tr(key, **facts)
 
 
 def preset_text(kind: str, preset_id: str, result: SimulationResult, tr: Translate) -> str:
-    """``kind`` "notice" → preset.<id>.notice, followed by a sentence for each other alert on
-    the screen; "question"/"answer" → lesson.<id>.<kind>."""
-    facts = formatted(preset_facts(preset_id, result))
-    if kind != "notice":
-        return tr(f"lesson.{preset_id}.{kind}", **facts)
-    sentences = [tr(f"preset.{preset_id}.notice", **facts)]
+    """``kind`` "answer" → lesson.<id>.answer with the run's numbers, followed by a sentence for
+    each other alert on the screen; "notice", "question" → setup_text."""
+    if kind != "answer":
+        return setup_text(kind, preset_id, result.config, tr)
+    sentences = [tr(f"lesson.{preset_id}.answer", **formatted(preset_facts(preset_id, result)))]
     sentences += [tr(f"lesson.also.{f.code}", **finding_values(f))
                   for f in also_on_screen(preset_id, result)]
     # Sentences ending in a Latin full stop are spaced; Chinese ones (。) are not.
     return "".join(s + (" " if s.endswith(".") else "") for s in sentences).rstrip()
+
+
+# --- questions -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Choice:
+    """One answer to a lesson's question: its id (``lesson.<lesson>.choice.<id>`` in the
+    catalogues) and when it is right, a predicate on the lesson's facts."""
+
+    id: str
+    holds: Callable[[Facts], bool]
+
+
+def _between(name: str, low: float, high: float) -> Callable[[Facts], bool]:
+    return lambda facts: low <= facts[name] <= high
+
+
+def _below(name: str, limit: float) -> Callable[[Facts], bool]:
+    return lambda facts: facts[name] < limit
+
+
+def _above(name: str, limit: float) -> Callable[[Facts], bool]:
+    return lambda facts: facts[name] > limit
+
+
+#: "About the same" is within a factor of 10; "far" is beyond a factor of 1,000 (the gap
+#: between is no answer: a run there would make the question unfair, and the test would say so).
+SAME = (0.1, 10.0)
+FAR = 1e3
+
+
+def _ratio_choices(name: str) -> tuple[Choice, ...]:
+    """Smaller / about the same / larger, for a ratio of the run (last to first layer, or the
+    gradient at layer 1 to the last layer's)."""
+    return (Choice("smaller", _below(name, 1 / FAR)), Choice("same", _between(name, *SAME)),
+            Choice("larger", _above(name, FAR)))
+
+
+def _per_layer_choices(name: str) -> tuple[Choice, ...]:
+    """About 1/2, 1 or 2 per layer."""
+    return (Choice("half", _between(name, 0.35, 0.65)), Choice("one", _between(name, 0.8, 1.25)),
+            Choice("two", _between(name, 1.6, 2.4)))
+
+
+def _saturation_choices(facts_name: str = "saturated_percent") -> tuple[Choice, ...]:
+    return (Choice("none", _below(facts_name, 0.05)), Choice("half", _between(facts_name, 0.3, 0.7)),
+            Choice("most", _above(facts_name, 0.9)))
+
+
+QUESTIONS: dict[str, tuple[Choice, ...]] = {
+    # Identical units: the spread across a layer's units is exactly 0 (a random network's is
+    # of order 0.1 and more).
+    "zero_init": (Choice("identical", lambda f: f["spread"] == 0),
+                  Choice("slightly", lambda f: 0 < f["spread"] < 1e-2),
+                  Choice("fully", _above("spread", 0.1))),
+    "tanh_small": _ratio_choices("act_ratio"),
+    "tanh_large": _ratio_choices("grad_ratio"),
+    # Geometric: the last step is the first one's factor again; slowing: the factor rises
+    # towards 1 (by more than 30 %); growing: the first step is above 1.
+    "tanh_xavier": (Choice("geometric", lambda f: f["first_step"] < 1
+                           and f["last_step"] < 1.15 * f["first_step"]),
+                    Choice("slowing", lambda f: f["first_step"] < 1
+                           and 1.3 * f["first_step"] < f["last_step"] <= 1.05),
+                    Choice("grows", _above("first_step", 1.05))),
+    "relu_xavier": _per_layer_choices("act_step"),
+    "relu_he": (Choice("flat", lambda f: f["act_spread"] < 2 and 0.8 <= f["act_step"] <= 1.25),
+                Choice("halves", _between("act_step", 0.35, 0.65)),
+                Choice("doubles", _between("act_step", 1.6, 2.4))),
+    # overflow_layer is depth + 1 when nothing overflowed.
+    "relu_overflow": (Choice("all", lambda f: f["overflow_layer"] > f["depth"]),
+                      Choice("middle", _between("overflow_layer", 20, 50)),
+                      Choice("few", _below("overflow_layer", 10))),
+    "orthogonal_linear": (Choice("all", lambda f: abs(f["forward"] - 1) < 0.01
+                                 and abs(f["backward"] - 1) < 0.01),
+                          Choice("half", _between("forward", 0.3, 0.7)),
+                          Choice("none", _below("forward", 0.01))),
+    "bn_rescue": _ratio_choices("forward"),
+    # Two samples: every normalised value is ±1, so every tanh output is ±tanh(1); a standard
+    # normal input would give E[tanh(z)²] ≈ 0.394, an rms size ≈ 0.63.
+    "bn_batch2": (Choice("sign", lambda f: abs(f["size"] - math.tanh(1)) < 0.01),
+                  Choice("normal", _between("size", 0.55, 0.7)),
+                  Choice("zero", _below("size", 0.1))),
+    "layernorm": (Choice("one", lambda f: f["low"] > 0.9 and f["high"] < 1.1),
+                  Choice("collapsed", _below("forward", 1 / FAR)),
+                  Choice("grown", _above("forward", FAR))),
+    # A sum: a straight line fits (R² > 0.99) and the growth factor falls towards 1; a
+    # product keeps its factor (> 1.1) from the first layers to the last.
+    "residual_relu": (Choice("product", lambda f: f["late_factor"] > 1.1
+                             and abs(f["late_factor"] / f["early_factor"] - 1) < 0.2),
+                      Choice("sum", lambda f: f["linear_r2"] > 0.99
+                             and f["late_factor"] < 1.1 < f["early_factor"]),
+                      Choice("flat", _between("growth", 0.67, 1.5))),
+    "sigmoid": _ratio_choices("grad_ratio"),
+    "scaled_sigmoid": _ratio_choices("backward"),
+    "selu_lecun": (Choice("kept", lambda f: abs(f["mean"]) < 0.1 and 0.8 < f["var"] < 1.25),
+                   Choice("collapsed", _below("var", 0.1)),
+                   Choice("exploded", _above("var", 10))),
+    "raw_features": _saturation_choices(),
+    "raw_zscore": _saturation_choices(),
+}
+assert set(QUESTIONS) == set(PRESETS), "every Explorer lesson asks its question"
+assert all(2 <= len(c) <= 4 for c in QUESTIONS.values()), "two to four choices"
+
+
+def choices(preset_id: str) -> tuple[str, ...]:
+    """The ids of the lesson's choices, in the order they are offered."""
+    return tuple(choice.id for choice in QUESTIONS[preset_id])
+
+
+def holding_choices(preset_id: str, result: SimulationResult) -> tuple[str, ...]:
+    """The choices whose predicate holds on this run (exactly one for a fair question)."""
+    facts = preset_facts(preset_id, result)
+    return tuple(choice.id for choice in QUESTIONS[preset_id] if choice.holds(facts))
+
+
+def right_choice(preset_id: str, result: SimulationResult) -> str | None:
+    """The right answer measured on this run, or None if not exactly one choice holds (a draw
+    that does not settle the question: the page then shows the numbers without a verdict)."""
+    holding = holding_choices(preset_id, result)
+    return holding[0] if len(holding) == 1 else None
 
 
 def compare_notice(preset_id: str, results: Sequence[SimulationResult], tr: Translate) -> str:

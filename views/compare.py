@@ -13,6 +13,7 @@ import streamlit as st
 
 from core import FIELD_SPECS
 from core.query import format_value
+from ui.chart_style import export_config
 from ui.compare import charts as compare_charts
 from ui.compare.logic import (COMPARE_PRESETS, DEFAULT_SWEEP, EDITOR_FIELDS, SWEEP_DEFAULTS,
                               SWEEP_FIELDS, apply_editor_state, diffs_from_editor, editor_frame,
@@ -269,11 +270,19 @@ def draw_comparison(runs: list[Run]) -> None:
             if predicted.supported:
                 theory[run.name] = predicted.table.set_index("layer")[["pred_out_var",
                                                                       "pred_grad_out_var"]]
+    # The camera button saves each chart for a slide, named after the lesson (or the page).
+    preset_id = st.session_state.get(PRESET_KEY, "")
+    name = t(f"compare.preset.{preset_id}.name") if preset_id in COMPARE_PRESETS else \
+        t("nav.compare")
+
+    def export(part: str) -> dict:
+        return export_config(f"{name} {part}")
+
     # Columns: the two panels side by side on a wide screen, stacked on a phone.
     for column, (series, _) in zip(st.columns(2), compare_charts.OVERLAY_SERIES):
         column.plotly_chart(compare_charts.variance_overlay(runs, t, theory=theory,
                                                             column=series),
-                            key=f"cmp.chart.variance.{series}")
+                            key=f"cmp.chart.variance.{series}", config=export(series))
     st.caption(t("compare.variance_caption"))
 
     max_depth = max(run.result.config.depth for run in runs)
@@ -288,8 +297,10 @@ def draw_comparison(runs: list[Run]) -> None:
     histograms = compare_charts.histogram_grid(runs, st.session_state[LAYER_KEY], t)
     for start in range(0, len(histograms), 3):
         for position, (column, figure) in enumerate(zip(st.columns(3), histograms[start:start + 3])):
-            column.plotly_chart(figure, key=f"cmp.chart.histogram.{start + position}")
-    st.plotly_chart(compare_charts.units_chart(runs, t), key="cmp.chart.units")
+            column.plotly_chart(figure, key=f"cmp.chart.histogram.{start + position}",
+                                config=export(f"histogram {start + position + 1}"))
+    st.plotly_chart(compare_charts.units_chart(runs, t), key="cmp.chart.units",
+                    config=export("units"))
 
     st.subheader(t("compare.summary"))
     summary = summary_frame(runs, t)

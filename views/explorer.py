@@ -10,10 +10,12 @@ from dataclasses import asdict
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from core import backward_ratio, forward_ratio
+from core import Finding, backward_ratio, forward_ratio
 from core.theory import layer_variances
+from ui import quiz as quizzes
+from ui.chart_style import export_config
 from ui.explorer import charts
-from ui.findings import finding_sentence, headline_layer
+from ui.findings import alarms, finding_sentence, finding_values, headline_layer, is_side_note
 from ui.frame import url_state
 from ui.frame.i18n import current_language, labels, t
 from ui.frame.present import PRESENT_CHART_HEIGHT, is_present, on_phone
@@ -21,7 +23,7 @@ from ui.frame.shared_controls import theory_toggle
 from ui.frame.sidebar import choose_preset
 from ui.frame.text import number
 from ui.frame.url_state import EXPLORER_SECTIONS, SERIES_KEY
-from ui.lessons import SEQUENCE, neighbours, preset_text
+from ui.lessons import SEQUENCE, neighbours, setup_text
 from ui.presets import PRESETS
 from ui.serving.cache import findings as findings_for
 from ui.serving.cache import prediction as prediction_for
@@ -55,8 +57,7 @@ if not present:  # the projector's screen is for the lesson and its chart
 
 def lesson_bar(preset_id: str) -> DeltaGenerator | None:
     """The lesson sequence, compact enough for a projector: one line of previous · title ·
-    next, then the place of the notice (numbers measured on this run: filled once the result
-    is known), returned; None outside a lesson."""
+    next, then the place of the notice, returned; None outside a lesson."""
     if preset_id not in PRESETS:
         st.button(t("lesson.start"), on_click=choose_preset, args=(SEQUENCE[0],),
                   icon=":material/school:", help=t("lesson.start_help"), key="lesson.start")
@@ -76,28 +77,31 @@ def lesson_bar(preset_id: str) -> DeltaGenerator | None:
     return st.empty()
 
 
-def lesson_question(preset_id: str) -> None:
-    """'What do you notice?' and its folded answer."""
-    if preset_id not in PRESETS:
-        return
-    st.markdown(f"**{t('lesson.question')}** {preset_text('question', preset_id, result, t)}")
-    with st.expander(t("lesson.answer")):
-        st.markdown(preset_text("answer", preset_id, result, t))
-
-
 notice_slot = lesson_bar(lesson_id)
-# The lesson's chart comes right under its notice (one screen on a projector and a phone); the
-# headline numbers and the findings follow it. On a projector the question comes under the
-# chart, so that title, notice and chart fill the first screen.
-question_area = None if present else st.container()
-main_chart = st.container()
-if present:
-    question_area = st.container()
+in_lesson = notice_slot is not None
+if in_lesson:  # what the network is, never what it measured: that comes with the answer
+    notice_slot.info(setup_text("notice", lesson_id, config, t))
+# Question, then answer: in a lesson the question and its choices come first (drawn from the
+# config alone, while the run computes), then the chart. On a projector the question sits
+# beside the chart, so that title, notice, chart and question fill one 1280×720 screen; the
+# teacher's poll counts and Reveal button are there too.
+if in_lesson and present:
+    chart_column, question_area = st.columns([2, 1], gap="medium")
+    main_chart = chart_column.container()
+else:
+    question_area = st.container() if in_lesson else None
+    main_chart = st.container()
+quiz = quizzes.ask(lesson_id, config, t, question_area) if in_lesson else None
+answer_area = question_area.container() if in_lesson else None
+covered = quiz is not None and quiz.covered
+answer_open = quiz is None or quiz.shown
 chart_slot = main_chart.empty()
-# The chart tells one story; the other series are one click away, under it.
-more = main_chart.pills(t("explorer.more_series"), charts.MORE_SERIES, selection_mode="multi",
-                        key=SERIES_KEY, format_func=labels("chart.series."),
-                        help=t("explorer.more_series_help"), persist_state="session")
+# The chart tells one story; the other series are one click away, under it (not while the
+# chart is covered: predict mode).
+more = st.session_state.get(SERIES_KEY) if covered else main_chart.pills(
+    t("explorer.more_series"), charts.MORE_SERIES, selection_mode="multi", key=SERIES_KEY,
+    format_func=labels("chart.series."), help=t("explorer.more_series_help"),
+    persist_state="session")
 series = charts.STORY_SERIES + tuple(more or ())
 headline = st.container(key="headline")
 findings_area = st.container()
@@ -132,6 +136,9 @@ def ratio_text(ratio: float, denominator: float) -> str:
 
 
 def numbers_and_findings() -> None:
+    """The headline numbers, then the diagnosis: problems as errors, warnings as warnings; a
+    warning that is only a side note when nothing else is wrong (a few dead ReLU units) comes
+    after a "healthy" line, in small print, and is not the "first layer in trouble"."""
     layer_rows = stats[stats["layer"] >= 1]
     cols = headline.columns(4)
     cols[0].metric(t("explorer.metric.forward"),
@@ -140,14 +147,23 @@ def numbers_and_findings() -> None:
     cols[1].metric(t("explorer.metric.backward"),
                    ratio_text(backward_ratio(stats), float(layer_rows["grad_out_var"].iloc[-1])),
                    help=t("explorer.metric.backward_help"))
-    layer, kind = headline_layer(findings)
+    layer, kind = headline_layer(alarms(findings))
     cols[2].metric(t("explorer.metric.first_layer"), str(layer) if layer else "—",
                    help=t("explorer.metric.first_layer_help"))
     cols[3].metric(t("explorer.metric.depth"), f"{config.depth} × {max(config.layer_widths)}",
                    help=t("explorer.metric.depth_help"))
     if kind:
         headline.caption(t(f"explorer.first_layer_kind.{kind}"))
+    notes = [f for f in findings if is_side_note(f, findings)]
+    if notes and not any(f.severity != "ok" for f in alarms(findings)):
+        healthy = Finding("healthy", "ok", ratio=forward_ratio(stats),
+                          extra={"backward_ratio": backward_ratio(stats)})
+        findings_area.success(t("finding.no_alarm", **finding_values(healthy)))
     for finding in findings:
+        if finding in notes:
+            findings_area.caption(t(f"finding.side_note.{finding.code}",
+                                    **finding_values(finding)))
+            continue
         sentence = finding_sentence(finding, t)
         show = {"problem": findings_area.error, "warning": findings_area.warning}
         show.get(finding.severity, findings_area.success)(sentence)
@@ -156,16 +172,33 @@ def numbers_and_findings() -> None:
 beyond = next((f.layer for f in findings if f.code == "forward_variance_overflow"), None)
 
 
+#: Identical units (zero init): the variance chart would be nearly empty (a log axis cannot
+#: draw 0); what there is to see, every unit of a layer the same, is drawn instead.
+identical_units = any(f.code == "symmetry" for f in findings)
+
+
 def build_variance_figure():
     # Built once per key and shared by every session: the projector sizing happens inside.
-    figure = charts.variance_vs_depth(stats, t, first_nonfinite=result.first_nonfinite_layer,
-                                      theory=theory, beyond_float64=beyond, series=series)
+    if identical_units:
+        figure = charts.unit_spread_chart(stats, t)
+    else:
+        figure = charts.variance_vs_depth(stats, t, first_nonfinite=result.first_nonfinite_layer,
+                                          theory=theory, beyond_float64=beyond, series=series)
     return charts.projector(figure, height=PRESENT_CHART_HEIGHT) if present else figure
 
 
-chart_slot.plotly_chart(shared_figure(
-    ("variance", config, current_language(), show_theory, series, present),
-    build_variance_figure), key="chart.variance")
+#: The camera button saves the chart for a slide, named after the lesson (or the page).
+export_title = t(f"preset.{lesson_id}.name") if in_lesson else t("explorer.title")
+if covered:
+    with chart_slot.container(height=PRESENT_CHART_HEIGHT if present else 460, border=True):
+        st.info(t("lesson.covered_teacher" if quiz.teacher else
+                  "lesson.covered_poll" if quiz.code else "lesson.covered"),
+                icon=":material/visibility_off:")
+else:
+    chart_slot.plotly_chart(shared_figure(
+        ("variance", config, current_language(), show_theory, series, present,
+         identical_units), build_variance_figure), key="chart.variance",
+        config=export_config(export_title))
 
 
 def theory_captions() -> None:
@@ -192,7 +225,8 @@ def distributions() -> None:
         lambda: charts.distribution_heatmaps(
             [(result.histograms.get("act", scale), 0, t("chart.heatmap.act")),
              (result.histograms.get("grad_out", scale), 1, t("chart.heatmap.grad"))],
-            scale, t, stacked=stacked)), key="chart.heatmaps")
+            scale, t, stacked=stacked)), key="chart.heatmaps",
+        config=export_config(f"{export_title} {t('chart.heatmap.title')}"))
 
 
 def layers_section() -> None:
@@ -201,8 +235,10 @@ def layers_section() -> None:
     chosen = st.multiselect(t("explorer.layers"), list(range(0, depth + 1)),
                             default=default_layers, max_selections=6)
     st.plotly_chart(charts.layer_histograms(result.histograms.get("act", scale), sorted(chosen),
-                                            t, t("chart.histograms.act")), key="chart.hist_act")
-    st.plotly_chart(charts.saturation_chart(stats, t), key="chart.saturation")
+                                            t, t("chart.histograms.act")), key="chart.hist_act",
+                    config=export_config(f"{export_title} {t('chart.histograms.act')}"))
+    st.plotly_chart(charts.saturation_chart(stats, t), key="chart.saturation",
+                    config=export_config(f"{export_title} {t('chart.saturation.title')}"))
 
 
 def why_section() -> None:
@@ -257,13 +293,14 @@ def table_section() -> None:
                                  file_name="config.json", mime="application/json")
 
 
-with section_area:
-    {"overview": distributions, "layers": layers_section, "why": why_section,
-     "table": table_section}[section or "overview"]()
-if notice_slot is not None:
-    notice_slot.info(preset_text("notice", lesson_id, result, t))
-if question_area is not None:
-    with question_area:
-        lesson_question(lesson_id)
-numbers_and_findings()
+if not covered:  # predict mode: nothing measured shows before the answer
+    with section_area:
+        {"overview": distributions, "layers": layers_section, "why": why_section,
+         "table": table_section}[section or "overview"]()
+if quiz is not None:
+    quizzes.answer(quiz, result, t, answer_area)
+if answer_open:
+    numbers_and_findings()
+else:  # the measured numbers and the diagnosis are the answer's facts
+    headline.caption(t("lesson.numbers_later"))
 theory_captions()

@@ -7,11 +7,13 @@ import math
 
 import streamlit as st
 
-from core.theory import MIN_WIDTH, layer_variances
+from core.theory import MIN_WIDTH, Prediction, layer_variances
+from ui.chart_style import export_config
 from ui.frame import text
 from ui.frame.i18n import labels, t
 from ui.frame.shared_controls import KEEP
 from ui.serving import theory_cache
+from ui.serving.cache import prediction
 from ui.theory import charts as theory_charts
 from ui.theory.click import apply_selection
 from ui.theory.state import (APPLIED_KEY, CHART_KEY, METRIC_KEY, METRICS, applied_matches,
@@ -38,6 +40,30 @@ def power_text(base: float, exponent: int) -> str:
     return f"{mantissa:.3g}e{power:+d}"
 
 
+def approach_sentence(chi1: float, predicted: Prediction, depth: int) -> str | None:
+    """Why χ1 (the slope at the fixed point) and the Explorer's gradient ratio over the network
+    (×0.153 for the default tanh + Xavier, where χ1 = 1) are both right: the gradient is
+    multiplied at layer l by χ_l = σ_w²·E[φ'(z_l)²] at that layer's own q^l, and the
+    Explorer's ratio is their product over layers 2…L. A network that starts away from its
+    fixed point q* (tanh + Xavier: q¹ = 1, q* = 0, approached like 1/l) has χ_l ≠ χ1 all the
+    way. Numbers from the mean-field table of this network (core.theory.predict)."""
+    if not predicted.supported or depth < 2 or not math.isfinite(chi1):
+        return None
+    table = predicted.table
+    chi = table["pred_chi1"].loc[2:]
+    grad = table["pred_grad_out_var"]
+    ratio = float(grad.iloc[0] / grad.iloc[-1]) if grad.iloc[-1] > 0 else float("nan")
+    if not (chi > 0).all() or not math.isfinite(ratio):
+        return None
+    values = dict(chi1=number(chi1), ratio=number(ratio), depth=depth,
+                  chi_first=number(float(chi.iloc[0])), chi_last=number(float(chi.iloc[-1])))
+    if float((chi / chi1).apply(math.log).abs().max()) <= math.log(1.05):
+        return t("phase.at_fixed_point", **values)
+    square = table["pred_preact_mean_square"]
+    return t("phase.approach", q_first=number(float(square.iloc[0])),
+             q_last=number(float(square.iloc[-1])), **values)
+
+
 config = st.session_state["config"]
 activation = config.activation
 slope = theory_cache.theory_slope(activation, config.leaky_slope)
@@ -45,6 +71,7 @@ activation_name = t(f"choice.activation.{activation}")
 
 st.title(t("phase.title"))
 st.markdown(t("phase.intro"))
+approach_slot = st.empty()  # why χ1 and the Explorer's ratio differ: once χ1 is known
 
 metric = st.radio(t("phase.metric"), METRICS, key=METRIC_KEY, horizontal=True,
                   format_func=labels("phase.metric."), help=t("phase.metric_help"), **KEEP)
@@ -75,7 +102,9 @@ elif applied:
 figure = theory_charts.phase_figure(
     pm.sigma_w2, pm.sigma_b2, pm.log_chi1, pm.xi_c, pm.line_b2, pm.line_w2, metric, t,
     title=t(f"phase.chart_title.{metric}", activation=activation_name), marker=marker)
-st.plotly_chart(figure, on_select=apply_selection, selection_mode="points", key=CHART_KEY)
+st.plotly_chart(figure, on_select=apply_selection, selection_mode="points", key=CHART_KEY,
+                config=export_config(t(f"phase.chart_title.{metric}",
+                                              activation=activation_name)))
 st.caption(t("phase.click_help", fan_in=hidden_fan_in(config)))
 if metric == "xi_c":
     st.caption(t("phase.xi_c_note"))
@@ -101,6 +130,10 @@ else:
     if math.isfinite(mf.chi1) and mf.chi1 > 0:
         st.caption(t("phase.depth_sentence", depth=config.depth, chi1=number(mf.chi1),
                      growth=power_text(mf.chi1, config.depth)))
+    if config.norm == "none" and not config.residual:
+        sentence = approach_sentence(mf.chi1, prediction(config), config.depth)
+        if sentence:
+            approach_slot.info(sentence, icon=":material/timeline:")
     notes = []
     if bias_mean:  # layer_variances gives a mean only to constant biases
         notes.append(t("phase.note.constant_bias"))

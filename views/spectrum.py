@@ -9,6 +9,7 @@ import streamlit as st
 
 from core import ConfigError
 from core.jacobian import DEFAULT_MAX_EXACT, MAX_EXACT_WIDTH
+from ui.chart_style import export_config
 from ui.frame.errors import describe_config_error
 from ui.frame.i18n import t
 from ui.frame.text import number
@@ -41,11 +42,10 @@ def draw_spectrum(result) -> None:
     cols[3].metric(t("spectrum.metric.zeros"), f"{zeros} / {values.size}",
                    help=t("spectrum.metric.zeros_help"))
 
-    st.plotly_chart(theory_charts.spectrum_figure(
-        values, result.mean_squared, t,
-        title=t("spectrum.chart_title", activation=t(f"choice.activation.{config.activation}"),
-                init=t(f"choice.init.{config.init}"), depth=config.depth)),
-        key="spectrum.chart")
+    title = t("spectrum.chart_title", activation=t(f"choice.activation.{config.activation}"),
+              init=t(f"choice.init.{config.init}"), depth=config.depth)
+    st.plotly_chart(theory_charts.spectrum_figure(values, result.mean_squared, t, title=title),
+                    key="spectrum.chart", config=export_config(title))
 
     n0, n_last = config.layer_widths[0], config.layer_widths[-1]
     if result.method == "exact":

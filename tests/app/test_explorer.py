@@ -129,6 +129,7 @@ def test_overflow_preset_is_shown_not_crashed(app):
     at = app(preset="relu_overflow", depth="100", activation="relu", init="normal",
              init_std="1")
     assert not at.exception
+    next(b for b in at.button if b.key == "lesson.show.relu_overflow").click().run()
     assert any("overflow" in e.value.lower() for e in at.error)
     variance = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert any("non-finite" in str(shape) for shape in variance["layout"].get("annotations", []))

@@ -42,6 +42,8 @@ VALID_EXTRAS = {
     "present": st.sampled_from(["0", "1"]),
     "hide": st.sampled_from(["init,depth", "sidebar", "network,presets", "seed"]),
     "series": st.sampled_from(["preact_var", "act_unit_var,grad_preact_var"]),
+    "class": st.text("abcdefghjkmnpqrstuvwxyz23456789", min_size=4, max_size=12),
+    "predict": st.sampled_from(["0", "1"]),
     # The Train page: every TrainConfig field under its link name, the set-ups and the step.
     **{TRAIN_QUERY_KEYS[name]: st.sampled_from(
         list(spec.choices) if spec.kind == "choice" else

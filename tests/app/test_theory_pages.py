@@ -325,3 +325,46 @@ def test_phase_page_says_a_growth_beyond_float_range_instead_of_crashing(query):
     mantissa, exponent = sentence.rsplit("≈ ", 1)[1].rstrip(".").split("e+")
     assert int(exponent) == math.floor(log10_growth)
     assert float(mantissa) == pytest.approx(10 ** (log10_growth % 1), rel=0.01)
+
+
+# --- why χ1 ≈ 1 and the Explorer's ×0.153 are both right --------------------------------------
+
+def approach_numbers(**fields):
+    """This network's gradient ratio over its layers and its layers' χ_l, from the mean-field
+    table (computed here, not read off the page), and the simulation's measured ratio."""
+    from core import NetworkConfig, backward_ratio, simulate
+    from core.theory import predict
+
+    config = NetworkConfig(**fields)
+    table = predict(config).table
+    grad = table["pred_grad_out_var"]
+    return (grad.iloc[0] / grad.iloc[-1], table["pred_chi1"].loc[2:],
+            backward_ratio(simulate(config).layer_stats))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_phase_page_says_why_chi1_and_the_explorers_ratio_are_both_right(lang):
+    ratio, chi, measured = approach_numbers()
+    # The default tanh + Xavier: χ1 = 1 at q* = 0, yet ×0.15 over 10 layers from q = 1, as the
+    # Explorer measures (within the fluctuation of one draw).
+    assert ratio == pytest.approx(measured, rel=0.1) and ratio < 0.2
+    assert chi.iloc[0] < 0.7 < 0.85 < chi.iloc[-1] < 1
+    at = open_page("views/phase.py", lang=lang)
+    assert not at.exception
+    sentence = next(text for text in shown(at.info) if "χ1 = 1" in text)
+    for value in (ratio, chi.iloc[0], chi.iloc[-1]):
+        assert f"{value:.3g}" in sentence
+    assert ("approaching" in sentence) if lang == "en" else ("趋近" in sentence)
+
+
+def test_a_network_at_its_fixed_point_says_each_layer_multiplies_by_chi1():
+    ratio, chi, _ = approach_numbers(activation="relu", init="kaiming_normal")
+    assert chi.between(0.99, 1.01).all()
+    at = open_page("views/phase.py", lang="en", activation="relu", init="kaiming_normal")
+    sentence = next(text for text in shown(at.info) if "already multiplies" in text)
+    assert f"×{ratio:.3g}" in sentence and "approaching" not in sentence
+
+
+def test_no_approach_sentence_where_the_story_does_not_hold():
+    at = open_page("views/phase.py", lang="en", norm="batchnorm")
+    assert not any("the ratio the Explorer measures" in text for text in shown(at.info))

@@ -110,10 +110,11 @@ def pages(browser):
 
 def open_link(page, link: str, lang: str) -> None:
     page.goto(link)
-    title = translate(lang, "chart.variance.title")
+    # The lesson's chart: the variance chart, or (zero init) the spread across units.
+    titles = [translate(lang, "chart.variance.title"), translate(lang, "chart.spread.title")]
     page.wait_for_function(
-        """(title) => [...document.querySelectorAll("[data-testid='stPlotlyChart'] .gtitle")]
-                      .some(t => t.textContent.trim() === title)""", arg=title)
+        """(titles) => [...document.querySelectorAll("[data-testid='stPlotlyChart'] .gtitle")]
+                      .some(t => titles.includes(t.textContent.trim()))""", arg=titles)
     harness.wait_for_app_idle(page)
     harness.wait_for_plotly(page, min_count=2)
     # Plotly lays a chart out again once its container has its final width.

@@ -436,3 +436,35 @@ def saturation_chart(stats: pd.DataFrame, tr: Translate) -> go.Figure:
     apply_base_layout(fig, tr("chart.saturation.title"), tr("chart.layer"), "%", height=320)
     fig.update_yaxes(range=[-2, 102])
     return fig
+
+
+def unit_spread_chart(stats: pd.DataFrame, tr: Translate) -> go.Figure:
+    """How much the units of a layer differ: ``act_across_units_var`` (the mean over samples of
+    the variance across a layer's units) from layer 0, the input, to the last, on a linear
+    axis, each bar labelled with its value. Drawn instead of the variance chart when the units
+    are identical (zero init): a log axis has nothing to draw at 0, and "every unit the same"
+    is the point; an annotation names the layers where the spread is exactly 0."""
+    x = stats["layer"].to_numpy()
+    spread = stats["act_across_units_var"].to_numpy(dtype=float)
+    labels = [("0" if v == 0 else f"{v:.3g}") if np.isfinite(v) else "—" for v in spread]
+    trace = dict(type="bar", x=x, y=[float(v) if np.isfinite(v) else None for v in spread],
+                 name=tr("chart.spread.series"), marker=dict(color=COLOURS["act"]),
+                 text=labels, textposition="outside", cliponaxis=False, constraintext="none",
+                 hovertemplate="%{y:.3g}")
+    zero = tuple(int(layer) for layer, v in zip(x, spread) if layer >= 1 and v == 0)
+    annotations = []
+    if zero:  # over the zero bars, clear of the others
+        annotations.append(dict(
+            text=tr("chart.spread.identical", layers=layer_ranges(zero)), showarrow=False,
+            xref="x", yref="paper", x=(min(zero) + max(zero)) / 2, y=0.5, xanchor="center",
+            yanchor="middle", align="center", font=dict(size=14)))
+    top = float(np.nanmax(spread)) if np.isfinite(spread).any() else 1.0
+    layout = base_layout(tr("chart.spread.title"), tr("chart.layer"), tr("chart.spread.y"),
+                         height=460, annotations=annotations, showlegend=False,
+                         hovermode="x",
+                         margin=dict(l=y_axis_room([f"{top:.2g}"]), b=x_axis_room()),
+                         yaxis=dict(range=[0, 1.2 * max(top, 1e-12)], rangemode="tozero"),
+                         xaxis=dict(dtick=1 if len(x) <= 21 else None))
+    return go.Figure(data=[trace], layout=layout)
+
+

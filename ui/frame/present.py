@@ -46,6 +46,10 @@ _PRESENT_CSS = f"""
 [data-testid="stMainBlockContainer"] [data-testid="stAlert"] p {{ font-size: 1.15rem; }}
 .st-key-{BAR_KEY} {{ position: fixed; top: 0.55rem; right: 4.5rem; z-index: 999990;
   width: auto !important; }}
+.st-key-lesson_question [data-testid="stMarkdownContainer"] p,
+.st-key-lesson_question [data-testid="stRadio"] label p {{ font-size: 1.2rem; }}
+.st-key-lesson_question [data-testid="stProgress"] p {{ font-size: 1.15rem; }}
+.st-key-lesson_question [data-testid="stProgress"] {{ margin-bottom: -0.5rem; }}
 """
 
 #: A teacher link that hides the whole sidebar leaves no sidebar and no button to open it.

@@ -13,6 +13,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from core import FIELD_SPECS, INITS, ConfigError, NetworkConfig
+from ui import poll, quiz
 from ui.frame import url_state
 from ui.frame.classroom import (CONTROL_GROUPS, GROUPS as GROUP_MEMBERS, LOCKABLE, Handout,
                                 LinkTooLongForQR, format_hide, hidden, hide_for_lock, parse_hide,
@@ -192,6 +193,7 @@ def choose_preset(preset_id: str) -> None:
     """Select a lesson preset and put its config into the controls, keeping the seed (for a
     widget callback: the preset selectbox and the controls are drawn after it)."""
     st.session_state[PRESET_KEY] = preset_id
+    quiz.new_visit()  # every lesson change starts with its answer closed
     seed = st.session_state.get(config_key("seed"), 0)
     url_state.set_config(preset_config(preset_id, seed=seed))
 
@@ -307,9 +309,32 @@ def students_link(config: NetworkConfig) -> str:
     return url_state.share_link(config, present=False, hide=hide)
 
 
+def _start_poll() -> None:
+    st.session_state[url_state.CLASS_KEY] = poll.new_code()
+
+
+def _stop_poll() -> None:
+    st.session_state[url_state.CLASS_KEY] = ""
+
+
+def _render_poll_controls() -> None:
+    """The class poll: a button that makes a class code (or ends the poll), and predict mode.
+    Both are link parameters (class=, predict=), so the students' link carries them."""
+    code = st.session_state.get(url_state.CLASS_KEY, "")
+    if code:
+        st.caption(t("poll.class", code=code))
+        st.button(t("poll.stop"), on_click=_stop_poll, icon=":material/stop_circle:",
+                  key="poll.stop")
+    else:
+        st.button(t("poll.start"), on_click=_start_poll, icon=":material/how_to_vote:",
+                  help=t("poll.start_help"), key="poll.start")
+    st.toggle(t("poll.predict"), key=url_state.PREDICT_KEY, help=t("poll.predict_help"), **KEEP)
+
+
 def render_share(config: NetworkConfig) -> Handout:
-    """The share box (link, "students may change", QR code); returns the link and what
-    students get (a loopback address is named, and this machine's network address offered)."""
+    """The share box (link, "students may change", the class poll, QR code); returns the link
+    and what students get (a loopback address is named, and this machine's network address
+    offered)."""
     if MAY_CHANGE_KEY not in st.session_state:
         st.session_state[MAY_CHANGE_KEY] = _current_may_change()
     given = students_handout(students_link(config))
@@ -323,6 +348,7 @@ def render_share(config: NetworkConfig) -> Handout:
         st.multiselect(t("classroom.may_change"), LOCKABLE, key=MAY_CHANGE_KEY,
                        format_func=labels("classroom.lockable."),
                        help=t("classroom.may_change_help"), **KEEP)
+        _render_poll_controls()
         qr_box = st.expander(t("classroom.qr_title"), icon=":material/qr_code_2:", key=QR_KEY,
                              on_change="rerun")
         if qr_box.open:

@@ -24,6 +24,7 @@ from ui.explorer.charts import MORE_SERIES
 from ui.frame.classroom import format_hide, parse_hide, public_link
 from ui.frame.errors import InvalidChoice
 from ui.frame.i18n import LANGUAGE_KEY, LANGUAGES, language_from_locale
+from ui.poll import parse_code
 from ui.presets import PRESETS, preset_config
 from ui.theory import state as theory_state
 from ui.train import state as train_state
@@ -35,6 +36,8 @@ LAST_GOOD_KEY = "url.last_good_config"
 PRESENT_KEY = "ui.present"
 HIDE_KEY = "ui.hide"
 SERIES_KEY = "ui.series"
+CLASS_KEY = "ui.class"
+PREDICT_KEY = "ui.predict"
 OPENED_KEY = "url.opened_config"
 #: The Explorer's sections; only the chosen one is drawn, so a rerun stays cheap.
 EXPLORER_SECTIONS = ("overview", "layers", "why", "table")
@@ -101,6 +104,10 @@ EXTRAS: dict[str, Extra] = {
     # The Explorer's variance chart: series drawn besides the story
     # (ui.explorer.charts.MORE_SERIES).
     "series": Extra(SERIES_KEY, (), _choices(MORE_SERIES), ",".join),
+    # The live class poll (ui.poll): the class's code, and predict mode (each lesson's chart
+    # covered until an answer is chosen).
+    "class": Extra(CLASS_KEY, "", parse_code),
+    "predict": Extra(PREDICT_KEY, False, _flag, lambda v: "1" if v else "0"),
     **{name: Extra(key, default, parse, fmt)
        for table in (compare_state.URL_PARAMS, theory_state.URL_PARAMS, train_state.URL_PARAMS)
        for name, (key, default, parse, fmt) in table.items()},

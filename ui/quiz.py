@@ -1,0 +1,222 @@
+"""Question, then answer, on the page: the Streamlit side of ui.lessons' questions and of the
+class poll (ui.poll).
+
+A lesson opens closed: its question and choices, no verdict, no measured numbers. The answer
+opens
+
+- on one's own (no ``class=`` in the link): when the reader chooses, or presses "Show the
+  answer";
+- in a class poll: when the teacher presses "Reveal" (students may change their choice until
+  then; the answer cannot open on a student's screen first, or the poll would count answers
+  read off the screen).
+
+Every lesson change starts closed: the choice widget's key carries the lesson and a visit
+counter that ``new_visit`` (called on every lesson change) advances, so no state of the previous
+lesson (or of an earlier visit of the same lesson) carries over.
+
+In predict mode (``predict=1``) the lesson's chart and everything measured stay covered while
+the answer is closed. The teacher's screen (present mode with a class code) shows, instead of
+the choices, the class's count for each, refreshed every second by an ``st.fragment``; a
+student's screen waiting for the reveal checks every few seconds (a cheap fragment that reruns
+the page once the answer is revealed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from core import NetworkConfig, SimulationResult
+from ui import poll
+from ui.frame import url_state
+from ui.frame.i18n import current_language, translate
+from ui.lessons import choices, preset_text, right_choice, setup_text
+from ui.frame.present import is_present
+
+#: The question's container (present mode sizes its text for a projector: ui.present).
+QUESTION_KEY = "lesson_question"
+VISIT_KEY = "lesson.visit"
+SHOWN_KEY = "lesson.shown"
+VOTER_KEY = "poll.voter"
+OPENED_KEY = "poll.opened"
+#: The teacher's counts are at most this old (the issue asks for 2 s).
+TEACHER_REFRESH_S = 1.0
+#: How often a waiting student's page asks whether the answer was revealed: 100 students at
+#: 4 s are 25 small fragment runs a second, each a store read.
+STUDENT_REFRESH_S = 4.0
+
+Translate = Callable[..., str]
+
+
+def new_visit() -> None:
+    """The lesson changed (Previous, Next, a preset chosen): the next one starts closed."""
+    st.session_state[VISIT_KEY] = st.session_state.get(VISIT_KEY, 0) + 1
+    st.session_state.pop(SHOWN_KEY, None)
+
+
+def _visit() -> int:
+    return st.session_state.get(VISIT_KEY, 0)
+
+
+def choice_key(lesson: str, voting_round: int = 0) -> str:
+    """The choice widget's key: a new lesson visit or a new voting round is a fresh widget."""
+    return f"lesson.choice.{lesson}.{_visit()}.{voting_round}"
+
+
+def class_code() -> str:
+    return st.session_state.get(url_state.CLASS_KEY, "") or ""
+
+
+def predict_mode() -> bool:
+    return bool(st.session_state.get(url_state.PREDICT_KEY, False))
+
+
+def voter() -> str:
+    if VOTER_KEY not in st.session_state:
+        st.session_state[VOTER_KEY] = poll.new_voter()
+    return st.session_state[VOTER_KEY]
+
+
+@dataclass
+class Quiz:
+    """One lesson's question on this screen, as this run found it."""
+
+    lesson: str
+    options: tuple[str, ...]
+    label: Callable[[str], str]
+    chosen: str | None = None
+    code: str = ""
+    teacher: bool = False
+    shown: bool = False
+    #: The poll's (revealed, round) when the page was drawn: a change redraws the page.
+    status: tuple[bool, int] = (False, 0)
+    #: Where the teacher's live counts go once the run's right answer is known.
+    slot: DeltaGenerator | None = field(default=None, repr=False)
+
+    @property
+    def covered(self) -> bool:
+        """Predict mode hides the chart and every measured number until the answer opens."""
+        return predict_mode() and not self.shown
+
+
+def _show(lesson: str) -> None:
+    st.session_state[SHOWN_KEY] = (lesson, _visit())
+
+
+def _send_vote(code: str, lesson: str, choice: str) -> None:
+    if st.session_state.get(OPENED_KEY) != code:  # a class is created on its first use
+        poll.open_class(code)
+        st.session_state[OPENED_KEY] = code
+    poll.vote(code, lesson, voter(), choice)
+
+
+def ask(lesson: str, config: NetworkConfig, tr: Translate, container: DeltaGenerator) -> Quiz:
+    """Draw the question and its choices in ``container`` (from the config alone: on the page
+    while the run computes) and return what this screen's reader has done so far."""
+    options = choices(lesson)
+    code = class_code()
+    # The choices' labels in the language of this run: Streamlit may call a format_func later,
+    # outside the run (as ui.i18n.labels does).
+    lang = current_language()
+
+    def label(choice: str) -> str:
+        return setup_text(f"choice.{choice}", lesson, config,
+                          lambda key, **values: translate(lang, key, **values))
+
+    quiz = Quiz(lesson, options, label, code=code, teacher=bool(code) and is_present())
+    with container.container(key=QUESTION_KEY):
+        st.markdown(f"**{tr('lesson.question')}** {setup_text('question', lesson, config, tr)}")
+        if code:
+            quiz.status = poll.status(code, lesson)
+            quiz.shown = quiz.status[0]
+        if quiz.teacher:
+            quiz.slot = st.container()
+            return quiz
+        stored = poll.my_vote(code, lesson, voter()) if code else None
+        quiz.chosen = st.radio(tr("lesson.choose"), options,
+                               key=choice_key(lesson, quiz.status[1]),
+                               index=options.index(stored) if stored in options else None,
+                               format_func=quiz.label, label_visibility="collapsed",
+                               disabled=bool(code) and quiz.shown)
+        if code:
+            # One answer per voter, changeable until the reveal; a rerun does not rewrite it.
+            if quiz.chosen is not None and quiz.chosen != stored and not quiz.shown:
+                _send_vote(code, lesson, quiz.chosen)
+            _watch_poll(quiz, tr)
+        else:
+            quiz.shown = quiz.chosen is not None or \
+                st.session_state.get(SHOWN_KEY) == (lesson, _visit())
+            if not quiz.shown:
+                st.button(tr("lesson.show_answer"), on_click=_show, args=(lesson,),
+                          key=f"lesson.show.{lesson}", icon=":material/visibility:")
+    return quiz
+
+
+def _watch_poll(quiz: Quiz, tr: Translate) -> None:
+    """A student's page in a class poll: says where they stand, and redraws the page when the
+    teacher reveals the answer or starts a new round."""
+    @st.fragment(run_every=STUDENT_REFRESH_S)
+    def watching() -> None:
+        if poll.status(quiz.code, quiz.lesson) != quiz.status:
+            st.rerun()
+        if not quiz.shown:
+            st.caption(tr("poll.voted" if poll.my_vote(quiz.code, quiz.lesson, voter())
+                          else "poll.waiting"))
+    watching()
+
+
+def _live_counts(quiz: Quiz, right: str | None, tr: Translate) -> None:
+    """The teacher's screen: the class's count for each choice, refreshed every second, and the
+    Reveal button (then the right answer is marked)."""
+    @st.fragment(run_every=TEACHER_REFRESH_S)
+    def counts() -> None:
+        if poll.status(quiz.code, quiz.lesson) != quiz.status:  # changed elsewhere: redraw
+            st.rerun()
+        revealed = quiz.shown
+        tally = poll.tally(quiz.code, quiz.lesson, quiz.options)
+        shares = poll.share(tally)
+        for choice in quiz.options:
+            text = tr("poll.count", choice=quiz.label(choice), count=tally[choice])
+            st.progress(shares[choice], text=f"✓ **{text}**" if revealed and choice == right
+                        else text)
+        with st.container(horizontal=True, vertical_alignment="center"):
+            if not revealed:
+                if st.button(tr("poll.reveal"), type="primary", icon=":material/visibility:",
+                             help=tr("poll.reveal_help"), key="poll.reveal"):
+                    poll.reveal(quiz.code, quiz.lesson)
+                    st.rerun()
+            elif st.button(tr("poll.again"), icon=":material/replay:",
+                           help=tr("poll.again_help"), key="poll.again"):
+                poll.reset(quiz.code, quiz.lesson)
+                st.rerun()
+            st.caption(tr("poll.class", code=quiz.code) + " · " +
+                       tr("poll.total", count=sum(tally.values())))
+    counts()
+
+
+def answer(quiz: Quiz, result: SimulationResult, tr: Translate,
+           container: DeltaGenerator) -> None:
+    """Once the run is known: the teacher's counts, and, if the answer is open, the right choice
+    (measured on this run), the reader's own, and the facts with their numbers."""
+    right = right_choice(quiz.lesson, result)
+    if quiz.teacher and quiz.slot is not None:
+        with quiz.slot:
+            _live_counts(quiz, right, tr)
+    if not quiz.shown:
+        return
+    with container:
+        if right is None:
+            st.warning(tr("lesson.no_verdict"))
+        elif quiz.teacher:  # compact on the projector: the counts above mark it too
+            st.markdown(f":green[:material/check_circle: **{tr('lesson.right', choice=quiz.label(right))}**]")
+        else:
+            verdict = tr("lesson.right", choice=quiz.label(right))
+            if quiz.chosen is not None:  # Chinese sentences (。) are joined without a space
+                verdict += ("" if verdict.endswith("。") else " ") + (
+                    tr("lesson.you_right") if quiz.chosen == right
+                    else tr("lesson.you_wrong", choice=quiz.label(quiz.chosen)))
+            st.success(verdict, icon=":material/check_circle:")
+        st.markdown(preset_text("answer", quiz.lesson, result, tr))
