@@ -91,7 +91,9 @@ def test_gradient_heatmaps_are_layer_by_step_in_log10_with_power_ticks():
     fig = train_charts.gradient_heatmaps(runs, tr)
     assert len(fig.data) == 2
     first = fig.data[0]
-    assert list(first.y) == [1, 2, 3] and list(first.x) == [0, 10, 20, 30]
+    assert list(first.y) == [1, 2, 3]
+    # a record's cell spans halfway to its neighbours, from step 0 to the last step
+    assert list(first.x) == [0, 5, 15, 25, 30]
     assert np.asarray(first.z)[0, 0] == pytest.approx(-3.0)  # 1e-2 · 10^-1
     assert np.asarray(first.customdata)[2, 1] == pytest.approx(1e-5)
     assert (first.zmin, first.zmax) == train_charts.LOG_GRAD_RANGE
@@ -166,8 +168,9 @@ def test_decision_animation_has_a_frame_per_step_a_play_button_and_a_slider():
     assert [f.name for f in fig.frames] == ["0", "50", "100"]
     assert list(fig.frames[0].traces) == [0, 2]  # the two heatmaps, not the points
     last = fig.frames[-1]
-    assert np.asarray(last.data[0].z)[0, 0] == 1.0
-    assert np.asarray(last.data[1].z)[0, 0] == 0.5   # b keeps its last snapshot
+    assert np.asarray(last.data[0].z)[0, 0] == 100  # whole percents, one byte a cell
+    assert np.asarray(last.data[1].z)[0, 0] == 50   # b keeps its last snapshot
+    assert np.asarray(last.data[0].z).dtype == np.uint8
     (menu,) = fig.layout.updatemenus
     assert menu.buttons[0].method == "animate" and menu.buttons[0].args[0] is None
     (slider,) = fig.layout.sliders
