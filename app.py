@@ -6,13 +6,14 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import cache, present, sidebar, url_state, workers
+from ui.train import lesson_pairs
 from ui.errors import describe_config_error, describe_problem, problem_heading
 from ui.i18n import t
 from ui.text import markdown_literal
 
 st.set_page_config(page_title="Variance Lab", page_icon="📉", layout="wide")
 
-cache.start_warmup()  # once per process, only under `streamlit run`
+cache.start_warmup(lesson_pairs)  # once per process, only under `streamlit run`
 first_run = url_state.load_once()
 present.page_config()
 sidebar.render_language()
@@ -25,15 +26,19 @@ pages = [
     st.Page("views/phase.py", title=t("nav.phase"), icon=":material/grid_on:", url_path="phase"),
     st.Page("views/spectrum.py", title=t("nav.spectrum"), icon=":material/equalizer:",
             url_path="spectrum"),
-    st.Page("views/train.py", title=t("nav.train"), icon=":material/model_training:",
-            url_path="train"),
 ]
+train_page = st.Page("views/train.py", title=t("nav.train"), icon=":material/model_training:",
+                     url_path="train")
+pages.append(train_page)
 navigation = st.navigation(pages, position="top")
 if navigation is explorer:  # its first act is the simulation: begun now, it overlaps the sidebar
     cache.begin_simulation(url_state.controls_config)
 
 sidebar.clear_stale_preset()
-sidebar.render_presets()
+if navigation is train_page:  # its own lessons are picked on the page: one picker
+    sidebar.keep_preset()
+else:
+    sidebar.render_presets()
 if not sidebar.is_hidden("present"):
     present.present_toggle(st.sidebar)
 sidebar.render_controls()

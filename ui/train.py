@@ -42,6 +42,8 @@ from ui.charts import HEALTHY_BAND
 from ui.compare import Diff, Setup, Sweep
 from ui.errors import InvalidChoice, describe_config_error
 from ui.train_charts import DecisionFrames
+from core.train_config import (MAX_TRAIN_MULTIPLY_ADDS, MULTIPLY_ADDS_PER_SECOND,
+                               estimated_training_work)
 
 Translate = Callable[..., str]
 
@@ -157,6 +159,34 @@ def build_setups(base: TrainPair, diffs: Sequence[Diff], names: Sequence[str],
                                 specs=SETUP_SPECS, max_setups=MAX_SETUPS)
 
 
+#: A page's set-ups together may cost at most this much of core's work estimate
+#: (``estimated_training_work`` summed here: one run's limit, ≈ 20 s of one core, ≈ 10 s on
+#: two workers), so that four set-ups each just under one run's limit are not 80 s of work.
+PAGE_TRAIN_MULTIPLY_ADDS = MAX_TRAIN_MULTIPLY_ADDS
+
+
+def within_page_budget(setups: Sequence[Setup]) -> list[Setup]:
+    """The set-ups in order, each one that would take the page's total work over
+    PAGE_TRAIN_MULTIPLY_ADDS refused (config None, a ConfigError with code "page_too_large",
+    its ``amount`` the total with it and ``limit`` the page's) before any work starts."""
+    total, kept = 0.0, []
+    for setup in setups:
+        if setup.config is not None:
+            work = estimated_training_work(setup.config.network, setup.config.training)
+            if total + work > PAGE_TRAIN_MULTIPLY_ADDS:
+                setup = dataclasses.replace(setup, config=None, error=ConfigError(
+                    f"The set-ups together are too large for one page: about "
+                    f"{total + work:.2g} multiply-adds with this one, the page's limit is "
+                    f"{PAGE_TRAIN_MULTIPLY_ADDS:.2g}.",
+                    ("steps", "batch_size", "n_points", "depth", "width"),
+                    code="page_too_large", amount=total + work,
+                    limit=PAGE_TRAIN_MULTIPLY_ADDS))
+            else:
+                total += work
+        kept.append(setup)
+    return kept
+
+
 # --- presets -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -257,15 +287,21 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-x))
 
 
+def decision_values(values: np.ndarray, task: str) -> tuple[np.ndarray, tuple[float, float]]:
+    """Snapshot values as drawn, and their range: P(label 1) = σ(logit) for classification
+    (0…1), the prediction clipped to −1…1 for regression."""
+    if task == "classification":
+        return _sigmoid(values), (0.0, 1.0)
+    return np.clip(values, -1, 1), (-1.0, 1.0)
+
+
 def decision_frames(run: TrainRun) -> DecisionFrames | None:
-    """The run's snapshots for the animation: P(label 1) = σ(logit) for classification (0…1),
-    the prediction clipped to −1…1 for regression; the training points with their targets."""
+    """The run's snapshots for the animation (``decision_values``) with the training points
+    and their targets."""
     snapshots = run.result.snapshots
     if snapshots is None or len(snapshots.steps) == 0:
         return None
-    classification = run.data.task == "classification"
-    values = _sigmoid(snapshots.values) if classification else np.clip(snapshots.values, -1, 1)
-    value_range = (0.0, 1.0) if classification else (-1.0, 1.0)
+    values, value_range = decision_values(snapshots.values, run.data.task)
     return DecisionFrames(run.name, run.colour, snapshots.grid_x, snapshots.grid_y,
                           snapshots.steps, values, run.data.x_train, run.data.y_train[:, 0],
                           value_range)
@@ -397,9 +433,10 @@ TRAINING_ERROR_CODES = ("batch_too_large", "widths_mismatch", "batchnorm_batch")
 def describe_training_error(error: ConfigError, tr: Translate) -> str:
     """A set-up's refusal in the reader's language: the training budget (work or memory),
     the training-specific checks, or an invalid value."""
-    if error.code == "too_large":
-        return tr("train.error.too_large", amount=f"{error.amount:.2g}",
-                  limit=f"{error.limit:.2g}")
+    if error.code in ("too_large", "page_too_large"):
+        return tr(f"train.error.{error.code}", amount=f"{error.amount:.2g}",
+                  limit=f"{error.limit:.2g}",
+                  seconds=f"{error.limit / MULTIPLY_ADDS_PER_SECOND:.0f}")
     if error.code == "too_much_memory":
         return tr("train.error.too_much_memory", amount=f"{(error.amount or 0) / 2**20:.0f}",
                   limit=f"{(error.limit or 0) / 2**20:.0f}")
@@ -417,3 +454,19 @@ def preset_params(preset_id: str, seed: int = 0) -> dict[str, str]:
     params["trn_setups"] = format_setups(preset.setups)
     params["trn_preset"] = preset_id
     return params
+
+
+def lesson_pairs() -> list[tuple[NetworkConfig, TrainConfig]]:
+    """Every lesson's set-ups (network, training) at the default seed, lesson by lesson: what
+    the server computes at start-up (ui.cache.start_warmup)."""
+    pairs: list[tuple[NetworkConfig, TrainConfig]] = []
+    for preset in TRAIN_PRESETS.values():
+        base = preset.pair()
+        for diff in preset.setups:
+            try:
+                pair = apply_train_diff(base, diff)
+            except ConfigError:
+                continue
+            if (pair.network, pair.training) not in pairs:
+                pairs.append((pair.network, pair.training))
+    return pairs

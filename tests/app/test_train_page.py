@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui.cache
+import ui.train_live
 from ui.i18n import translate
 from ui.train import TRAIN_PRESETS, preset_params
 
@@ -123,9 +124,9 @@ def test_an_invalid_combination_is_refused_and_the_last_valid_one_used():
 
 def test_a_run_over_the_budget_is_refused_before_any_work(monkeypatch):
     calls = []
-    real = ui.cache.train
-    monkeypatch.setattr(ui.cache, "train",
-                        lambda n, t, progress=None: calls.append((n, t)) or real(n, t))
+    real = ui.train_live.train
+    monkeypatch.setattr(ui.train_live, "train",
+                        lambda n, t, **hooks: calls.append((n, t)) or real(n, t, **hooks))
     ui.cache.training.clear()
     at = open_train(lang="en", depth="3", width="16", n_points="100", train_batch_size="10",
                     steps="40", trn_setups="base;width=4096&steps=100000")
@@ -139,10 +140,9 @@ def test_a_run_over_the_budget_is_refused_before_any_work(monkeypatch):
 def test_cached_runs_are_not_recomputed(monkeypatch):
     ui.cache.training.clear()
     calls = []
-    real = ui.cache.train
-    monkeypatch.setattr(ui.cache, "train",
-                        lambda n, t, progress=None: calls.append(n)
-                        or real(n, t, progress=progress))
+    real = ui.train_live.train
+    monkeypatch.setattr(ui.train_live, "train",
+                        lambda n, t, **hooks: calls.append(n) or real(n, t, **hooks))
     open_train(lang="en", **CHEAP)
     assert len(calls) == 3
     open_train(lang="en", **CHEAP)  # another student on the same link
