@@ -23,8 +23,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ui.charts import (HEALTHY_BAND, Translate, base_layout, log_axis, positive, text_width,
-                       wrap_title)
+from ui.charts import HEALTHY_BAND, Translate, base_layout, log_axis, text_width, wrap_title
 
 #: makemore part 3: an update ‖ΔW‖/‖W‖ near 1e-3 per step is about right.
 UPDATE_RATIO_REFERENCE = 1e-3
@@ -128,8 +127,26 @@ def _text_lines(text: str) -> int:
     return text.count("<br>") + 1
 
 
+#: Streamlit's Plotly template is ≈ 7 KB of JSON in every figure, for default colours and
+#: colour scales (the browser swaps its placeholders for the theme's); every trace here sets
+#: its own, so the page sends an empty one (the browser's theme still styles the text, axes
+#: and background).
+LEAN_TEMPLATE: dict = {}
+
+
+def values32(values) -> np.ndarray:
+    """What a log axis can show as float32 (7 significant digits, 4 bytes a value in the
+    page's JSON as a typed array, against ≈ 20 characters of a float's repr): zero, negative
+    and non-finite values become NaN, a gap in the line."""
+    array = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(array) & (array > 0), array, np.nan).astype(np.float32)
+
+
 def _sized(layout: dict, fit: Fit) -> dict:
-    """Every text of a layout at the fit's size (the title a little larger)."""
+    """Every text of a layout at the fit's size (the title a little larger); the lean template
+    (LEAN_TEMPLATE)."""
+    layout["template"] = LEAN_TEMPLATE
     layout["font"] = dict(size=fit.font)
     layout["title"] = {**layout["title"], "font": dict(size=fit.font + 4)}
     layout["legend"] = {**layout.get("legend", {}), "font": dict(size=fit.font)}
@@ -200,7 +217,7 @@ def loss_chart(runs: Sequence[TrainedRun], tr: Translate, fit: Fit = LAPTOP,
         for column, dash, key in (("train_loss", TRAIN_DASH, "train.chart.train"),
                                   ("test_loss", TEST_DASH, "train.chart.test")):
             traces.append(dict(
-                type="scatter", x=history["step"].to_numpy(), y=positive(history[column]),
+                type="scatter", x=history["step"].to_numpy(), y=values32(history[column]),
                 mode="lines", name=run.name, legendgroup=run.name,
                 showlegend=column == "train_loss",
                 line=dict(color=run.colour, dash=dash, width=2),
@@ -225,7 +242,7 @@ def loss_chart(runs: Sequence[TrainedRun], tr: Translate, fit: Fit = LAPTOP,
                          shapes=shapes, annotations=notes)
     layout["xaxis"] = _axis(fit, tr("train.chart.step"), range=[0, max(1, last)],
                             **step_ticks([0, last]))
-    losses = [v for trace in traces[:-2] for v in trace["y"] if v is not None]
+    losses = [float(v) for trace in traces[:-2] for v in trace["y"] if np.isfinite(v)]
     layout["yaxis"] = _axis(fit, tr("train.chart.loss"), type="log", **log_axis(losses))
     return go.Figure(data=traces, layout=_sized(layout, fit))
 
@@ -319,8 +336,8 @@ def gradient_heatmaps(runs: Sequence[TrainedRun], tr: Translate,
         steps = table.columns.to_numpy()
         suffix = _suffix(position)
         traces.append(dict(
-            type="heatmap", z=z, x=_cell_edges(steps), y=table.index.to_numpy(),
-            customdata=values, colorscale=gradient_colourscale(), zmin=low, zmax=high,
+            type="heatmap", z=z.astype(np.float32), x=_cell_edges(steps),
+            y=table.index.to_numpy(), customdata=values.astype(np.float32), colorscale=gradient_colourscale(), zmin=low, zmax=high,
             showscale=position == 0, name=run.name, colorbar=colour_bar,
             xaxis=f"x{suffix}", yaxis=f"y{suffix}",
             hovertemplate=(f"{tr('train.chart.layer')} %{{y}}<br>‖∂L/∂W‖ = %{{customdata:.3e}}"
@@ -342,8 +359,8 @@ def update_ratio_chart(runs: Sequence[TrainedRun], tr: Translate,
     """Per set-up (a panel each, two to a row, one on a phone), ‖ΔW‖/‖W‖ of every layer against
     step on one log axis range, the set-up's colour from pale (first layer) to full (last
     layer), and the 1e-3 reference line."""
-    finite = [v for run in runs for v in positive(run.layer_history["update_ratio"])
-              if v is not None] + [UPDATE_RATIO_REFERENCE]
+    ratios = [values32(run.layer_history["update_ratio"]) for run in runs]
+    finite = [float(v) for r in ratios for v in r[np.isfinite(r)]] + [UPDATE_RATIO_REFERENCE]
     y_range = [math.floor(math.log10(min(finite))), math.ceil(math.log10(max(finite)))]
     layout, _ = _panel_layout(runs, tr, fit, "train.chart.update_title", 200,
                               tr("train.chart.step"), tr("train.chart.update_y"),
@@ -358,7 +375,7 @@ def update_ratio_chart(runs: Sequence[TrainedRun], tr: Translate,
             rows = table[table["layer"] == layer]
             fraction = index / max(1, len(layers) - 1)
             traces.append(dict(
-                type="scatter", x=rows["step"].to_numpy(), y=positive(rows["update_ratio"]),
+                type="scatter", x=rows["step"].to_numpy(), y=values32(rows["update_ratio"]),
                 mode="lines", name=f"{run.name} · {tr('train.chart.layer_n', layer=layer)}",
                 legendgroup=run.name, showlegend=False, xaxis=f"x{suffix}", yaxis=f"y{suffix}",
                 line=dict(color=_shade(run.colour, fraction), width=1.5),
@@ -396,7 +413,7 @@ def activation_chart(runs: Sequence[TrainedRun], step: int, tr: Translate,
         at = int(shown.max()) if len(shown) else int(steps.min())
         rows = table[table["step"] == at].sort_values("layer")
         traces.append(dict(
-            type="scatter", x=rows["layer"].to_numpy(), y=positive(rows["act_std"]),
+            type="scatter", x=rows["layer"].to_numpy(), y=values32(rows["act_std"]),
             mode="lines+markers", name=run.name, legendgroup=run.name,
             line=dict(color=run.colour, width=2), marker=dict(size=4),
             hovertemplate=f"%{{y:.3g}}<extra>{run.name} · {tr('train.chart.step')} {at}</extra>"))
@@ -405,7 +422,7 @@ def activation_chart(runs: Sequence[TrainedRun], step: int, tr: Translate,
             if rows[column].notna().any():
                 traces.append(dict(
                     type="scatter", x=rows["layer"].to_numpy(),
-                    y=(100 * rows[column]).to_numpy(), mode="lines+markers",
+                    y=(100 * rows[column]).to_numpy(np.float32), mode="lines+markers",
                     name=f"{run.name} · {tr(key)}", legendgroup=run.name, showlegend=False,
                     xaxis="x2", yaxis="y2", line=dict(color=run.colour, dash=dash, width=2),
                     marker=dict(size=4),
@@ -444,8 +461,9 @@ def weight_histograms(weights: Sequence[tuple[str, str, np.ndarray]], tr: Transl
     traces = []
     for (name, colour, _), values in zip(weights, finite):
         counts, _ = np.histogram(values, bins=edges)
-        traces.append(dict(type="bar", x=centres, y=np.where(counts > 0, counts, np.nan),
-                           width=np.diff(edges), name=name, marker_color=colour, opacity=0.55,
+        traces.append(dict(type="bar", x=centres.astype(np.float32),
+                           y=np.where(counts > 0, counts, np.nan).astype(np.float32),
+                           width=np.diff(edges).astype(np.float32), name=name, marker_color=colour, opacity=0.55,
                            hovertemplate="%{x:.3g}: %{y}<extra>" + name + "</extra>"))
     layout = base_layout(tr("train.chart.weights_title"), tr("train.chart.weight"),
                          tr("train.chart.count"), height=340, hovermode="closest",
@@ -549,7 +567,8 @@ def _decision_layout(runs: Sequence[DecisionFrames], titles: Sequence[str], titl
             type="scatter", x=run.points[:, 0].astype(np.float32),
             y=run.points[:, 1].astype(np.float32), mode="markers", showlegend=False,
             xaxis=f"x{suffix}", yaxis=f"y{suffix}",
-            marker=dict(size=5 if fit.font < 16 else 6, color=run.targets, cmin=low, cmax=high,
+            marker=dict(size=5 if fit.font < 16 else 6, color=run.targets.astype(np.float32),
+                        cmin=low, cmax=high,
                         colorscale=POINT_COLOURSCALE, line=dict(color="white", width=0.8)),
             hoverinfo="skip"))
     layout["annotations"] = annotations

@@ -86,9 +86,10 @@ class Reporter:
     """core.train's ``on_record`` hook: keeps the rows and the latest snapshot and reports them
     (step 0, then at most every ``seconds``, and the last record)."""
 
-    def __init__(self, report: Callable[[bytes], None], seconds: float = REPORT_SECONDS,
+    def __init__(self, report: Callable[[bytes], None], seconds: float | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.report, self.seconds, self.clock = report, seconds, clock
+        self.report, self.clock = report, clock
+        self.seconds = REPORT_SECONDS if seconds is None else seconds
         self.rows: list[tuple] = []
         self.snapshot_step: int | None = None
         self.snapshot: np.ndarray | None = None

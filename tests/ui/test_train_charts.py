@@ -67,7 +67,7 @@ def test_loss_chart_leaves_gaps_for_what_a_log_axis_cannot_show():
     run = make_run("a", PALETTE[0])
     run.history.loc[2, "train_loss"] = np.nan
     fig = train_charts.loss_chart([run], tr)
-    assert fig.data[0].y[2] is None
+    assert np.isnan(fig.data[0].y[2]) and fig.data[0].y.dtype == np.float32
 
 
 def test_gradient_colourscale_breaks_exactly_at_the_healthy_band():
