@@ -263,16 +263,17 @@ def _panel_layout(runs: Sequence, tr: Translate, fit: Fit, title_key: str,
     title_lines = max((_text_lines(t) for t in titles), default=1)
     title_room = title_lines * fit.line() + 6
     # Between rows: the x tick labels of the panel above and the title of the one below.
-    gap_px = fit.font + 14 + title_room
-    x_gap_px = 70 if shared_y is None else 16
+    gap_px = fit.font + 24 + title_room
+    x_gap_px = 70 if shared_y is None else 36
     plot_height = rows * panel_height + (rows - 1) * gap_px
     domains = _domains(count, cols, x_gap_px / max(1.0, fit.full_px - 80 - right),
                        gap_px / plot_height)
+    # The bottom row's step axis (tick labels and title) under the plot.
     layout = base_layout(tr(title_key), "", "", hovermode="closest",
-                         margin=dict(l=10, r=right, b=10 + bottom_extra))
+                         margin=dict(l=10, r=right, b=math.ceil(2 * fit.line() + 24)
+                                     + bottom_extra))
     layout["margin"]["t"] += math.ceil(title_room)
-    layout["height"] = plot_height + layout["margin"]["t"] + layout["margin"]["b"] + (
-        fit.font + 30)  # the bottom row's step axis
+    layout["height"] = math.ceil(plot_height + layout["margin"]["t"] + layout["margin"]["b"])
     layout.pop("xaxis"), layout.pop("yaxis")
     annotations = []
     for index, (x, y) in enumerate(domains[:len(runs)]):
