@@ -55,8 +55,15 @@ _PRESENT_CSS = f"""
 TRAIN_MAIN_KEY = "train-main"
 _CHARTS = (f".st-key-{TRAIN_MAIN_KEY} [data-testid='stElementContainer']"
            ":has([data-testid='stPlotlyChart'])")
+#: Its two places for a chart redrawn while it trains (views/train.py's Place): two slots in
+#: one grid cell, the one raised (z-index) on top.
+TRAIN_STACK_PREFIX = "train-stack-"
 _TRAIN_CSS = f"""
 {_CHARTS} {{ height: clamp(420px, calc(100vh - 340px), 820px) !important; }}
+[class*="st-key-{TRAIN_STACK_PREFIX}"] {{ display: grid !important;
+  grid-template-columns: minmax(0, 1fr); }}
+[class*="st-key-{TRAIN_STACK_PREFIX}"] > * {{ grid-area: 1 / 1; position: relative;
+  width: 100%; min-width: 0; }}
 @media (max-width: 640px) {{ {_CHARTS} {{ height: auto !important; }} }}
 """
 _TRAIN_PRESENT_CSS = f"""

@@ -20,7 +20,7 @@ from core.query import format_value
 from ui import train_charts, train_state, url_state
 from ui.cache import dataset, trainings
 from ui.i18n import current_language, t, translate
-from ui.present import TRAIN_MAIN_KEY, is_present, on_phone
+from ui.present import TRAIN_MAIN_KEY, TRAIN_STACK_PREFIX, is_present, on_phone
 from ui.serving import shared_figure
 from ui.shared_controls import KEEP
 from ui.text import markdown_literal
@@ -266,12 +266,41 @@ for setup in setups:
 
 # Its two charts, side by side (stacked by Streamlit on a narrow screen); a browser stretches
 # them to the screen's height (ui.present's CSS) except on a phone.
+MAIN = dict(height="content" if phone else "stretch", config={"displayModeBar": False})
+
+
+class Place:
+    """Where one of the lesson's two charts goes: two slots on top of each other (ui.present's
+    CSS), so that a chart redrawn while its run trains never blinks. A browser draws a changed
+    chart afresh and shows nothing there until it is drawn (≈ 60 ms, much more on a busy
+    machine); each drawing goes to the slot not showing the last one and is raised above it
+    once sent, so the last picture shows through until the new one covers it."""
+
+    def __init__(self, column, name: str) -> None:
+        self.name = name
+        with column.container(key=f"{TRAIN_STACK_PREFIX}{name}"):
+            self.slots = (st.empty(), st.empty())
+        self.raised = column.empty()
+        self.count = 0
+
+    def live(self, figure) -> None:
+        self.count += 1
+        key = f"train-live-{self.name}-{self.count}"
+        self.slots[self.count % 2].plotly_chart(figure, key=key, **MAIN)
+        # Rising numbers: the newest is on top even where an older rule is still in force.
+        self.raised.html(f"<style>.st-key-{key} {{ z-index: {self.count}; }}</style>")
+
+    def final(self, figure, key: str) -> None:
+        self.slots[0].plotly_chart(figure, key=key, **MAIN)
+        self.slots[1].empty()
+        self.raised.empty()
+
+
 with st.container(key=TRAIN_MAIN_KEY):
     decision_column, loss_column = st.columns(2)
-    decision_slot, loss_slot = decision_column.empty(), loss_column.empty()
+    decision_place, loss_place = Place(decision_column, "decision"), Place(loss_column, "loss")
     caption_slot = decision_column.empty()
 sentences = st.container()
-MAIN = dict(height="content" if phone else "stretch", config={"displayModeBar": False})
 
 # What a teacher changes, folded under the lesson.
 st.selectbox(t("train.preset"), ("",) + tuple(TRAIN_PRESETS), key=PRESET_KEY,
@@ -297,19 +326,16 @@ details = st.container()
 
 data = [dataset(setup.config.training) for setup in ready]
 total_steps = max((setup.config.training.steps for setup in ready), default=1)
-drawn = [0]
 
 
 def draw_live(states) -> None:
     """A cold run as it trains: each set-up's latest decision map and its loss so far."""
     done = sum(partial.step if partial is not None else 0 for _, partial in states)
     total = sum(setup.config.training.steps for setup in ready)
-    drawn[0] += 1
     decision = live_decision(ready, data, states, t, fit, done, total)
     if decision is not None:
-        decision_slot.plotly_chart(decision, key=f"train.live.decision.{drawn[0]}", **MAIN)
-    loss_slot.plotly_chart(live_loss(ready, states, t, fit, total_steps, done, total),
-                           key=f"train.live.loss.{drawn[0]}", **MAIN)
+        decision_place.live(decision)
+    loss_place.live(live_loss(ready, states, t, fit, total_steps, done, total))
 
 
 tick = st.empty()
@@ -350,16 +376,14 @@ def draw_runs(runs: list[TrainRun]) -> None:
     key = (_figure_key(runs), LANG, fit)
     frames = [f for f in (decision_frames(run) for run in runs) if f is not None]
     if frames:
-        decision_slot.plotly_chart(shared_figure(
+        decision_place.final(shared_figure(
             ("train.decision", *key), lambda: train_charts.decision_animation(frames, t,
                                                                               fit=fit)),
-            key="train.chart.decision", **MAIN)
+            "train.chart.decision")
         caption_slot.caption(t("train.decision_caption"))
-    else:
-        decision_slot.empty()
-    loss_slot.plotly_chart(shared_figure(
+    loss_place.final(shared_figure(
         ("train.loss", *key), lambda: train_charts.loss_chart(runs, t, fit, steps=total_steps)),
-        key="train.chart.loss", **MAIN)
+        "train.chart.loss")
     for run in runs:
         sentences.markdown(f"<span style='color:{run.colour}'>■</span> "
                            f"{result_sentence(run, t, markdown_literal)}",
@@ -385,4 +409,4 @@ def draw_runs(runs: list[TrainRun]) -> None:
 if runs:
     draw_runs(runs)
 else:
-    decision_slot.info(t("train.nothing"))
+    caption_slot.info(t("train.nothing"))
