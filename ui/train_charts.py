@@ -508,6 +508,16 @@ def percent(values: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
     return np.rint(scaled).astype(np.uint8 if low >= 0 else np.int8)
 
 
+#: The plane of a decision map in the page: 0 … PLANE across the data's domain, so that a
+#: point's coordinates are one byte each (a 1/250 of the domain: finer than a marker).
+PLANE = 250
+
+
+def _plane(values: np.ndarray, low: float, high: float, dtype=np.uint8) -> np.ndarray:
+    scaled = (np.asarray(values, dtype=float) - low) / ((high - low) or 1.0) * PLANE
+    return np.clip(np.rint(scaled) if dtype == np.uint8 else scaled, 0, PLANE).astype(dtype)
+
+
 def _frame_index(run: DecisionFrames, step: int) -> int:
     """The last snapshot at or before ``step`` (a run stopped early keeps its last picture)."""
     earlier = np.flatnonzero(np.asarray(run.steps) <= step)
@@ -548,28 +558,29 @@ def _decision_layout(runs: Sequence[DecisionFrames], titles: Sequence[str], titl
         axis = dict(showticklabels=False, showgrid=False, zeroline=False, ticks="",
                     showline=False, constrain="domain")
         layout[f"xaxis{suffix}"] = dict(axis, domain=list(x), anchor=f"y{suffix}",
-                                        range=[float(run.xs[0]), float(run.xs[-1])])
+                                        range=[0, PLANE])
         layout[f"yaxis{suffix}"] = dict(axis, domain=list(y), anchor=f"x{suffix}",
-                                        scaleanchor=f"x{suffix}",
-                                        range=[float(run.ys[0]), float(run.ys[-1])])
+                                        scaleanchor=f"x{suffix}", range=[0, PLANE])
+        (x0, x1), (y0, y1) = (run.xs[0], run.xs[-1]), (run.ys[0], run.ys[-1])
         annotations.append(_panel_title(titles[index], x, y[1], fit, axes=suffix))
         z = percent(run.values[0], run.value_range) if len(run.values) else None
         hover = ("P = %{z} %" if run.value_range[0] >= 0 else "ŷ × 100 = %{z}")
         traces.append(dict(
-            type="heatmap", x=run.xs, y=run.ys, z=z, zmin=ticks[0], zmax=ticks[2],
+            type="heatmap", x=_plane(run.xs, x0, x1, np.float32),
+            y=_plane(run.ys, y0, y1, np.float32), z=z, zmin=ticks[0], zmax=ticks[2],
             colorscale=DECISION_COLOURSCALE, showscale=bar and index == 0, zsmooth="best",
             xaxis=f"x{suffix}", yaxis=f"y{suffix}",
             colorbar=dict(title=dict(text=tr("train.chart.output"), font=dict(size=fit.font)),
                           len=0.7, thickness=12, tickvals=ticks,
                           ticktext=[f"{v / 100:g}".replace("-", "−") for v in ticks],
                           tickfont=dict(size=fit.font)),
-            hovertemplate=f"(%{{x:.2f}}, %{{y:.2f}}): {hover}<extra>{run.name}</extra>"))
+            hovertemplate=f"{hover}<extra>{run.name}</extra>"))
         traces.append(dict(
-            type="scatter", x=run.points[:, 0].astype(np.float32),
-            y=run.points[:, 1].astype(np.float32), mode="markers", showlegend=False,
+            type="scatter", x=_plane(run.points[:, 0], x0, x1),
+            y=_plane(run.points[:, 1], y0, y1), mode="markers", showlegend=False,
             xaxis=f"x{suffix}", yaxis=f"y{suffix}",
-            marker=dict(size=5 if fit.font < 16 else 6, color=run.targets.astype(np.float32),
-                        cmin=low, cmax=high,
+            marker=dict(size=5 if fit.font < 16 else 6,
+                        color=percent(run.targets, run.value_range), cmin=ticks[0], cmax=ticks[2],
                         colorscale=POINT_COLOURSCALE, line=dict(color="white", width=0.8)),
             hoverinfo="skip"))
     layout["annotations"] = annotations
@@ -588,12 +599,15 @@ def decision_animation(runs: Sequence[DecisionFrames], tr: Translate, columns: i
         [_frame_index(run, steps[0])]] if len(run.values) else run.values}) for run in runs]
     layout, traces = _decision_layout(first, [run.name for run in runs],
                                       tr("train.chart.decision_title"), tr, fit)
-    heatmaps = list(range(0, 2 * len(runs), 2))
-    frames = [dict(name=str(step), traces=heatmaps,
-                   data=[dict(type="heatmap",
-                              z=percent(run.values[_frame_index(run, step)], run.value_range))
-                         for run in runs])
-              for step in steps]
+    # A map that never changes (a run that never learns, at a percent's resolution) is left
+    # out of the frames: it keeps its first picture.
+    maps = [[percent(run.values[_frame_index(run, step)], run.value_range) for step in steps]
+            for run in runs]
+    moving = [index for index, frames in enumerate(maps)
+              if any(not np.array_equal(frame, frames[0]) for frame in frames)]
+    frames = [dict(name=str(step), traces=[2 * index for index in moving],
+                   data=[dict(type="heatmap", z=maps[index][k]) for index in moving])
+              for k, step in enumerate(steps)]
     label = tr("train.chart.step")
     play = dict(label="▶ " + tr("train.chart.play"), method="animate",
                 args=[None, dict(frame=dict(duration=FRAME_MS, redraw=True), fromcurrent=True,
