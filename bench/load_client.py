@@ -254,6 +254,8 @@ class Session:
                 self.page_hash = msg.new_session.page_script_hash
                 seen.clear()
                 errors.clear()
+            elif what == "navigation":  # st.navigation: the page this run drew
+                self.page_hash = msg.navigation.page_script_hash
             elif what == "page_info_changed":
                 self.query = msg.page_info_changed.query_string
             elif what == "delta" and msg.delta.WhichOneof("type") == "new_element":
