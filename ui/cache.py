@@ -9,6 +9,7 @@ page's set-ups in parallel and lets the page draw them while they train.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from functools import partial
@@ -90,6 +91,25 @@ class LiveTrainings:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._latest: dict[TrainingKey, train_live.Partial | None] = {}
+        self.watchers = 0  # pages drawing runs as they train, now
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        """Count a page that draws runs while they train (``show_seconds``)."""
+        with self._lock:
+            self.watchers += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.watchers -= 1
+
+    def show_seconds(self, fastest: float) -> float:
+        """How often each watching page may redraw: every ``fastest`` seconds, slower when
+        many watch at once, so that the server draws at most LIVE_DRAWS_PER_SECOND pictures a
+        second in all (a class opening one cold lesson: thirty pages waiting for the same runs,
+        each redraw ≈ 20 ms of the server's one GIL)."""
+        return max(fastest, self.watchers / LIVE_DRAWS_PER_SECOND)
 
     def begin(self, key: TrainingKey) -> None:
         with self._lock:
@@ -142,8 +162,10 @@ RunState = tuple[str, "train_live.Partial | None"]
 
 
 #: A page that draws runs as they train redraws at most this often: each redraw is two charts
-#: the browser draws afresh (≈ 60 ms each) and ≈ 35 KB sent.
+#: the browser draws afresh (≈ 60 ms each) and ≈ 22 KB sent.
 SHOW_SECONDS = 0.25
+#: Redraws of runs as they train, all pages together, per second (LiveTrainings.show_seconds).
+LIVE_DRAWS_PER_SECOND = 16.0
 
 
 def trainings(pairs: Sequence[TrainingKey], show: Callable[[list[RunState]], None],
@@ -153,8 +175,9 @@ def trainings(pairs: Sequence[TrainingKey], show: Callable[[list[RunState]], Non
     context: each takes a worker when one is free, so the set-ups of a page train in
     parallel), the results in order. While any computes, this thread calls ``show(states)``
     when a state changed, at most every ``show_s`` seconds (the first change at once; never
-    when every result was cached), and ``idle()`` after ``idle_s`` seconds without a change:
-    a Streamlit script stops for a newer rerun only when it draws something."""
+    when every result was cached; less often when many pages watch at once:
+    ``LIVE.show_seconds``), and ``idle()`` after ``idle_s`` seconds without a change: a
+    Streamlit script stops for a newer rerun only when it draws something."""
     from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
     count = len(pairs)
@@ -185,21 +208,22 @@ def trainings(pairs: Sequence[TrainingKey], show: Callable[[list[RunState]], Non
 
     shown: tuple | None = None
     shown_at = quiet_since = -float("inf")
-    while any(thread.is_alive() for thread in threads):
-        next(thread for thread in threads if thread.is_alive()).join(poll_s)
-        if not any(thread.is_alive() for thread in threads):
-            break
-        now = time.monotonic()
-        if now - shown_at < show_s:
-            continue
-        states = [state(index) for index in range(count)]
-        seen = tuple((kind, id(latest)) for kind, latest in states)
-        if seen != shown:
-            shown, shown_at, quiet_since = seen, now, now
-            show(states)
-        elif now - quiet_since >= idle_s:
-            quiet_since = now
-            idle()
+    with LIVE.watching():
+        while any(thread.is_alive() for thread in threads):
+            next(thread for thread in threads if thread.is_alive()).join(poll_s)
+            if not any(thread.is_alive() for thread in threads):
+                break
+            now = time.monotonic()
+            if now - shown_at < LIVE.show_seconds(show_s):
+                continue
+            states = [state(index) for index in range(count)]
+            seen = tuple((kind, id(latest)) for kind, latest in states)
+            if seen != shown:
+                shown, shown_at, quiet_since = seen, now, now
+                show(states)
+            elif now - quiet_since >= idle_s:
+                quiet_since = now
+                idle()
     for error in errors:
         if error is not None:
             raise error

@@ -74,3 +74,19 @@ def test_trainings_run_together_and_are_shown_while_they_train(monkeypatch):
         ui.cache.trainings(pairs, again.append), results)] == [True, True]
     assert again == []
     ui.cache.training.clear()
+
+
+def test_many_pages_watching_share_a_bounded_number_of_redraws():
+    live = ui.cache.LiveTrainings()
+    assert live.show_seconds(0.25) == 0.25
+    with live.watching(), live.watching():
+        assert live.watchers == 2 and live.show_seconds(0.25) == 0.25
+    assert live.watchers == 0
+    many = [live.watching() for _ in range(32)]
+    for watch in many:
+        watch.__enter__()
+    # 32 pages: each redraws every 2 s, 16 pictures a second in all
+    assert live.show_seconds(0.25) == 32 / ui.cache.LIVE_DRAWS_PER_SECOND == 2.0
+    for watch in many:
+        watch.__exit__(None, None, None)
+    assert live.watchers == 0
