@@ -10,10 +10,11 @@ from ui.frame.errors import describe_config_error, describe_problem, problem_hea
 from ui.frame.i18n import t
 from ui.frame.text import markdown_literal
 from ui.serving import cache, workers
+from ui.train.logic import lesson_pairs
 
 st.set_page_config(page_title="Variance Lab", page_icon="📉", layout="wide")
 
-cache.start_warmup()  # once per process, only under `streamlit run`
+cache.start_warmup(lesson_pairs)  # once per process, only under `streamlit run`
 first_run = url_state.load_once()
 present.page_config()
 sidebar.render_language()
@@ -26,15 +27,19 @@ pages = [
     st.Page("views/phase.py", title=t("nav.phase"), icon=":material/grid_on:", url_path="phase"),
     st.Page("views/spectrum.py", title=t("nav.spectrum"), icon=":material/equalizer:",
             url_path="spectrum"),
-    st.Page("views/train.py", title=t("nav.train"), icon=":material/model_training:",
-            url_path="train"),
 ]
+train_page = st.Page("views/train.py", title=t("nav.train"), icon=":material/model_training:",
+                     url_path="train")
+pages.append(train_page)
 navigation = st.navigation(pages, position="top")
 if navigation is explorer:  # its first act is the simulation: begun now, it overlaps the sidebar
     cache.begin_simulation(url_state.controls_config)
 
 sidebar.clear_stale_preset()
-sidebar.render_presets()
+if navigation is train_page:  # its own lessons are picked on the page: one picker
+    sidebar.keep_preset()
+else:
+    sidebar.render_presets()
 if not sidebar.is_hidden("present"):
     present.present_toggle(st.sidebar)
 sidebar.render_controls()

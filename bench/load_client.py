@@ -2,18 +2,24 @@
 """A class on one link: N websocket sessions speak Streamlit's own protocol to the app.
 
 Each session opens the same link (default: a lesson preset link) like a browser does — a
-``rerun_script`` BackMsg with the link's query string over ws://HOST/_stcore/stream
-(subprotocol "streamlit") — then, every --period seconds (default 3) for --duration seconds
-(default 120), moves the sidebar's Depth slider to a random value and sends the WHOLE widget
-state, as a browser does: every widget of the last run, with the value the server set or its
-default, learned from the ForwardMsg deltas, plus the moved slider. A move is sent when the
-previous rerun has finished and --period seconds have passed since the previous move (closed
-loop: a student waits for the charts).
+``rerun_script`` BackMsg with the link's query string (and, with --page, the page's name: e.g.
+``--page train`` opens /train) over ws://HOST/_stcore/stream (subprotocol "streamlit") — then,
+every --period seconds (default 3) for --duration seconds (default 120), moves one control
+(--control, default the sidebar's Depth slider) to a random one of its values and sends the
+WHOLE widget state, as a browser does: every widget of the last run, with the value the server
+set or its default, learned from the ForwardMsg deltas, plus the moved control. A control is
+named by its widget key or a short name (``depth`` → ``cfg.depth``, ``lr`` →
+``train.cfg.lr``, the Train page's learning rate); its values are a slider's range, a select
+slider's or a selectbox's options, or --values. A move is sent when the previous rerun has
+finished and --period seconds have passed since the previous move (closed loop: a student
+waits for the charts).
 
 Per rerun it measures send → ``script_finished`` (a run the server ends early for another rerun
-is not finished). Printed at the end: reruns served, p50 / p90 / max latency of the moves (the
-first page loads apart), errors (exception elements in the deltas), timeouts (no finish within
---timeout, default 60 s), stale pages (the share link in the URL does not carry the depth that
+is not finished), and send → its first chart (a Plotly chart's delta: on the Train page a cold
+run's first drawing of its progress, else the finished chart). Printed at the end: reruns
+served, p50 / p90 / max latency of the moves (the first page loads apart) and of their first
+chart, errors (exception elements in the deltas), timeouts (no finish within
+--timeout, default 60 s), stale pages (the share link in the URL does not carry the value that
 was sent), the moves' p50 / p90 per 20 s of send time (the cold start, then the steady state),
 bytes received per rerun, the server's CPU time and memory (when this script started the
 server or got --server-pid): the server process's VmHWM and highest VmRSS from
@@ -28,6 +34,7 @@ cookie-based affinity routes its websocket.
 
 Usage (from the repo root):
     python bench/load_client.py                         # 30 sessions, 120 s, /?preset=relu_he
+    python bench/load_client.py --page train --query trn_preset=init --control lr --period 10
     python bench/load_client.py -n 30 --duration 60 --json out.json
     python bench/load_client.py --url http://127.0.0.1:8080/ --query preset=tanh_small
     VARIANCE_LAB_WORKERS=30 python bench/load_client.py  # the server's env: e.g. no limit
@@ -56,6 +63,31 @@ from bench import serve  # noqa: E402
 
 DEPTH_KEY = "cfg.depth"  # ui.frame.url_state.config_key("depth"); kept literal: no app import here
 DEFAULT_QUERY = "preset=relu_he"
+#: Widget key prefixes a short control name is tried with: the sidebar's config fields, the
+#: Train page's training fields (ui.url_state, ui.train_state; literal: no app import here).
+KEY_PREFIXES = ("", "cfg.", "train.cfg.")
+#: A Train training field whose link parameter is not its name (core.query.TRAIN_QUERY_KEYS).
+LINK_NAMES = {"train.cfg.batch_size": "train_batch_size", "train.cfg.seed": "train_seed"}
+
+
+def link_param(key: str) -> str:
+    """The link parameter a control's key writes (``cfg.depth`` → ``depth``)."""
+    if key in LINK_NAMES:
+        return LINK_NAMES[key]
+    for prefix in ("train.cfg.", "cfg."):
+        if key.startswith(prefix):
+            return key[len(prefix):]
+    return key
+
+
+def same_value(text: str | None, value: str) -> bool:
+    """Whether the link's ``text`` says ``value`` (numbers compared as numbers)."""
+    if text is None:
+        return True  # a default is left out of the link: nothing to compare
+    try:
+        return float(text) == float(value)
+    except ValueError:
+        return text == value
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -125,6 +157,7 @@ class Rerun:
     errors: list[str]
     stale: bool
     sent_at: float = 0.0      # time.monotonic() when the rerun was sent
+    first_chart: float | None = None  # send → the rerun's first Plotly chart delta
 
 
 @dataclass
@@ -137,23 +170,26 @@ class Session:
     """One student: a websocket, the widgets of the last run, and the values it sends."""
 
     def __init__(self, base_url: str, query: str, timeout: float, rng: random.Random,
-                 depths: list[int] | None = None) -> None:
-        self.depths = depths
+                 values: list[str] | None = None, page: str = "",
+                 control: str = "depth") -> None:
+        self.choices = values
         self.base_url = base_url.rstrip("/")
         self.query = query
+        self.page = page
+        self.control = control
         self.timeout = timeout
         self.rng = rng
         self.page_hash = ""
         self.widgets: dict[str, object] = {}   # widget id → its element proto (last run)
         self.values: dict[str, object] = {}    # widget id → WidgetState the browser holds
-        self.depth_id: str | None = None
-        self.depth_range = (1, 200)
+        self.control_id: str | None = None
+        self.control_key = ""
         self.ws = None
 
     def cookies(self) -> str:
         """GET the page first, as a browser does, and keep its cookies (load-balancer
         affinity; Streamlit's XSRF cookie)."""
-        url = f"{self.base_url}/?{self.query}" if self.query else f"{self.base_url}/"
+        url = f"{self.base_url}/{self.page}" + (f"?{self.query}" if self.query else "")
         with urllib.request.urlopen(url, timeout=self.timeout) as resp:
             jar = http.cookies.SimpleCookie()
             for header in resp.headers.get_all("Set-Cookie") or []:
@@ -184,7 +220,7 @@ class Session:
                 states.widgets.append(self.values[widget_id])
         return states
 
-    async def rerun(self, kind: str, sent_depth: int | None = None) -> Rerun:
+    async def rerun(self, kind: str, sent_value: str | None = None) -> Rerun:
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -192,6 +228,8 @@ class Session:
         client = message.rerun_script
         client.query_string = self.query
         client.page_script_hash = self.page_hash
+        if not self.page_hash:
+            client.page_name = self.page  # the first load: the page the link opens
         client.widget_states.CopyFrom(self.states())
         started = time.perf_counter()
         sent_at = time.monotonic()
@@ -199,15 +237,16 @@ class Session:
         seen: dict[tuple, object] = {}
         errors: list[str] = []
         nbytes = 0
+        first_chart = None
         deadline = started + self.timeout
         while True:
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
-                return Rerun(kind, None, nbytes, errors, False, sent_at)
+                return Rerun(kind, None, nbytes, errors, False, sent_at, first_chart)
             try:
                 raw = await asyncio.wait_for(self.ws.recv(), remaining)
             except asyncio.TimeoutError:
-                return Rerun(kind, None, nbytes, errors, False, sent_at)
+                return Rerun(kind, None, nbytes, errors, False, sent_at, first_chart)
             nbytes += len(raw)
             msg = ForwardMsg()
             msg.ParseFromString(raw)
@@ -216,12 +255,16 @@ class Session:
                 self.page_hash = msg.new_session.page_script_hash
                 seen.clear()
                 errors.clear()
+            elif what == "navigation":  # st.navigation: the page this run drew
+                self.page_hash = msg.navigation.page_script_hash
             elif what == "page_info_changed":
                 self.query = msg.page_info_changed.query_string
             elif what == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 element = msg.delta.new_element
                 if element.WhichOneof("type") == "exception":
                     errors.append(f"{element.exception.type}: {element.exception.message}")
+                if element.WhichOneof("type") == "plotly_chart" and first_chart is None:
+                    first_chart = time.perf_counter() - started
                 seen[tuple(msg.metadata.delta_path)] = element
             elif what == "script_finished":
                 status = msg.script_finished
@@ -230,10 +273,11 @@ class Session:
                 seconds = time.perf_counter() - started
                 self._learn(seen.values())
                 stale = False
-                if sent_depth is not None:
+                if sent_value is not None:
                     params = dict(urllib.parse.parse_qsl(self.query))
-                    stale = params.get("depth", "10") != str(sent_depth)
-                return Rerun(kind, seconds, nbytes, errors, stale, sent_at)
+                    stale = not same_value(params.get(link_param(self.control_key)),
+                                           sent_value)
+                return Rerun(kind, seconds, nbytes, errors, stale, sent_at, first_chart)
 
     def _learn(self, elements) -> None:
         widgets: dict[str, object] = {}
@@ -246,27 +290,61 @@ class Session:
             proto = getattr(element, element.WhichOneof("type"))
             if getattr(proto, "set_value", False) or widget_id not in self.values:
                 self.values[widget_id] = state
-            if widget_id.endswith(f"-{DEPTH_KEY}") and element.WhichOneof("type") == "slider":
-                self.depth_id = widget_id
-                self.depth_range = (int(proto.min), int(proto.max))
+            for prefix in KEY_PREFIXES:
+                if widget_id.endswith(f"-{prefix}{self.control}"):
+                    self.control_id, self.control_key = widget_id, prefix + self.control
         self.widgets = widgets
 
-    def move_depth(self) -> int | None:
+    def control_values(self) -> list[str]:
+        """The values the control may take: --values, else a select slider's or a selectbox's
+        options, else a slider's whole range."""
+        if self.choices:
+            return self.choices
+        element = self.widgets[self.control_id]
+        kind = element.WhichOneof("type")
+        proto = getattr(element, kind)
+        if kind == "slider" and proto.type != proto.SELECT_SLIDER:
+            return [str(v) for v in range(int(proto.min), int(proto.max) + 1)]
+        return list(proto.options)
+
+    def move(self) -> str | None:
+        """Move the control to a random one of its values other than its current one; the
+        value sent (None if the page has no such control)."""
         from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-        if self.depth_id is None or self.depth_id not in self.widgets:
+        if self.control_id is None or self.control_id not in self.widgets:
             return None
-        value = self.rng.choice(self.depths) if self.depths else self.rng.randint(*self.depth_range)
-        state = WidgetState(id=self.depth_id)
-        state.double_array_value.data.append(float(value))
-        self.values[self.depth_id] = state
+        element = self.widgets[self.control_id]
+        kind = element.WhichOneof("type")
+        proto = getattr(element, kind)
+        current = self.values.get(self.control_id)
+        now = None
+        if current is not None:
+            field = current.WhichOneof("value")
+            held = getattr(current, field)
+            now = str(held) if field == "string_value" else (
+                str(held.data[0]) if len(held.data) else None)
+        options = [v for v in self.control_values() if not same_value(now, v)] \
+            or self.control_values()
+        value = self.rng.choice(options)
+        state = WidgetState(id=self.control_id)
+        if kind == "slider" and proto.type != proto.SELECT_SLIDER:
+            state.double_array_value.data.append(float(value))
+        elif kind == "slider":
+            state.string_array_value.data.append(value)
+        elif kind in ("selectbox", "radio"):
+            state.string_value = value
+        else:
+            raise SystemExit(f"--control {self.control}: a {kind} cannot be moved here")
+        self.values[self.control_id] = state
         return value
 
 
 async def student(index: int, args, totals: Totals, stop_at: float) -> None:
     rng = random.Random(args.seed * 1000 + index)
     await asyncio.sleep(rng.uniform(0, args.ramp))
-    session = Session(args.base_url, args.query, args.timeout, rng, args.depths)
+    session = Session(args.base_url, args.query, args.timeout, rng, args.values, args.page,
+                      args.control)
     try:
         await session.connect()
     except Exception as exc:  # a refused connection is a figure, not a crash
@@ -280,12 +358,12 @@ async def student(index: int, args, totals: Totals, stop_at: float) -> None:
         last_move = time.monotonic()
         await asyncio.sleep(rng.uniform(0, args.period))
         while time.monotonic() < stop_at:
-            depth = session.move_depth()
-            if depth is None:
-                totals.connect_failures.append("no Depth slider in the page")
+            value = session.move()
+            if value is None:
+                totals.connect_failures.append(f"no control {args.control!r} in the page")
                 return
             last_move = time.monotonic()
-            result = await session.rerun("move", depth)
+            result = await session.rerun("move", value)
             totals.reruns.append(result)
             if result.seconds is None:
                 return  # a timed-out session stops (a student would reload)
@@ -356,16 +434,22 @@ def report(totals: Totals, sampler: Sampler, load_start, load_end, args, wall: f
     moves = [r for r in totals.reruns if r.kind == "move"]
     loads = [r for r in totals.reruns if r.kind == "load"]
     done = [r.seconds for r in moves if r.seconds is not None]
+    progress = [r.first_chart for r in moves if r.first_chart is not None]
+    first_progress = [r.first_chart for r in loads if r.first_chart is not None]
     first = [r.seconds for r in loads if r.seconds is not None]
     errors = [e for r in totals.reruns for e in r.errors]
     served = [r for r in totals.reruns if r.seconds is not None]
     result = {
         "sessions": args.sessions, "duration_s": args.duration, "period_s": args.period,
-        "query": args.query, "url": args.base_url, "wall_s": round(wall, 1),
+        "page": args.page, "control": args.control, "query": args.query, "url": args.base_url, "wall_s": round(wall, 1),
         "reruns_served": len(served), "moves_served": len(done),
         "move_p50_s": percentile(done, 50), "move_p90_s": percentile(done, 90),
         "move_max_s": max(done) if done else float("nan"),
-        "load_p50_s": percentile(first, 50), "load_max_s": max(first) if first else float("nan"),
+        "move_first_chart_p50_s": percentile(progress, 50),
+        "move_first_chart_p90_s": percentile(progress, 90),
+        "load_p50_s": percentile(first, 50), "load_p90_s": percentile(first, 90),
+        "load_max_s": max(first) if first else float("nan"),
+        "load_first_chart_p50_s": percentile(first_progress, 50),
         "errors": len(errors), "error_samples": sorted(set(errors))[:5],
         "timeouts": sum(r.seconds is None for r in totals.reruns),
         "stale_pages": sum(r.stale for r in moves),
@@ -385,14 +469,20 @@ def report(totals: Totals, sampler: Sampler, load_start, load_end, args, wall: f
         "cpus": os.cpu_count(),
         "timeline": timeline(moves, started),
     }
-    print(f"\n{args.sessions} sessions on {args.base_url}/?{args.query}, a move every "
-          f"{args.period:g} s for {args.duration:g} s (wall {wall:.0f} s)\n"
+    print(f"\n{args.sessions} sessions on {args.base_url}/{args.page}?{args.query}, "
+          f"{args.control} moved every {args.period:g} s for {args.duration:g} s "
+          f"(wall {wall:.0f} s)\n"
           f"  reruns served {result['reruns_served']} (moves {len(done)}), "
           f"errors {result['errors']}, timeouts ({args.timeout:g} s) {result['timeouts']}, "
           f"stale pages {result['stale_pages']}, session failures {result['session_failures']}\n"
           f"  move rerun p50 {result['move_p50_s']:.3f} s | p90 {result['move_p90_s']:.3f} s | "
-          f"max {result['move_max_s']:.3f} s;  first load p50 {result['load_p50_s']:.3f} s, "
-          f"max {result['load_max_s']:.3f} s;  {result['kib_per_rerun']} KiB per rerun\n"
+          f"max {result['move_max_s']:.3f} s;  a move's first chart p50 "
+          f"{result['move_first_chart_p50_s']:.3f} s | p90 "
+          f"{result['move_first_chart_p90_s']:.3f} s\n"
+          f"  first load p50 {result['load_p50_s']:.3f} s, p90 {result['load_p90_s']:.3f} s, "
+          f"max {result['load_max_s']:.3f} s (its first chart p50 "
+          f"{result['load_first_chart_p50_s']:.3f} s);  {result['kib_per_rerun']} KiB per "
+          f"rerun\n"
           f"  server CPU {result['server_cpu_s']} s"
           + (f" = {1000 * result['server_cpu_s'] / len(served):.0f} ms per served rerun"
              if served else "") + "\n"
@@ -445,8 +535,14 @@ def parse_args(argv):
     p.add_argument("--repo", type=Path, default=REPO_ROOT,
                    help="start the server from this checkout (A/B against e.g. "
                         "`git archive main | tar -x -C /tmp/main`)")
-    p.add_argument("--depths", help="comma-separated depths to choose from (default: any in "
-                                    "the slider's range); e.g. 10,20,30 measures cached reruns")
+    p.add_argument("--page", default="", help="the page the link opens, e.g. train "
+                                              "(default: the Explorer)")
+    p.add_argument("--control", default="depth",
+                   help="the control moved: a widget key or a short name (depth, lr, steps, "
+                        "…; default depth)")
+    p.add_argument("--values", help="comma-separated values to choose from (default: the "
+                                    "control's own); e.g. 10,20,30 measures cached reruns")
+    p.add_argument("--depths", help="the same as --values (older name)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="also write the figures as JSON here")
     args = p.parse_args(argv)
@@ -455,10 +551,9 @@ def parse_args(argv):
     if not 0 < args.duration <= 900 or not 0 < args.timeout <= 300 or args.period <= 0:
         p.error("--duration must be in (0, 900], --timeout in (0, 300], --period > 0")
     args.query = args.query.lstrip("?")
-    try:
-        args.depths = [int(d) for d in args.depths.split(",")] if args.depths else None
-    except ValueError:
-        p.error("--depths must be integers separated by commas")
+    args.page = args.page.strip("/")
+    text = args.values or args.depths
+    args.values = [v.strip() for v in text.split(",") if v.strip()] if text else None
     return args
 
 

@@ -319,14 +319,29 @@ def _activation_stats(act, a: Array, hidden: bool) -> tuple[float, float, float,
     return m.mean, math.sqrt(m.var) if m.var == m.var else m.var, saturated, dead
 
 
+#: ``on_record(step, steps, row, snapshot)``: a recorded step's ``history`` row (a tuple in
+#: HISTORY_COLUMNS order) and, at a snapshot step, its decision-function values (the array
+#: that becomes ``snapshots.values[k]``; the grid is ``snapshot_grid``'s), else None.
+RecordHook = Callable[[int, int, tuple, "np.ndarray | None"], None]
+
+
+def snapshot_grid(data: Dataset) -> tuple[Array, Array]:
+    """(grid_x, grid_y) of the decision-function snapshots: SNAPSHOT_GRID points across the
+    data's domain on each axis."""
+    low0, high0, low1, high1 = data.domain
+    return np.linspace(low0, high0, SNAPSHOT_GRID), np.linspace(low1, high1, SNAPSHOT_GRID)
+
+
 def train(config: NetworkConfig, train_config: TrainConfig, network: Network | None = None,
           data: Dataset | None = None,
-          progress: Callable[[int, int], None] | None = None) -> TrainResult:
+          progress: Callable[[int, int], None] | None = None,
+          on_record: RecordHook | None = None) -> TrainResult:
     """Train ``network`` (default: ``build_network`` of the config with the training widths) on
     ``data`` (default: ``make_dataset(train_config)``); deterministic bit for bit.
 
     ``progress(step, steps)``, if given, is called at every recorded step (a page's progress
-    bar); it does not change the run.
+    bar); ``on_record`` (``RecordHook``) is given what was recorded there (a page that draws
+    the run while it trains). Neither changes the run.
 
     Raises ConfigError before any work when the pair is over budget or the widths do not fit.
     """
@@ -357,9 +372,7 @@ def train(config: NetworkConfig, train_config: TrainConfig, network: Network | N
     chosen = np.unique(np.round(np.linspace(0, len(record_steps) - 1,
                                             min(len(record_steps), MAX_SNAPSHOTS))).astype(int))
     snapshot_steps = {record_steps[i] for i in chosen}
-    low0, high0, low1, high1 = data.domain
-    grid_x = np.linspace(low0, high0, SNAPSHOT_GRID)
-    grid_y = np.linspace(low1, high1, SNAPSHOT_GRID)
+    grid_x, grid_y = snapshot_grid(data)
     gx, gy = np.meshgrid(grid_x, grid_y)
     grid = _prepared(np.stack([gx.ravel(), gy.ravel()], axis=1), shift, scale, dtype) \
         if data.n_features == 2 else None
@@ -378,12 +391,14 @@ def train(config: NetworkConfig, train_config: TrainConfig, network: Network | N
             record = step % tc.record_every == 0 or step == tc.steps
             last = step == tc.steps
             evaluation = None
+            snapshot = None
             if record:
                 evaluation = _evaluate(net, task, x_train, y_train, x_test, y_test)
                 if step in snapshot_steps and grid is not None:
                     out = net.forward(grid, train=False)[0]
                     snap_steps.append(step)
                     snap_values.append(out[:, 0].astype(np.float64).reshape(gy.shape))
+                    snapshot = snap_values[-1]
             xb, yb = batches.next()
             out, caches, bad, _ = net.forward(xb, train=True, update_running=not last)
             batch_loss = _loss(task, out, yb) if bad is None else float("nan")
@@ -412,8 +427,11 @@ def train(config: NetworkConfig, train_config: TrainConfig, network: Network | N
                 if evaluation is None:
                     evaluation = _evaluate(net, task, x_train, y_train, x_test, y_test)
                 train_loss, test_loss, train_acc, test_acc, layer_acts = evaluation
-                history.append((step, batch_loss, train_loss, test_loss, train_acc, test_acc,
-                                norm, clipped))
+                row = (step, batch_loss, train_loss, test_loss, train_acc, test_acc, norm,
+                       clipped)
+                history.append(row)
+                if on_record is not None:
+                    on_record(step, tc.steps, row, snapshot)
                 weight_norms = _layer_norms([params.theta[s] for s in params.weight_slices])
                 if stop or not grad_out_rms:
                     grad_out_rms = [float("nan")] * depth

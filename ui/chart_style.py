@@ -235,3 +235,24 @@ def export_config(name: str) -> dict:
                                      "height": round(height / EXPORT_SCALE),
                                      "scale": EXPORT_SCALE},
             "displaylogo": False}
+
+
+#: Projector text: ticks, legends and annotations at least this many pixels.
+PROJECTOR_FONT = 18
+
+#: Text width in ems (Streamlit's sans, a little generous): a digit, another letter, a narrow
+#: one or a superscript (Plotly draws ⁻⁶ smaller), a CJK character.
+_EM = {"digit": 0.58, "latin": 0.53, "narrow": 0.4, "cjk": 1.0}
+_NARROW = set("⁻⁰¹²³⁴⁵⁶⁷⁸⁹.,:;|!iljtfr ()")
+
+
+def text_width(text: str, size: float = 12) -> float:
+    """An estimate of ``text``'s width in px at font ``size``, rather too wide than too narrow."""
+    def em(char: str) -> float:
+        if ord(char) > 0x2E80:
+            return _EM["cjk"]
+        if char in _NARROW:
+            return _EM["narrow"]
+        return _EM["digit"] if char.isdigit() else _EM["latin"]
+
+    return size * sum(em(c) for c in text)

@@ -36,7 +36,7 @@ from ui.frame.i18n import current_language, translate
 from ui.lessons import choices, preset_text, right_choice, setup_text
 from ui.frame.present import is_present
 
-#: The question's container (present mode sizes its text for a projector: ui.present).
+#: The question's container (present mode sizes its text for a projector: ui.frame.present).
 QUESTION_KEY = "lesson_question"
 VISIT_KEY = "lesson.visit"
 SHOWN_KEY = "lesson.shown"
@@ -119,7 +119,7 @@ def ask(lesson: str, config: NetworkConfig, tr: Translate, container: DeltaGener
     options = choices(lesson)
     code = class_code()
     # The choices' labels in the language of this run: Streamlit may call a format_func later,
-    # outside the run (as ui.i18n.labels does).
+    # outside the run (as ui.frame.i18n.labels does).
     lang = current_language()
 
     def label(choice: str) -> str:

@@ -4,6 +4,11 @@ The base is the sidebar's network with the training settings of this page; the s
 one-setting sweep or edited differences (ui.train.logic). State lives under ui.train.state's keys
 (the share link's parameters); the training controls are keyed by those session keys directly, the
 set-up controls write back through callbacks like Compare's.
+
+The lesson comes first on every screen: its name, its notice, then the decision maps and the
+loss chart side by side (one under the other on a phone); the lesson picker, the training
+settings and the set-up editor follow, folded; the charts of the networks' insides last. A cold
+run is drawn while it trains (ui.cache.trainings), then replaced by the animation.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ from core import TRAIN_FIELD_SPECS
 from core.query import format_value
 from ui.frame import url_state
 from ui.frame.i18n import current_language, t, translate
+from ui.frame.present import TRAIN_MAIN_KEY, TRAIN_STACK_PREFIX, is_present, on_phone
 from ui.frame.shared_controls import KEEP
 from ui.frame.text import markdown_literal
-from ui.serving.cache import dataset, training_with_progress
+from ui.serving.cache import dataset, trainings
+from ui.serving.figures import shared_figure
 from ui.setups import EmptySweep, Sweep, sweep_from_widget
 from ui.train import charts as train_charts
 from ui.train import state as train_state
@@ -24,7 +31,8 @@ from ui.train.logic import (DEFAULT_SWEEP, MAX_SETUPS, SETUP_SPECS, SWEEP_DEFAUL
                             TRAIN_FIELDS_BY_KEY, TRAIN_KEYS, TRAIN_PRESETS, TrainPair, TrainRun,
                             build_setups, decision_frames, describe_training_error, final_weights,
                             format_setups, parse_names, parse_setups, parse_sweep, preset_matches,
-                            result_sentence, value_text)
+                            result_sentence, value_text, within_page_budget)
+from ui.train.watch import live_decision, live_loss
 from ui.train.state import (LAST_GOOD_KEY, NAMES_KEY, PRESET_KEY, SETUPS_KEY, STEP_KEY,
                             SWEEP_KEY, field_key)
 
@@ -179,7 +187,7 @@ GROUPS = (("data", ("dataset", "noise", "n_points", "train_fraction", "feature_s
 
 
 def _training_controls() -> None:
-    with st.expander(t("train.controls"), expanded=False):
+    with st.expander(t("train.controls"), expanded=False, icon=":material/tune:"):
         columns = st.columns(len(GROUPS))
         for column, (group, names) in zip(columns, GROUPS):
             column.markdown(f"**{t(f'train.group.{group}')}**")
@@ -227,64 +235,116 @@ base_training, training_error = train_state.session_training(st.session_state)
 if training_error is None:
     st.session_state[LAST_GOOD_KEY] = base_training
 base = TrainPair(network, base_training)
-
-st.title(t("train.title"))
-st.caption(t("train.intro", max=MAX_SETUPS))
+present, phone = is_present(), on_phone()
+fit = train_charts.PROJECTOR if present else train_charts.PHONE if phone else train_charts.LAPTOP
 
 preset_id = st.session_state.get(PRESET_KEY, "")
 if preset_id and not preset_matches(preset_id, base, _setups()):
     st.session_state[PRESET_KEY] = preset_id = ""
-st.selectbox(t("train.preset"), ("",) + tuple(TRAIN_PRESETS), key=PRESET_KEY,
-             on_change=_apply_preset, help=t("train.preset_help"),
-             format_func=lambda p: tr(f"train.preset.{p}.name") if p else "—", **KEEP)
+setups = within_page_budget(build_setups(base, _setups() or _sweep().diffs(),
+                                         st.session_state.get(NAMES_KEY, ()), t))
+ready = [setup for setup in setups if setup.config is not None]
+
+# The lesson: its name as the page's title, its notice, and why anything is not trained.
 if preset_id:
-    st.info(f"**{t(f'train.preset.{preset_id}.name')}** — "
-            f"{t(f'train.preset.{preset_id}.notice')}")
-
-_training_controls()
-if training_error is not None:
-    st.error(t("train.training_error",
-               message=markdown_literal(describe_training_error(training_error, t))))
-
-st.session_state[MODE_KEY] = "setups" if _setups() else "sweep"
-st.radio(t("train.mode"), ("sweep", "setups"), key=MODE_KEY, horizontal=True,
-         on_change=_change_mode, format_func=lambda m: tr(f"train.mode.{m}"), **KEEP)
-if _setups():
-    _setups_editor()
+    st.title(t(f"train.preset.{preset_id}.name"))
+    st.info(t(f"train.preset.{preset_id}.notice"))
 else:
-    _sweep_controls(base)
-if st.session_state.get(ERROR_KEY) is None:
-    st.session_state[NAMES_TEXT_KEY] = "; ".join(st.session_state.get(NAMES_KEY, ()))
-st.text_input(t("train.names"), key=NAMES_TEXT_KEY, on_change=_change_names,
-              placeholder=t("train.names_placeholder"), **KEEP)
-if st.session_state.get(ERROR_KEY):
-    st.warning(markdown_literal(st.session_state[ERROR_KEY]))
-
-setups = build_setups(base, _setups() or _sweep().diffs(), st.session_state.get(NAMES_KEY, ()),
-                      t)
+    st.title(t("train.title"))
+    st.caption(t("train.intro", max=MAX_SETUPS))
+if training_error is not None:
+    message = markdown_literal(describe_training_error(training_error, t))
+    replaced = train_state.replaced_fields(st.session_state, base_training)
+    if LAST_GOOD_KEY in st.session_state or not replaced:
+        st.error(t("train.training_error", message=message))
+    else:  # a link's first load: its other values are kept
+        used = ", ".join(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}"
+                         for name, value in replaced.items())
+        st.error(t("train.training_repaired", message=message, used=markdown_literal(used)))
 for setup in setups:
     if setup.config is None:
         st.warning(t("train.skipped", name=markdown_literal(setup.name),
                      message=markdown_literal(describe_training_error(setup.error, t))))
-ready = [setup for setup in setups if setup.config is not None]
 
-# One cached run per set-up; while one computes, the bar counts its steps (a hit is instant).
-total = sum(setup.config.training.steps for setup in ready)
-progress = st.progress(0.0, text=t("train.progress", done=0, total=total)) if ready else None
-runs, done = [], 0
-for setup in ready:
-    pair = setup.config
+# Its two charts, side by side (stacked by Streamlit on a narrow screen); a browser stretches
+# them to the screen's height (ui.present's CSS) except on a phone.
+MAIN = dict(height="content" if phone else "stretch", config={"displayModeBar": False})
 
-    def report(step: int, before: int = done) -> None:
-        progress.progress(min(1.0, (before + step) / total),
-                          text=t("train.progress", done=before + step, total=total))
 
-    runs.append(TrainRun(setup, training_with_progress(pair.network, pair.training, report),
-                         dataset(pair.training)))
-    done += pair.training.steps
-    report(0)
-if progress is not None:
-    progress.empty()
+class Place:
+    """Where one of the lesson's two charts goes: two slots on top of each other (ui.present's
+    CSS), so that a chart redrawn while its run trains never blinks. A browser draws a changed
+    chart afresh and shows nothing there until it is drawn (≈ 60 ms, much more on a busy
+    machine); each drawing goes to the slot not showing the last one and is raised above it
+    once sent, so the last picture shows through until the new one covers it."""
+
+    def __init__(self, column, name: str) -> None:
+        self.name = name
+        with column.container(key=f"{TRAIN_STACK_PREFIX}{name}"):
+            self.slots = (st.empty(), st.empty())
+        self.raised = column.empty()
+        self.count = 0
+
+    def live(self, figure) -> None:
+        self.count += 1
+        key = f"train-live-{self.name}-{self.count}"
+        self.slots[self.count % 2].plotly_chart(figure, key=key, **MAIN)
+        # Rising numbers: the newest is on top even where an older rule is still in force.
+        self.raised.html(f"<style>.st-key-{key} {{ z-index: {self.count}; }}</style>")
+
+    def final(self, figure, key: str) -> None:
+        self.slots[0].plotly_chart(figure, key=key, **MAIN)
+        self.slots[1].empty()
+        self.raised.empty()
+
+
+with st.container(key=TRAIN_MAIN_KEY):
+    decision_column, loss_column = st.columns(2)
+    decision_place, loss_place = Place(decision_column, "decision"), Place(loss_column, "loss")
+    caption_slot = decision_column.empty()
+sentences = st.container()
+
+# What a teacher changes, folded under the lesson.
+st.selectbox(t("train.preset"), ("",) + tuple(TRAIN_PRESETS), key=PRESET_KEY,
+             on_change=_apply_preset, help=t("train.preset_help"),
+             format_func=lambda p: tr(f"train.preset.{p}.name") if p else "—", **KEEP)
+_training_controls()
+with st.expander(t("train.setups_section"), expanded=bool(st.session_state.get(ERROR_KEY)),
+                 icon=":material/stacks:"):
+    st.session_state[MODE_KEY] = "setups" if _setups() else "sweep"
+    st.radio(t("train.mode"), ("sweep", "setups"), key=MODE_KEY, horizontal=True,
+             on_change=_change_mode, format_func=lambda m: tr(f"train.mode.{m}"), **KEEP)
+    if _setups():
+        _setups_editor()
+    else:
+        _sweep_controls(base)
+    if st.session_state.get(ERROR_KEY) is None:
+        st.session_state[NAMES_TEXT_KEY] = "; ".join(st.session_state.get(NAMES_KEY, ()))
+    st.text_input(t("train.names"), key=NAMES_TEXT_KEY, on_change=_change_names,
+                  placeholder=t("train.names_placeholder"), **KEEP)
+if st.session_state.get(ERROR_KEY):
+    st.warning(markdown_literal(st.session_state[ERROR_KEY]))
+details = st.container()
+
+data = [dataset(setup.config.training) for setup in ready]
+total_steps = max((setup.config.training.steps for setup in ready), default=1)
+
+
+def draw_live(states) -> None:
+    """A cold run as it trains: each set-up's latest decision map and its loss so far."""
+    done = sum(partial.step if partial is not None else 0 for _, partial in states)
+    total = sum(setup.config.training.steps for setup in ready)
+    decision = live_decision(ready, data, states, t, fit, done, total)
+    if decision is not None:
+        decision_place.live(decision)
+    loss_place.live(live_loss(ready, states, t, fit, total_steps, done, total))
+
+
+tick = st.empty()
+results = trainings([(setup.config.network, setup.config.training) for setup in ready],
+                    draw_live, idle=tick.empty)
+runs = [TrainRun(setup, result, data[index])
+        for index, (setup, result) in enumerate(zip(ready, results))]
 
 
 @st.fragment
@@ -299,35 +359,56 @@ def activations_at_step(runs: list[TrainRun]) -> None:
     step = st.select_slider(t("train.step"), steps, key=STEP_WIDGET_KEY,
                             on_change=_change_step, help=t("train.step_help"), **KEEP) \
         if len(steps) > 1 else steps[0]
-    st.plotly_chart(train_charts.activation_chart(runs, step, t), key="train.chart.activations")
+    st.plotly_chart(shared_figure(
+        ("train.activations", _figure_key(runs), step, LANG, fit),
+        lambda: train_charts.activation_chart(runs, step, t, fit)),
+        key="train.chart.activations")
+
+
+def _figure_key(runs: list[TrainRun]) -> tuple:
+    """What the page's figures depend on besides the language and the screen: each run's
+    pair, name and colour."""
+    return tuple((run.setup.config, run.name, run.colour) for run in runs)
 
 
 def draw_runs(runs: list[TrainRun]) -> None:
-    """Everything below the controls (a function: the page never stops the script)."""
-    for run in runs:
-        st.markdown(f"<span style='color:{run.colour}'>■</span> "
-                    f"{result_sentence(run, t, markdown_literal)}", unsafe_allow_html=True)
-
+    """The finished runs: the animation and the loss chart in their places, the sentences,
+    then the insides (a function: the page never stops the script). Figures are built once
+    per (runs, language, screen) for every session (ui.serving.shared_figure)."""
+    key = (_figure_key(runs), LANG, fit)
     frames = [f for f in (decision_frames(run) for run in runs) if f is not None]
     if frames:
-        # No toolbar: it would sit on the play button (top right).
-        st.plotly_chart(train_charts.decision_animation(frames, t), key="train.chart.decision",
-                        config={"displayModeBar": False})
-        st.caption(t("train.decision_caption"))
-    st.plotly_chart(train_charts.loss_chart(runs, t), key="train.chart.loss")
-    st.plotly_chart(train_charts.gradient_heatmaps(runs, t), key="train.chart.gradients")
-    st.caption(t("train.gradients_caption"))
-    st.plotly_chart(train_charts.update_ratio_chart(runs, t), key="train.chart.updates")
-    st.caption(t("train.updates_caption"))
-
-    activations_at_step(runs)
-    st.plotly_chart(train_charts.weight_histograms(
-        [(run.name, run.colour, final_weights(run.result)) for run in runs], t),
-        key="train.chart.weights")
-    st.caption(t("train.share_hint"))
+        decision_place.final(shared_figure(
+            ("train.decision", *key), lambda: train_charts.decision_animation(frames, t,
+                                                                              fit=fit)),
+            "train.chart.decision")
+        caption_slot.caption(t("train.decision_caption"))
+    loss_place.final(shared_figure(
+        ("train.loss", *key), lambda: train_charts.loss_chart(runs, t, fit, steps=total_steps)),
+        "train.chart.loss")
+    for run in runs:
+        sentences.markdown(f"<span style='color:{run.colour}'>■</span> "
+                           f"{result_sentence(run, t, markdown_literal)}",
+                           unsafe_allow_html=True)
+    with details:
+        st.subheader(t("train.more_charts"), divider="gray")
+        st.plotly_chart(shared_figure(
+            ("train.gradients", *key), lambda: train_charts.gradient_heatmaps(runs, t, fit)),
+            key="train.chart.gradients")
+        st.caption(t("train.gradients_caption"))
+        st.plotly_chart(shared_figure(
+            ("train.updates", *key), lambda: train_charts.update_ratio_chart(runs, t, fit)),
+            key="train.chart.updates")
+        st.caption(t("train.updates_caption"))
+        activations_at_step(runs)
+        st.plotly_chart(shared_figure(
+            ("train.weights", *key), lambda: train_charts.weight_histograms(
+                [(run.name, run.colour, final_weights(run.result)) for run in runs], t,
+                fit=fit)), key="train.chart.weights")
+        st.caption(t("train.share_hint"))
 
 
 if runs:
     draw_runs(runs)
 else:
-    st.info(t("train.nothing"))
+    caption_slot.info(t("train.nothing"))

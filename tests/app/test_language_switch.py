@@ -44,7 +44,7 @@ def test_switch_language_then_move_a_control(name, first, second):
     by_key(at.sidebar.selectbox, LANGUAGE_KEY).set_value(second).run()
     assert_no_exception(at)
     assert at.session_state[LANGUAGE_KEY] == second
-    assert translate(second, "sidebar.preset") in [s.label for s in at.sidebar.selectbox]
+    assert translate(second, "sidebar.share") in [h.value for h in at.sidebar.subheader]
     by_key(at.sidebar.slider, "cfg.depth").set_value(5).run()
     assert_no_exception(at)
     assert at.session_state["config"].depth == 5

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui.serving import cache
+import ui.serving.cache
+import ui.serving.train_live
 from ui.frame.i18n import translate
 from ui.train.logic import TRAIN_PRESETS, preset_params
 
@@ -121,10 +122,10 @@ def test_an_invalid_combination_is_refused_and_the_last_valid_one_used():
 
 def test_a_run_over_the_budget_is_refused_before_any_work(monkeypatch):
     calls = []
-    real = cache.train
-    monkeypatch.setattr(cache, "train",
-                        lambda n, t, progress=None: calls.append((n, t)) or real(n, t))
-    cache.training.clear()
+    real = ui.serving.train_live.train
+    monkeypatch.setattr(ui.serving.train_live, "train",
+                        lambda n, t, **hooks: calls.append((n, t)) or real(n, t, **hooks))
+    ui.serving.cache.training.clear()
     at = open_train(lang="en", depth="3", width="16", n_points="100", train_batch_size="10",
                     steps="40", trn_setups="base;width=4096&steps=100000")
     assert not at.exception
@@ -135,12 +136,11 @@ def test_a_run_over_the_budget_is_refused_before_any_work(monkeypatch):
 
 
 def test_cached_runs_are_not_recomputed(monkeypatch):
-    cache.training.clear()
+    ui.serving.cache.training.clear()
     calls = []
-    real = cache.train
-    monkeypatch.setattr(cache, "train",
-                        lambda n, t, progress=None: calls.append(n)
-                        or real(n, t, progress=progress))
+    real = ui.serving.train_live.train
+    monkeypatch.setattr(ui.serving.train_live, "train",
+                        lambda n, t, **hooks: calls.append(n) or real(n, t, **hooks))
     open_train(lang="en", **CHEAP)
     assert len(calls) == 3
     open_train(lang="en", **CHEAP)  # another student on the same link
@@ -193,3 +193,118 @@ def test_explorer_and_compare_link_to_the_train_page_with_the_same_network():
     at.slider(key="cfg.depth").set_value(2).run()  # then move a sidebar control
     assert not at.exception and at.query_params["depth"] == "2"
     assert len(setup_names(at)) == 3
+
+
+def walk(node):
+    """Every element and block of ``node`` in page order."""
+    for child in getattr(node, "children", {}).values():
+        yield child
+        yield from walk(child)
+
+
+WIDGETS = ("selectbox", "slider", "select_slider", "radio", "text_input", "text_area",
+           "number_input", "multiselect", "button", "expander")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_lesson_id_alone_opens_the_lesson_first_and_its_controls_after(lang):
+    at = open_train(lang=lang, trn_preset="zero_init")
+    assert not at.exception and not at.warning and not at.error
+    assert at.title[0].value == translate(lang, "train.preset.zero_init.name")
+    assert at.selectbox(key="train.preset").value == "zero_init"
+    pair = TRAIN_PRESETS["zero_init"].pair()
+    assert at.session_state["config"] == pair.network
+    assert at.session_state["train.setups"] == TRAIN_PRESETS["zero_init"].setups
+    assert at.query_params["trn_preset"] == "zero_init"
+    order = [getattr(e, "type", "") for e in walk(at.main)]
+    first_widget = min(order.index(kind) for kind in WIDGETS if kind in order)
+    # title, notice, then the decision maps and the loss chart; every control after them
+    assert order.index("title") < order.index("info") < order.index("plotly_chart")
+    charts = [i for i, kind in enumerate(order) if kind == "plotly_chart"]
+    assert charts[1] < first_widget
+    titles = list(figures(at))[:2]
+    assert titles == [translate(lang, "train.chart.decision_title"),
+                      translate(lang, "train.chart.loss_title")]
+
+
+def test_one_lesson_picker_and_the_explorers_lesson_kept_across_the_page():
+    at = AppTest.from_file(APP, default_timeout=240)
+    for key, value in dict(lang="en", preset="relu_he").items():
+        at.query_params[key] = value
+    at.run()
+    assert at.sidebar.selectbox(key="ui.preset").value == "relu_he"
+    at.switch_page("views/train.py").run()
+    assert not at.exception
+    pickers = [s for s in at.selectbox if s.key in ("ui.preset", "train.preset")]
+    assert [s.key for s in pickers] == ["train.preset"]  # the sidebar's is not drawn here
+    at.switch_page("views/explorer.py").run()
+    assert at.sidebar.selectbox(key="ui.preset").value == "relu_he"
+
+
+def test_a_refused_combination_names_both_fields_and_keeps_the_links_other_values():
+    at = open_train(lang="en", **{**CHEAP, "n_points": "100", "train_batch_size": "50000",
+                                  "lr": "0.5"})
+    assert not at.exception
+    (error,) = shown(at.error)
+    assert "train_batch_size=50000" in error and "n_points" in error
+    assert "train_batch_size=10" in error  # what it is trained with instead
+    assert len(setup_names(at)) == 3
+    # the other values of the link were used: 40 steps, not the default 500
+    sentences = [m.value for m in at.markdown if "■" in m.value]
+    assert all("in 40 steps" in s for s in sentences), sentences
+    assert at.query_params["lr"] == "0.5"
+
+
+def test_the_page_has_one_budget_for_its_setups_together(monkeypatch):
+    from ui.train.logic import PAGE_TRAIN_SECONDS
+    from core.train_config import estimated_training_seconds
+    from core import NetworkConfig, TrainConfig
+
+    # each set-up within one run's limit, the two together over the page's
+    network = NetworkConfig(depth=6, width=512, activation="tanh")
+    one = estimated_training_seconds(network, TrainConfig(n_points=1000, batch_size=100,
+                                                          steps=700))
+    assert PAGE_TRAIN_SECONDS / 2 < one < PAGE_TRAIN_SECONDS
+    calls = []
+    monkeypatch.setattr(ui.serving.train_live, "train", lambda n, t, **hooks: calls.append(n) or (
+        _ for _ in ()).throw(AssertionError("trained")))
+    ui.serving.cache.training.clear()
+    at = open_train(lang="en", depth="6", width="512", n_points="1000",
+                    train_batch_size="100", steps="700",
+                    trn_setups="lr=0.1;lr=0.2", trn_names="first;second")
+    warnings = shown(at.warning)
+    assert any("second" in w and "too large" in w and "page" in w for w in warnings), warnings
+    assert not any("first" in w for w in warnings)
+    assert len(calls) == 1  # only the first one started (and failed here, on purpose)
+
+
+def test_present_mode_draws_the_lessons_charts_with_projector_text():
+    from ui.chart_style import PROJECTOR_FONT
+
+    at = open_train(lang="en", trn_preset="zero_init", present="1")
+    assert not at.exception
+    assert at.title[0].value == en("train.preset.zero_init.name")
+    assert any(b.label == en("classroom.leave_present") for b in at.button)
+    decision, loss = list(figures(at).values())[:2]
+    for figure in (decision, loss):
+        assert figure["layout"]["font"]["size"] >= PROJECTOR_FONT
+    assert all(a["font"]["size"] >= PROJECTOR_FONT for a in decision["layout"]["annotations"])
+    assert decision["layout"]["sliders"][0]["currentvalue"]["font"]["size"] >= PROJECTOR_FONT
+
+
+def test_a_phone_gets_the_maps_sized_to_its_width(monkeypatch):
+    import ui.frame.present
+
+    monkeypatch.setattr(ui.frame.present, "on_phone", lambda: True)
+    at = open_train(lang="en", trn_preset="init")
+    assert not at.exception
+    decision = figures(at)[en("train.chart.decision_title")]
+    # two to a row, no colour bar beside them, the play buttons under them
+    heatmaps = [d for d in decision["data"] if d["type"] == "heatmap"]
+    assert len(heatmaps) == 4 and not any(d.get("showscale") for d in heatmaps)
+    assert decision["layout"]["updatemenus"][0]["y"] == 0.0
+    assert decision["layout"]["updatemenus"][0]["yanchor"] == "top"
+    gradients = figures(at)[en("train.chart.grad_title")]
+    domains = {tuple(v["domain"]) for k, v in gradients["layout"].items()
+               if k.startswith("xaxis")}
+    assert domains == {(0.0, 1.0)}  # one panel to a row

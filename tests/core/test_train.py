@@ -312,3 +312,33 @@ def test_lsuv_calibrates_on_the_training_split_then_trains():
     calibrated = train(config, SMALL.replace(lr=0.0)).network.weights[1]
     ratio = calibrated / orthogonal  # one scale per layer
     assert np.allclose(ratio, ratio.flat[0]) and not np.isclose(ratio.flat[0], 1.0)
+
+
+def test_on_record_is_given_each_recorded_row_and_snapshot_and_changes_nothing():
+    seen = []
+    config = SMALL.replace(steps=25)
+    told = train(small_net(), config,
+                 on_record=lambda step, steps, row, snapshot: seen.append(
+                     (step, steps, row, None if snapshot is None else snapshot.copy())))
+    plain = train(small_net(), config)
+    pd.testing.assert_frame_equal(told.history, plain.history)
+    assert [s for s, *_ in seen] == [0, 10, 20, 25] and {n for _, n, *_ in seen} == {25}
+    rows = pd.DataFrame([row for *_, row, _ in seen], columns=list(HISTORY_COLUMNS))
+    rows["clipped"] = rows["clipped"].astype(bool)
+    pd.testing.assert_frame_equal(rows, plain.history[list(HISTORY_COLUMNS)])
+    snapshots = [(step, values) for step, _, _, values in seen if values is not None]
+    assert [step for step, _ in snapshots] == list(plain.snapshots.steps)
+    for (_, values), expected in zip(snapshots, plain.snapshots.values):
+        np.testing.assert_array_equal(values, expected)
+
+
+def test_a_run_that_stops_early_is_told_its_last_row():
+    config = NetworkConfig(widths=(2, 4, 4, 1))  # as in the backward-overflow test above
+    network = build_network(config)
+    network.weights = [np.full((2, 4), 1e-25, np.float32), np.full((4, 4), 1e20, np.float32),
+                       np.full((4, 1), 1e20, np.float32)]
+    seen = []
+    result = train(config, SMALL, network=network,
+                   on_record=lambda step, steps, row, snapshot: seen.append((step, row)))
+    assert result.first_nonfinite == (0, 1, "backward")
+    assert [step for step, _ in seen] == [0] and math.isnan(seen[0][1][6])  # grad_norm

@@ -17,8 +17,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.stats import HistogramSet
-from ui.chart_style import (HEALTHY_BAND, Translate, apply_base_layout, base_layout,
-                            healthy_band_parts, log_axis, log_tick_labels, positive, trace_values)
+from ui.chart_style import (HEALTHY_BAND, PROJECTOR_FONT, Translate, apply_base_layout,
+                            base_layout, healthy_band_parts, log_axis, log_tick_labels, positive,
+                            text_width, trace_values)
 
 #: Colours by quantity, fixed so a reader learns them once.
 COLOURS = {"preact": "#1f77b4", "act": "#ff7f0e", "grad_out": "#2ca02c", "grad_preact": "#9467bd",
@@ -34,8 +35,6 @@ VARIANCE_SERIES = (
     ("grad_preact_var", "grad_preact", "solid", "chart.series.grad_preact_var"),
 )
 
-#: Projector text: ticks, legends and annotations at least this many pixels.
-PROJECTOR_FONT = 18
 
 
 # A chart whose figure changes is drawn afresh in the browser (Streamlit 1.67 remounts it: the
@@ -56,24 +55,6 @@ LEGEND_ROW = 30
 #: what a heatmap's x axis needs beyond X_AXIS_ROOM.
 COLORBAR_ROOM = 108
 HEATMAP_X_EXTRA = 10
-#: Text width in ems (Streamlit's sans, a little generous): a digit, another letter, a narrow
-#: one or a superscript (Plotly draws ⁻⁶ smaller), a CJK character.
-_EM = {"digit": 0.58, "latin": 0.53, "narrow": 0.4, "cjk": 1.0}
-_NARROW = set("⁻⁰¹²³⁴⁵⁶⁷⁸⁹.,:;|!iljtfr ()")
-
-
-def text_width(text: str, size: float = 12) -> float:
-    """An estimate of ``text``'s width in px at font ``size``, rather too wide than too narrow."""
-    def em(char: str) -> float:
-        if ord(char) > 0x2E80:
-            return _EM["cjk"]
-        if char in _NARROW:
-            return _EM["narrow"]
-        return _EM["digit"] if char.isdigit() else _EM["latin"]
-
-    return size * sum(em(c) for c in text)
-
-
 def y_axis_room(labels: Iterable[str], size: float = 12) -> int:
     """The left margin a y axis with these tick labels and a title needs (see Y_AXIS_ROOM)."""
     widest = max((text_width(label, size) for label in labels), default=0.0)

@@ -52,6 +52,28 @@ _PRESENT_CSS = f"""
 .st-key-lesson_question [data-testid="stProgress"] {{ margin-bottom: -0.5rem; }}
 """
 
+#: The Train page's two main charts (its container ``train-main``, charts drawn with
+#: height="stretch") fill the first screen under the lesson's title and notice: Plotly lays
+#: them out at the height the browser gives them. A phone's charts keep their own heights
+#: (the server knows a phone by its User-Agent and lays them out for it).
+TRAIN_MAIN_KEY = "train-main"
+_CHARTS = (f".st-key-{TRAIN_MAIN_KEY} [data-testid='stElementContainer']"
+           ":has([data-testid='stPlotlyChart'])")
+#: Its two places for a chart redrawn while it trains (views/train.py's Place): two slots in
+#: one grid cell, the one raised (z-index) on top.
+TRAIN_STACK_PREFIX = "train-stack-"
+_TRAIN_CSS = f"""
+{_CHARTS} {{ height: clamp(420px, calc(100vh - 340px), 820px) !important; }}
+[class*="st-key-{TRAIN_STACK_PREFIX}"] {{ display: grid !important;
+  grid-template-columns: minmax(0, 1fr); }}
+[class*="st-key-{TRAIN_STACK_PREFIX}"] > * {{ grid-area: 1 / 1; position: relative;
+  width: 100%; min-width: 0; }}
+@media (max-width: 640px) {{ {_CHARTS} {{ height: auto !important; }} }}
+"""
+_TRAIN_PRESENT_CSS = f"""
+{_CHARTS} {{ height: max(380px, calc(100vh - 236px)) !important; }}
+"""
+
 #: A teacher link that hides the whole sidebar leaves no sidebar and no button to open it.
 _NO_SIDEBAR_CSS = """
 [data-testid="stSidebar"], [data-testid="stExpandSidebarButton"] { display: none; }
@@ -85,8 +107,8 @@ def page_config() -> None:
 
 
 def styles(sidebar_hidden: bool) -> None:
-    css = _PHONE_CSS + (_PRESENT_CSS if is_present() else "") + (
-        _NO_SIDEBAR_CSS if sidebar_hidden else "")
+    css = (_PHONE_CSS + _TRAIN_CSS + (_PRESENT_CSS + _TRAIN_PRESENT_CSS if is_present() else "")
+           + (_NO_SIDEBAR_CSS if sidebar_hidden else ""))
     st.html(f"<style>{css}</style>")
 
 

@@ -236,6 +236,12 @@ def _preset_label() -> Callable[[str], str]:
     return lambda preset_id: name(f"{preset_id}.name") if preset_id else "—"
 
 
+def keep_preset() -> None:
+    """Keep the Explorer's lesson (and its ``preset=`` in the link) on a page that does not
+    draw its picker: a widget's value not drawn in a run is dropped, one set in it is not."""
+    st.session_state[PRESET_KEY] = st.session_state.get(PRESET_KEY, "")
+
+
 def render_presets() -> None:
     if is_hidden("presets"):
         return

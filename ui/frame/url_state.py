@@ -131,8 +131,9 @@ def load_once() -> bool:
     runs keep the session.
 
     A valid ``preset`` is the base the other config fields change (a lesson's link holds its
-    id); every value that cannot be used, every unknown key and every repeated key is noted
-    for the page to warn about."""
+    id), and so is a Train lesson's ``trn_preset`` (of the network, the training and the
+    set-ups); every value that cannot be used, every unknown key and every repeated key is
+    noted for the page to warn about."""
     if st.session_state.get(LOADED_KEY):
         return False
     params, problems = _read_params()
@@ -152,8 +153,13 @@ def load_once() -> bool:
             value = language_from_locale(st.context.locale)
         values[extra.session_key] = value
     preset_id = values[EXTRAS["preset"].session_key]
-    config, config_problems = config_from_params(
-        params, preset_config(preset_id) if preset_id else None)
+    base = preset_config(preset_id) if preset_id else None
+    lesson_id = values[EXTRAS["trn_preset"].session_key]
+    if lesson_id:  # a Train lesson's link: the lesson is the base of what the link says
+        base, lesson_values = train_state.lesson_link_values(lesson_id)
+        values.update({key: value for name, (key, value) in lesson_values.items()
+                       if name not in params})
+    config, config_problems = config_from_params(params, base)
     problems = config_problems + problems + [
         _unknown(key, value) for key, value in params.items()
         if key not in FIELD_SPECS and key not in EXTRAS]

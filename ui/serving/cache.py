@@ -3,25 +3,29 @@
 Results (arrays and a small DataFrame), not figures, are cached: rebuilding a figure costs less
 than unpickling a cached one. ``simulation`` goes through ui.serving.limiter: at most K
 simulations run at once, each in a worker process (ui.serving.workers) with one BLAS thread,
-and a user whose run waits for a free worker is told so. Training runs go to the same workers,
-their progress polled. With Redis configured, simulations and training runs are also shared by
-the replicas, each computed once for all of them (ui.serving.shared_results).
+and a user whose run waits for a free worker is told so. Training runs go to the same workers;
+``trainings`` runs a page's set-ups in parallel and lets the page draw them while they train.
+With Redis configured, simulations and training runs are also shared by the replicas, each
+computed once for all of them (ui.serving.shared_results).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from typing import Callable, Iterator
+import time
+from functools import partial
+from typing import Callable, Iterable, Iterator, Sequence
 
 import streamlit as st
 
 from core import (ConfigError, Dataset, Finding, NetworkConfig, SimulationResult, TrainConfig,
-                  TrainResult, diagnose, encode_query, make_dataset, simulate, train)
+                  TrainResult, diagnose, encode_query, make_dataset, simulate)
 from core.query import encode_train_query
 from core.theory import Prediction, agreement, predict
 from core.train_config import estimated_training_seconds
 from ui.presets import PRESETS, preset_config
-from ui.serving import limiter, workers
+from ui.serving import limiter, train_live, workers
 from ui.serving.shared_results import SharedComputation
 
 #: ≈ 100–400 KB a result: a few tens of MB at most.
@@ -82,26 +86,84 @@ def theory_agreement(config: NetworkConfig, _result: SimulationResult,
     return agreement(_result.layer_stats, _prediction.table)
 
 
-#: A training result: ≈ 26 decision-function snapshots (40 × 40) and its records, ≈ 0.5 MB.
+#: A training result: ≈ 26 decision-function snapshots (32 × 32) and its records, ≈ 0.5 MB.
 MAX_TRAINING_ENTRIES = 64
+
+TrainingKey = tuple[NetworkConfig, TrainConfig]
+
+
+class LiveTrainings:
+    """The latest report (ui.serving.train_live.Partial) of every training computing now, by
+    (network, training): the session that computes one and every session waiting for the same
+    cached result draw it from here (thirty students opening one cold lesson all watch it
+    train). A key is listed from the moment its run holds a worker until it ends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latest: dict[TrainingKey, train_live.Partial | None] = {}
+        self.watchers = 0  # pages drawing runs as they train, now
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        """Count a page that draws runs while they train (``show_seconds``)."""
+        with self._lock:
+            self.watchers += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.watchers -= 1
+
+    def show_seconds(self, fastest: float) -> float:
+        """How often each watching page may redraw: every ``fastest`` seconds, slower when
+        many watch at once, so that the server draws at most LIVE_DRAWS_PER_SECOND pictures a
+        second in all (a class opening one cold lesson: thirty pages waiting for the same runs,
+        each redraw ≈ 20 ms of the server's one GIL)."""
+        return max(fastest, self.watchers / LIVE_DRAWS_PER_SECOND)
+
+    def begin(self, key: TrainingKey) -> None:
+        with self._lock:
+            self._latest[key] = None
+
+    def update(self, key: TrainingKey, payload: bytes) -> None:
+        partial = train_live.decode(payload)
+        with self._lock:
+            if key in self._latest:
+                self._latest[key] = partial
+
+    def end(self, key: TrainingKey) -> None:
+        with self._lock:
+            self._latest.pop(key, None)
+
+    def state(self, key: TrainingKey) -> tuple[bool, train_live.Partial | None]:
+        """(computing now, its latest report or None before the first)."""
+        with self._lock:
+            return key in self._latest, self._latest.get(key)
+
+
+LIVE = LiveTrainings()
 
 
 SHARED_TRAINING = SharedComputation(
-    "training", lambda network, train_config, _progress=None: encode_train_query(
-        network, train_config))
+    "training", encode_train_query)
 
 
 @st.cache_data(max_entries=MAX_TRAINING_ENTRIES, show_spinner=False)
 @SHARED_TRAINING
-def training(network: NetworkConfig, train_config: TrainConfig,
-             _progress: Callable[[int, int], None] | None = None) -> TrainResult:
+def training(network: NetworkConfig, train_config: TrainConfig) -> TrainResult:
     """One set-up's run, computed once per (network, training) pair for every session, holding
-    one of ui.serving.limiter's slots (one BLAS thread) like ``simulation``.
-    ``_progress(step, steps)`` is told each recorded step while it computes (not part of the
-    cache key; never called on a hit). Not wrapped in ``limiter.Served``: the Train page shows
-    its own progress bar."""
-    with limiter.computing(cost=estimated_training_seconds(network, train_config)):
-        return workers.run_with_progress(train, (network, train_config), _progress)
+    one of ui.serving.limiter's slots (one BLAS thread, a worker process) like ``simulation``,
+    queued by its estimated seconds. While it computes, its reports are in ``LIVE``. Not wrapped
+    in ``limiter.Served``: the Train page draws the run itself while it waits (``trainings``)."""
+    seconds = estimated_training_seconds(network, train_config)
+    key = (network, train_config)
+    with limiter.computing(cost=seconds, background=getattr(_warming, "on", False)):
+        LIVE.begin(key)
+        try:
+            return workers.run_reporting(train_live.train_reporting, (network, train_config),
+                                         partial(LIVE.update, key))
+        finally:
+            LIVE.end(key)
 
 
 @st.cache_data(max_entries=MAX_TRAINING_ENTRIES, show_spinner=False)
@@ -109,48 +171,109 @@ def dataset(train_config: TrainConfig) -> Dataset:
     return make_dataset(train_config)
 
 
-def training_with_progress(network: NetworkConfig, train_config: TrainConfig,
-                           report: Callable[[int], None], poll_s: float = 0.25) -> TrainResult:
-    """``training`` (cached), calling ``report(step)`` from the calling script thread while a
-    run computes: a cached function may not draw, so the run goes to a worker thread (with the
-    script's context, for the cache) and this thread polls the step it has reached."""
+#: What ``trainings`` tells the page about each set-up: "waiting" for a worker, "training"
+#: (with its latest report, or None before the first) or "done" (the finished run).
+RunState = tuple[str, "train_live.Partial | None"]
+
+
+#: A page that draws runs as they train redraws at most this often: each redraw is two charts
+#: the browser draws afresh (≈ 60 ms each) and ≈ 22 KB sent.
+SHOW_SECONDS = 0.25
+#: Redraws of runs as they train, all pages together, per second (LiveTrainings.show_seconds).
+LIVE_DRAWS_PER_SECOND = 16.0
+
+
+def trainings(pairs: Sequence[TrainingKey], show: Callable[[list[RunState]], None],
+              idle: Callable[[], None] = lambda: None, poll_s: float = 0.05,
+              show_s: float = SHOW_SECONDS, idle_s: float = 0.5) -> list[TrainResult]:
+    """``training`` of every pair at once (each in a thread of its own, with the script's
+    context: each takes a worker when one is free, so the set-ups of a page train in
+    parallel), the results in order. While any computes, this thread calls ``show(states)``
+    when a state changed, at most every ``show_s`` seconds (the first change at once; never
+    when every result was cached; less often when many pages watch at once:
+    ``LIVE.show_seconds``), and ``idle()`` after ``idle_s`` seconds without a change: a
+    Streamlit script stops for a newer rerun only when it draws something."""
     from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-    reached = [0]
-    outcome: dict = {}
+    count = len(pairs)
+    results: list[TrainResult | None] = [None] * count
+    errors: list[BaseException | None] = [None] * count
+    finals: dict[int, train_live.Partial] = {}
 
-    def work() -> None:
+    def work(index: int) -> None:
         try:
-            outcome["result"] = training(
-                network, train_config, _progress=lambda step, steps: reached.__setitem__(0, step))
+            results[index] = training(*pairs[index])
         except BaseException as error:  # re-raised in the script thread
-            outcome["error"] = error
+            errors[index] = error
 
-    worker = threading.Thread(target=work, name="training", daemon=True)
-    add_script_run_ctx(worker, get_script_run_ctx())
-    worker.start()
-    shown = None
-    while worker.is_alive():
-        worker.join(poll_s)
-        if reached[0] != shown:
-            shown = reached[0]
-            report(shown)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["result"]
+    threads = [threading.Thread(target=work, args=(index,), name="training", daemon=True)
+               for index in range(count)]
+    context = get_script_run_ctx()
+    for thread in threads:
+        add_script_run_ctx(thread, context)
+        thread.start()
+
+    def state(index: int) -> RunState:
+        if results[index] is not None:
+            if index not in finals:
+                finals[index] = train_live.Partial.of_result(results[index])
+            return "done", finals[index]
+        computing, latest = LIVE.state(tuple(pairs[index]))
+        return ("training" if computing else "waiting"), latest
+
+    shown: tuple | None = None
+    shown_at = quiet_since = -float("inf")
+    with LIVE.watching():
+        while any(thread.is_alive() for thread in threads):
+            next(thread for thread in threads if thread.is_alive()).join(poll_s)
+            if not any(thread.is_alive() for thread in threads):
+                break
+            now = time.monotonic()
+            if now - shown_at < LIVE.show_seconds(show_s):
+                continue
+            states = [state(index) for index in range(count)]
+            seen = tuple((kind, id(latest)) for kind, latest in states)
+            if seen != shown:
+                shown, shown_at, quiet_since = seen, now, now
+                show(states)
+            elif now - quiet_since >= idle_s:
+                quiet_since = now
+                idle()
+    for error in errors:
+        if error is not None:
+            raise error
+    return results  # type: ignore[return-value]
 
 
-def preset_jobs() -> Iterator[Callable[[], object]]:
+def preset_jobs(lessons: Iterable[TrainingKey] = ()) -> Iterator[Callable[[], object]]:
     """The warm-up: the worker processes, then every lesson preset's simulation and prediction
-    at its default seed, the exact configs a preset link opens."""
+    at its default seed, the exact configs a preset link opens, then ``lessons``: the Train
+    page's lesson set-ups (network, training), one at a time in a background slot."""
     yield workers.start
     for preset_id in PRESETS:
         config = preset_config(preset_id)
         yield lambda config=config: simulation.warm(config)
         yield lambda config=config: prediction(config)
+    for pair in lessons:
+        yield lambda pair=pair: warm_training(*pair)
 
 
-def start_warmup() -> None:
-    """Once per process, under ``streamlit run`` (see ui.serving.limiter.warmup_wanted)."""
+_warming = threading.local()
+
+
+def warm_training(network: NetworkConfig, train_config: TrainConfig) -> None:
+    """Fill the cache for a training from the warm-up's thread, its slot after every user in
+    line. The slot is taken inside ``training`` as for a user (never before Streamlit's
+    per-key lock: a user computing the same key holds that lock while it waits for a slot)."""
+    _warming.on = True
+    try:
+        training(network, train_config)
+    finally:
+        _warming.on = False
+
+
+def start_warmup(lessons: Callable[[], Iterable[TrainingKey]] = tuple) -> None:
+    """Once per process, under ``streamlit run`` (see ui.serving.limiter.warmup_wanted);
+    ``lessons()`` lists the Train lessons' set-ups (the entry point knows the pages)."""
     if limiter.warmup_wanted():
-        limiter.start_warmup(preset_jobs)
+        limiter.start_warmup(lambda: preset_jobs(lessons()))

@@ -245,12 +245,14 @@ def limit_blas_threads() -> bool:
 
 
 @contextlib.contextmanager
-def computing(limiter: Limiter | None = None, cost: float = 0.0) -> Iterator[None]:
+def computing(limiter: Limiter | None = None, cost: float = 0.0,
+              background: bool = False) -> Iterator[None]:
     """Inside a cached function, around the core call: a slot (already held when the call came
     through ``Served``; taken here otherwise, e.g. by the warm-up or after an eviction, queued
-    by ``cost``, the estimated seconds), with BLAS at one thread."""
+    by ``cost``, the estimated seconds, after every user's when ``background``), with BLAS at
+    one thread."""
     limit_blas_threads()
-    with (limiter or LIMITER).slot(cost=cost):
+    with (limiter or LIMITER).slot(cost=cost, background=background):
         yield
 
 

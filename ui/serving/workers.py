@@ -12,8 +12,10 @@ GIL of its own.
   ``ui.serving.host.worker_count()`` processes and returns its result; the caller holds a
   ``ui.serving.limiter`` slot, so the pool never queues work of its own and the queue a user
   sees is the limiter's.
-- ``run_with_progress`` does the same for a run that reports its progress (``core.train``):
-  the worker writes (step, steps) into a small file that the calling thread polls.
+- ``run_reporting`` does the same for a run that reports as it goes (``core.train`` through
+  ui.serving.train_live): the worker hands ``report(payload)`` the latest partial result as
+  bytes, written to a small file (replaced whole, so never read half-written) that the calling
+  thread polls.
 - The processes come from a fork server that has imported ``core`` (NumPy, pandas) and nothing
   of Streamlit: a worker starts in milliseconds, small, with one BLAS thread, and runs at a
   lower CPU priority than the server (a page rerun is interactive, a simulation is not).
@@ -32,7 +34,6 @@ import multiprocessing
 import os
 import pickle
 import signal
-import struct
 import tempfile
 import threading
 from concurrent.futures.process import BrokenProcessPool
@@ -88,20 +89,18 @@ def _call(fn: Callable[..., Any], args: tuple, **kwargs: Any) -> Any:
         raise
 
 
-_PROGRESS = struct.Struct("<qq")  # (step, steps)
+def _call_reporting(fn: Callable[..., Any], args: tuple, report_path: str) -> Any:
+    """Run in the worker: ``fn(*args, report=…)``; each payload (bytes) replaces the file at
+    ``report_path`` whole (written beside it, then renamed: a reader never sees half of one).
+    A file, not shared memory: nothing to track or leak if a worker dies."""
+    partial = report_path + ".part"
 
+    def report(payload: bytes) -> None:
+        with open(partial, "wb") as file:
+            file.write(payload)
+        os.replace(partial, report_path)
 
-def _call_reporting(fn: Callable[..., Any], args: tuple, progress_path: str) -> Any:
-    """Run in the worker: ``fn(*args, progress=…)``, each (step, steps) written to the file at
-    ``progress_path`` for the caller to poll (a file: no shared-memory resource tracking)."""
-    descriptor = os.open(progress_path, os.O_WRONLY)
-    try:
-        def progress(step: int, steps: int) -> None:
-            os.pwrite(descriptor, _PROGRESS.pack(step, steps), 0)
-
-        return _call(fn, args, progress=progress)
-    finally:
-        os.close(descriptor)
+    return _call(fn, args, report=report)
 
 
 class Pool:
@@ -201,24 +200,30 @@ def run(fn: Callable[..., Any], *args: Any) -> Any:
     return pool().run(fn, *args)
 
 
-def run_with_progress(fn: Callable[..., Any], args: tuple,
-                      progress: Callable[[int, int], None] | None,
-                      poll_s: float = 0.25) -> Any:
-    """``fn(*args, progress=…)`` in a worker process (or here, see ``run``); ``progress(step,
-    steps)`` is called in this thread, every ``poll_s`` seconds while the step moves on."""
+def run_reporting(fn: Callable[..., Any], args: tuple,
+                  on_report: Callable[[bytes], None] | None,
+                  poll_s: float = 0.05) -> Any:
+    """``fn(*args, report=…)`` in a worker process (or here, see ``run``); each payload the run
+    hands ``report`` reaches ``on_report`` — the latest one, at most every ``poll_s`` seconds,
+    in this thread (here: in the thread that computes; keep it short)."""
     if not processes_wanted():
-        return fn(*args, progress=progress)
+        return fn(*args, report=on_report or (lambda payload: None))
     workers = pool()
-    with tempfile.NamedTemporaryFile(prefix="variance-lab-progress-") as file:
-        file.write(_PROGRESS.pack(0, 0))
-        file.flush()
-        executor, future = workers.submit(_call_reporting, fn, args, file.name)
-        shown = (0, 0)
+    with tempfile.TemporaryDirectory(prefix="variance-lab-report-") as folder:
+        path = os.path.join(folder, "latest")
+        executor, future = workers.submit(_call_reporting, fn, args, path)
+        seen = None
         while True:
             try:
                 return workers.wait(executor, future, timeout=poll_s)
             except concurrent.futures.TimeoutError:
-                reached = _PROGRESS.unpack(os.pread(file.fileno(), _PROGRESS.size, 0))
-                if progress is not None and reached != shown and reached[1] > 0:
-                    shown = reached
-                    progress(*reached)
+                if on_report is None:
+                    continue
+                try:
+                    with open(path, "rb") as file:
+                        payload = file.read()  # a few KB
+                except FileNotFoundError:  # nothing reported yet
+                    continue
+                if payload != seen:
+                    seen = payload
+                    on_report(payload)

@@ -37,6 +37,7 @@ from core.query import (TRAIN_QUERY_KEYS, config_to_params, format_value, parse_
                         train_config_to_params)
 from core import (FIELD_SPECS, INITS, TRAIN_FIELD_SPECS, ConfigError, Dataset, NetworkConfig,
                   TrainConfig, TrainResult, check_budget)
+from core.train_config import MAX_TRAIN_SECONDS, estimated_training_seconds
 from ui import setups
 from ui.chart_style import HEALTHY_BAND
 from ui.setups import Diff, Setup, Sweep
@@ -244,6 +245,34 @@ def setup_names(base: TrainPair, diffs: Sequence[Diff], tr: Translate) -> list[s
     return names
 
 
+#: A page's set-ups together may cost at most this many estimated seconds of one core
+#: (core.budget's model, ``estimated_training_seconds`` summed here: one run's limit, ≈ 5 s on
+#: two workers), so that four set-ups each just under one run's limit are not 40 s of work.
+PAGE_TRAIN_SECONDS = MAX_TRAIN_SECONDS
+
+
+def within_page_budget(setups: Sequence[Setup]) -> list[Setup]:
+    """The set-ups in order, each one that would take the page's total work over
+    PAGE_TRAIN_SECONDS refused (config None, a ConfigError with code "page_too_large",
+    its ``amount`` the total with it and ``limit`` the page's) before any work starts."""
+    total, kept = 0.0, []
+    for setup in setups:
+        if setup.config is not None:
+            work = estimated_training_seconds(setup.config.network, setup.config.training)
+            if total + work > PAGE_TRAIN_SECONDS:
+                setup = dataclasses.replace(setup, config=None, error=ConfigError(
+                    f"The set-ups together are too large for one page: about "
+                    f"{total + work:.2g} s of one core with this one, the page's limit is "
+                    f"{PAGE_TRAIN_SECONDS:.2g} s.",
+                    ("steps", "batch_size", "n_points", "depth", "width"),
+                    code="page_too_large", amount=total + work,
+                    limit=PAGE_TRAIN_SECONDS))
+            else:
+                total += work
+        kept.append(setup)
+    return kept
+
+
 # --- presets -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -352,15 +381,21 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-x))
 
 
+def decision_values(values: np.ndarray, task: str) -> tuple[np.ndarray, tuple[float, float]]:
+    """Snapshot values as drawn, and their range: P(label 1) = σ(logit) for classification
+    (0…1), the prediction clipped to −1…1 for regression."""
+    if task == "classification":
+        return _sigmoid(values), (0.0, 1.0)
+    return np.clip(values, -1, 1), (-1.0, 1.0)
+
+
 def decision_frames(run: TrainRun) -> DecisionFrames | None:
-    """The run's snapshots for the animation: P(label 1) = σ(logit) for classification (0…1),
-    the prediction clipped to −1…1 for regression; the training points with their targets."""
+    """The run's snapshots for the animation (``decision_values``) with the training points
+    and their targets."""
     snapshots = run.result.snapshots
     if snapshots is None or len(snapshots.steps) == 0:
         return None
-    classification = run.data.task == "classification"
-    values = _sigmoid(snapshots.values) if classification else np.clip(snapshots.values, -1, 1)
-    value_range = (0.0, 1.0) if classification else (-1.0, 1.0)
+    values, value_range = decision_values(snapshots.values, run.data.task)
     return DecisionFrames(run.name, run.colour, snapshots.grid_x, snapshots.grid_y,
                           snapshots.steps, values, run.data.x_train, run.data.y_train[:, 0],
                           value_range)
@@ -520,8 +555,8 @@ TRAINING_ERROR_CODES = ("batch_too_large", "widths_mismatch", "batchnorm_batch")
 def describe_training_error(error: ConfigError, tr: Translate) -> str:
     """A set-up's refusal in the reader's language: the training budget (work or memory),
     the training-specific checks, or an invalid value."""
-    if error.code == "too_large":
-        return tr("train.error.too_large", amount=f"{error.amount:.2g}",
+    if error.code in ("too_large", "page_too_large"):
+        return tr(f"train.error.{error.code}", amount=f"{error.amount:.2g}",
                   limit=f"{error.limit:.2g}")
     if error.code == "too_much_memory":
         return tr("train.error.too_much_memory", amount=f"{(error.amount or 0) / 2**20:.0f}",
@@ -540,3 +575,19 @@ def preset_params(preset_id: str, seed: int = 0) -> dict[str, str]:
     params["trn_setups"] = format_setups(preset.setups)
     params["trn_preset"] = preset_id
     return params
+
+
+def lesson_pairs() -> list[tuple[NetworkConfig, TrainConfig]]:
+    """Every lesson's set-ups (network, training) at the default seed, lesson by lesson: what
+    the server computes at start-up (ui.serving.cache.start_warmup)."""
+    pairs: list[tuple[NetworkConfig, TrainConfig]] = []
+    for preset in TRAIN_PRESETS.values():
+        base = preset.pair()
+        for diff in preset.setups:
+            try:
+                pair = apply_train_diff(base, diff)
+            except ConfigError:
+                continue
+            if (pair.network, pair.training) not in pairs:
+                pairs.append((pair.network, pair.training))
+    return pairs

@@ -15,9 +15,10 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from core import TRAIN_FIELD_SPECS, ConfigError, TrainConfig
-from ui.train.logic import (DEFAULT_SWEEP, TRAIN_KEYS, format_names, format_setups, format_sweep,
-                            parse_names, parse_preset, parse_setups, parse_step, parse_sweep,
-                            train_field_formatter, train_field_parser)
+from core import NetworkConfig
+from ui.train.logic import (DEFAULT_SWEEP, TRAIN_KEYS, TRAIN_PRESETS, format_names, format_setups,
+                            format_sweep, parse_names, parse_preset, parse_setups, parse_step,
+                            parse_sweep, train_field_formatter, train_field_parser)
 
 FIELD_PREFIX = "train.cfg."
 SWEEP_KEY = "train.sweep"
@@ -52,15 +53,50 @@ def training_values(state: Mapping[str, Any]) -> dict[str, Any]:
 
 def session_training(state: Mapping[str, Any]) -> tuple[TrainConfig, ConfigError | None]:
     """The TrainConfig the controls describe; if their values do not fit together, the last
-    valid one (or the default) and the error."""
+    valid one and the error — or, before there is one (a link's first load), the values with
+    the fewest of the fields the error names back at their defaults (``repaired``)."""
+    values = training_values(state)
     try:
-        config = TrainConfig(**training_values(state))
+        config = TrainConfig(**values)
     except ConfigError as error:
-        return state.get(LAST_GOOD_KEY, TrainConfig()), error
+        last = state.get(LAST_GOOD_KEY)
+        return (last if last is not None else repaired(values, error)), error
     return config, None
+
+
+def repaired(values: Mapping[str, Any], error: ConfigError) -> TrainConfig:
+    """A valid TrainConfig from values that do not fit together: one field the error names at
+    its default (in the error's order: a too large batch before the points), else all of them,
+    else the default config. The link's other values are kept."""
+    named = [name for name in error.fields if name in TRAIN_FIELD_SPECS]
+    for fields in [[name] for name in named] + [named]:
+        try:
+            return TrainConfig(**{**values, **{f: TRAIN_FIELD_SPECS[f].default for f in fields}})
+        except ConfigError:
+            continue
+    return TrainConfig()
+
+
+def replaced_fields(state: Mapping[str, Any], config: TrainConfig) -> dict[str, Any]:
+    """The link names and values of the fields ``config`` holds other than the controls
+    (what a refused combination is trained with instead)."""
+    values = training_values(state)
+    return {TRAIN_KEYS[name]: getattr(config, name) for name in TRAIN_FIELD_SPECS
+            if getattr(config, name) != values[name]}
 
 
 def set_training(state: Any, config: TrainConfig) -> None:
     """Put a TrainConfig into the controls (they show it on the next run)."""
     for name in TRAIN_FIELD_SPECS:
         state[field_key(name)] = getattr(config, name)
+
+
+def lesson_link_values(preset_id: str) -> tuple[NetworkConfig, dict[str, Any]]:
+    """What a link with ``trn_preset=<id>`` opens where it says nothing else: the lesson's
+    network (the base the link's config parameters change, as an Explorer ``preset`` is) and,
+    by link parameter, the session values of its training fields and set-ups."""
+    pair = TRAIN_PRESETS[preset_id].pair()
+    values = {TRAIN_KEYS[name]: (field_key(name), getattr(pair.training, name))
+              for name in TRAIN_FIELD_SPECS}
+    values["trn_setups"] = (SETUPS_KEY, TRAIN_PRESETS[preset_id].setups)
+    return pair.network, values

@@ -82,26 +82,32 @@ def test_without_a_real_server_the_work_stays_in_this_process(monkeypatch):
     assert workers.run(os.getpid) == os.getpid()
 
 
-def count_to(steps: int, progress=None) -> int:
+def count_to(steps: int, report=None) -> int:
     for step in range(1, steps + 1):
         time.sleep(0.01)  # a run that lasts several polls
-        if progress is not None:
-            progress(step, steps)
+        if report is not None:
+            report(f"{step}/{steps}".encode())
     return steps
 
 
-def test_progress_reaches_the_caller_while_the_worker_runs(monkeypatch):
+def test_reports_reach_the_caller_while_the_worker_runs(monkeypatch):
     monkeypatch.setenv(workers.PROCESSES_ENV, "1")
     seen = []
     try:
-        assert workers.run_with_progress(count_to, (40,),
-                                         lambda step, steps: seen.append((step, steps)),
-                                         poll_s=0.02) == 40
+        assert workers.run_reporting(count_to, (40,), seen.append, poll_s=0.02) == 40
     finally:
         workers.pool().shutdown()
-    assert seen, "no progress was reported"
-    assert all(steps == 40 for _, steps in seen)
-    assert [step for step, _ in seen] == sorted({step for step, _ in seen})  # moving on only
+    assert seen, "nothing was reported"
+    steps = [int(payload.split(b"/")[0]) for payload in seen]
+    assert all(payload.endswith(b"/40") for payload in seen)
+    assert steps == sorted(set(steps))  # the latest each time, never one twice
+
+
+def test_without_processes_reports_come_from_the_computing_thread(monkeypatch):
+    monkeypatch.setenv(workers.PROCESSES_ENV, "0")
+    seen = []
+    assert workers.run_reporting(count_to, (3,), seen.append) == 3
+    assert seen == [b"1/3", b"2/3", b"3/3"]
 
 
 def test_training_in_a_worker_equals_training_here(monkeypatch):
@@ -109,7 +115,7 @@ def test_training_in_a_worker_equals_training_here(monkeypatch):
     train_config = TrainConfig(steps=30, record_every=10)
     monkeypatch.setenv(workers.PROCESSES_ENV, "1")
     try:
-        there = workers.run_with_progress(train, (network, train_config), None)
+        there = workers.run(train, network, train_config)
     finally:
         workers.pool().shutdown()
     here = train(network, train_config)

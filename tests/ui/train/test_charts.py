@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from ui.chart_style import PALETTE
+from ui.chart_style import PALETTE, text_width
 from ui.train import charts as train_charts
 
 
@@ -67,7 +67,7 @@ def test_loss_chart_leaves_gaps_for_what_a_log_axis_cannot_show():
     run = make_run("a", PALETTE[0])
     run.history.loc[2, "train_loss"] = np.nan
     fig = train_charts.loss_chart([run], tr)
-    assert fig.data[0].y[2] is None
+    assert np.isnan(fig.data[0].y[2]) and fig.data[0].y.dtype == np.float32
 
 
 def test_gradient_colourscale_breaks_exactly_at_the_healthy_band():
@@ -91,7 +91,9 @@ def test_gradient_heatmaps_are_layer_by_step_in_log10_with_power_ticks():
     fig = train_charts.gradient_heatmaps(runs, tr)
     assert len(fig.data) == 2
     first = fig.data[0]
-    assert list(first.y) == [1, 2, 3] and list(first.x) == [0, 10, 20, 30]
+    assert list(first.y) == [1, 2, 3]
+    # a record's cell spans halfway to its neighbours, from step 0 to the last step
+    assert list(first.x) == [0, 5, 15, 25, 30]
     assert np.asarray(first.z)[0, 0] == pytest.approx(-3.0)  # 1e-2 · 10^-1
     assert np.asarray(first.customdata)[2, 1] == pytest.approx(1e-5)
     assert (first.zmin, first.zmax) == train_charts.LOG_GRAD_RANGE
@@ -166,8 +168,9 @@ def test_decision_animation_has_a_frame_per_step_a_play_button_and_a_slider():
     assert [f.name for f in fig.frames] == ["0", "50", "100"]
     assert list(fig.frames[0].traces) == [0, 2]  # the two heatmaps, not the points
     last = fig.frames[-1]
-    assert np.asarray(last.data[0].z)[0, 0] == 1.0
-    assert np.asarray(last.data[1].z)[0, 0] == 0.5   # b keeps its last snapshot
+    assert np.asarray(last.data[0].z)[0, 0] == 100  # whole percents, one byte a cell
+    assert np.asarray(last.data[1].z)[0, 0] == 50   # b keeps its last snapshot
+    assert np.asarray(last.data[0].z).dtype == np.uint8
     (menu,) = fig.layout.updatemenus
     assert menu.buttons[0].method == "animate" and menu.buttons[0].args[0] is None
     (slider,) = fig.layout.sliders
@@ -175,3 +178,98 @@ def test_decision_animation_has_a_frame_per_step_a_play_button_and_a_slider():
     assert list(slider.steps[1].args[0]) == ["50"]
     assert slider.currentvalue.prefix.startswith("train.chart.step")
     assert isinstance(fig, go.Figure) and len(fig.data) == 4
+
+
+def test_a_map_that_never_changes_is_left_out_of_the_frames():
+    still = train_charts.DecisionFrames("still", PALETTE[0], np.linspace(-5, 5, 4),
+                                        np.linspace(-5, 5, 4), np.array([0, 50, 100]),
+                                        np.full((3, 4, 4), 0.5), np.zeros((3, 2)),
+                                        np.array([0.0, 1.0, 1.0]))
+    fig = train_charts.decision_animation([still, decision("moving", PALETTE[1])], tr)
+    assert [list(f.traces) for f in fig.frames] == [[2], [2], [2]]
+    assert np.asarray(fig.data[0].z)[0, 0] == 50  # its one picture, in the figure itself
+
+
+def test_percent_is_one_byte_a_cell_and_clipped_to_the_range():
+    p = train_charts.percent(np.array([[0.0, 0.505, 1.2, np.nan]]), (0.0, 1.0))
+    assert p.dtype == np.uint8 and p.tolist() == [[0, 50, 100, 50]]
+    r = train_charts.percent(np.array([-3.0, -0.25, 0.5]), (-1.0, 1.0))
+    assert r.dtype == np.int8 and r.tolist() == [-100, -25, 50]
+
+
+def test_points_and_the_grid_share_the_plane_of_the_map():
+    frames = decision("a", PALETTE[0])
+    frames = train_charts.DecisionFrames(**{**frames.__dict__,
+                                            "points": np.array([[-5.0, 5.0], [0.0, 0.0]]),
+                                            "targets": np.array([0.0, 1.0])})
+    fig = train_charts.decision_animation([frames], tr)
+    heatmap, points = fig.data
+    assert list(heatmap.x) == pytest.approx([0, 250 / 3, 500 / 3, 250])
+    assert points.x.tolist() == [0, 125] and points.y.tolist() == [250, 125]
+    assert points.x.dtype == np.uint8
+
+
+@pytest.mark.parametrize("fit", [train_charts.LAPTOP, train_charts.PROJECTOR,
+                                 train_charts.PHONE])
+def test_panel_titles_fit_their_panels_on_every_screen(fit):
+    long = "Activation φ = ReLU, Weight init = He (Kaiming) normal, Residual scale = 0.2"
+    runs = [make_run(long, PALETTE[i]) for i in range(4)]
+    for fig in (train_charts.update_ratio_chart(runs, tr, fit),
+                train_charts.gradient_heatmaps(runs, tr, fit)):
+        titles = [a.text for a in fig.layout.annotations if long[:10] in a.text]
+        assert len(titles) == 4
+        panel = (fit.full_px - 80) / fit.columns
+        for title in titles:
+            assert title.count("<br>") <= 1
+            assert all(text_width(line, fit.font) <= panel for line in title.split("<br>"))
+        domains = sorted({tuple(v["domain"]) for k, v in fig.layout.to_plotly_json().items()
+                          if k.startswith("xaxis")})
+        assert len(domains) == fit.columns  # panels two to a row, one on a phone
+
+
+def test_update_ratios_share_one_log_range_and_a_reference_line_each():
+    runs = [make_run("a", PALETTE[0]), make_run("b", PALETTE[1])]
+    runs[1].layer_history["update_ratio"] *= 1e-6
+    fig = train_charts.update_ratio_chart(runs, tr)
+    assert fig.layout.yaxis.range == fig.layout.yaxis2.range
+    low, high = fig.layout.yaxis.range
+    assert low <= np.log10(runs[1].layer_history["update_ratio"].min())
+    assert high >= np.log10(runs[0].layer_history["update_ratio"].max())
+
+
+def test_a_run_stopped_at_step_1_spans_steps_0_to_1():
+    run = make_run("short", PALETTE[0], steps=(0, 1), stop=(1, 2, "forward"))
+    heatmaps = train_charts.gradient_heatmaps([run], tr)
+    assert list(heatmaps.data[0].x) == [0, 0.5, 1]
+    assert list(heatmaps.layout.xaxis.tickvals) == [0, 1]
+    loss = train_charts.loss_chart([run], tr)
+    assert list(loss.layout.xaxis.range) == [0, 1]
+    assert list(train_charts.update_ratio_chart([run], tr).layout.xaxis.tickvals) == [0, 1]
+
+
+def test_decision_maps_of_runs_as_they_train_are_laid_out_as_the_animation():
+    runs = [decision("a", PALETTE[0], steps=(40,)),
+            train_charts.DecisionFrames(**{**decision("b", PALETTE[1]).__dict__,
+                                           "steps": np.array([], dtype=int),
+                                           "values": np.empty((0, 4, 4))})]
+    live = train_charts.decision_maps(runs, ["step 40", "waiting"], "so far", tr)
+    final = train_charts.decision_animation([decision("a", PALETTE[0]),
+                                             decision("b", PALETTE[1])], tr)
+    assert live.layout.title.text == "so far"
+    assert [a.text for a in live.layout.annotations] == ["a · step 40", "b · waiting"]
+    assert live.data[2].z is None and np.asarray(live.data[0].z)[0, 0] == 40
+    for name in ("margin", "height", "xaxis", "yaxis2"):
+        assert live.layout[name] == final.layout[name], name
+    assert not live.layout.sliders and not live.frames
+
+
+def test_projector_text_is_18_px_everywhere():
+    runs = [make_run("a", PALETTE[0]), make_run("b", PALETTE[1])]
+    fit = train_charts.PROJECTOR
+    for fig in (train_charts.loss_chart(runs, tr, fit),
+                train_charts.decision_animation([decision("a", PALETTE[0])], tr, fit=fit)):
+        layout = fig.layout
+        assert layout.font.size >= 18 and layout.title.font.size >= 18
+        assert all(a.font.size >= 18 for a in layout.annotations)
+        for axis in (layout.xaxis, layout.yaxis):
+            assert axis.tickfont.size is None or axis.tickfont.size >= 18

@@ -46,8 +46,10 @@ def test_over_budget_and_invalid_setups_carry_their_error():
     assert setups[1].config is None and setups[1].error.code == "too_large"
     assert "too large" in describe_training_error(setups[1].error, en)
     assert setups[2].error.code == "batch_too_large"
-    assert "larger than the training split (50 points)" in describe_training_error(
-        setups[2].error, en)
+    # named as in the link: the batch and what the split is made of
+    message = describe_training_error(setups[2].error, en)
+    assert "train_batch_size=80" in message and "50 points" in message
+    assert "n_points" in message and "train_fraction" in message
     assert [s.colour for s in setups] == ["#1f77b4", "#d62728", "#2ca02c"]
 
 
