@@ -14,6 +14,7 @@ Wait rules (see /work/shared/notes/streamlit-1.67.md):
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -24,6 +25,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -283,3 +285,46 @@ def screenshot(page, name: str, full_page: bool = True) -> Path:
     path = SCREENSHOT_DIR / _safe_name(name)
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+@dataclass(frozen=True)
+class Viewport:
+    """A screen a page is checked on: a laptop, a projector (present mode) or a phone."""
+
+    name: str
+    width: int
+    height: int
+    present: bool = False
+    phone: bool = False
+
+
+#: Plotly's text boxes that must not overlap within one chart: titles, axis titles, the legend,
+#: annotations (panel titles among them) and the toolbar (laid out even while faded out).
+CHART_TEXT = ("text.gtitle", "text[class^='x'][class$='title']",
+              "text[class^='y'][class$='title']", "g.legend", "g.annotation text", "div.modebar")
+
+
+def chart_text_collisions(selectors: tuple[str, ...] = CHART_TEXT) -> str:
+    """A script for ``page.evaluate``: which pairs of ``selectors``' boxes intersect within one
+    Plotly chart (a box and a part of it, such as a colour bar and its title, do not)."""
+    return """() => {
+  const selector = %s.join(", ");
+  const out = [];
+  document.querySelectorAll("[data-testid='stPlotlyChart']").forEach((chart, index) => {
+    const boxes = [];
+    for (const el of new Set(chart.querySelectorAll(selector))) {
+      const r = el.getBoundingClientRect();
+      if (r.width < 1 || r.height < 1) continue;
+      boxes.push({el, name: (el.getAttribute("class") || "") + " '" +
+                           (el.textContent || "").trim().slice(0, 40) + "'", r});
+    }
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+      if (boxes[i].el.contains(boxes[j].el) || boxes[j].el.contains(boxes[i].el)) continue;
+      const a = boxes[i].r, b = boxes[j].r;
+      const dx = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+      const dy = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+      if (dx > 1 && dy > 1) out.push(`chart ${index}: ${boxes[i].name} × ${boxes[j].name}`);
+    }
+  });
+  return out;
+}""" % json.dumps(list(selectors))

@@ -12,7 +12,6 @@ horizontal overflow and the first chart starts above the bottom of the first scr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import pytest
@@ -24,13 +23,7 @@ from ui.frame.i18n import translate
 from ui.presets import PRESETS, preset_config
 
 
-@dataclass(frozen=True)
-class Viewport:
-    name: str
-    width: int
-    height: int
-    present: bool = False
-    phone: bool = False
+Viewport = harness.Viewport
 
 
 VIEWPORTS = {v.name: v for v in (
@@ -41,29 +34,8 @@ VIEWPORTS = {v.name: v for v in (
 )}
 LANGS = ("en", "zh")
 
-#: The text boxes of every Plotly chart on the page, and which pairs of one chart intersect.
-CHART_TEXT_COLLISIONS = """() => {
-  const selector = ["text.gtitle", "text[class^='x'][class$='title']",
-                    "text[class^='y'][class$='title']", "g.legend", "g.annotation text",
-                    "text.cbtitle", "div.modebar"].join(", ");
-  const out = [];
-  document.querySelectorAll("[data-testid='stPlotlyChart']").forEach((chart, index) => {
-    const boxes = [];
-    for (const el of new Set(chart.querySelectorAll(selector))) {
-      const r = el.getBoundingClientRect();
-      if (r.width < 1 || r.height < 1) continue;
-      boxes.push({name: (el.getAttribute("class") || "") + " '" +
-                        (el.textContent || "").trim().slice(0, 40) + "'", r});
-    }
-    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
-      const a = boxes[i].r, b = boxes[j].r;
-      const dx = Math.min(a.right, b.right) - Math.max(a.left, b.left);
-      const dy = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
-      if (dx > 1 && dy > 1) out.push(`chart ${index}: ${boxes[i].name} × ${boxes[j].name}`);
-    }
-  });
-  return out;
-}"""
+#: Which text boxes of one chart intersect (its colour bar's title besides the usual ones).
+CHART_TEXT_COLLISIONS = harness.chart_text_collisions((*harness.CHART_TEXT, "text.cbtitle"))
 
 LAYOUT = """() => {
   const box = el => { if (!el) return null; const r = el.getBoundingClientRect();
