@@ -39,7 +39,7 @@ def test_moving_the_depth_slider_redraws_and_updates_the_link(page, app_server):
     page.wait_for_function(f"() => ({POINTS_OF_FIRST_TRACE})() === 13")
     page.wait_for_url(re.compile(r"depth=13"))
     harness.wait_for_app_idle(page)
-    assert "depth=13" in page.get_by_test_id("stSidebar").get_by_test_id("stCode").inner_text()
+    assert "depth=13" in page.get_by_test_id("stSidebar").get_by_test_id("stCode").first.inner_text()
     harness.screenshot(page, "explorer_after_slider")
 
 

@@ -78,7 +78,7 @@ def test_clicking_the_phase_map_sets_the_explorer_config(page, app_server):
     sidebar = page.get_by_test_id("stSidebar")
     assert sidebar.get_by_test_id("stSelectbox").filter(has_text="Weight init") \
         .locator("input").input_value() == "normal N(0, σ²)"
-    assert f"init_std={params['init_std']}" in sidebar.get_by_test_id("stCode").inner_text()
+    assert f"init_std={params['init_std']}" in sidebar.get_by_test_id("stCode").first.inner_text()
     tall_screenshot(page, "phase_after_click_en")
     # The link goes to the Explorer (the default page, served at /) with that network.
     page.get_by_test_id("stPageLink").filter(has_text="See this network in the Explorer").click()
