@@ -65,3 +65,21 @@ def app_server():
         skip_or_fail(f"{app} does not exist yet")
     with harness.start_app("app.py", cwd=harness.REPO_ROOT) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def pages(browser):
+    """One page per viewport (a harness.Viewport) for the module, a phone with touch, created
+    when first used."""
+    made = {}
+
+    def get(viewport: harness.Viewport):
+        if viewport.name not in made:
+            extra = dict(is_mobile=True, has_touch=True) if viewport.phone else {}
+            made[viewport.name] = harness.new_page(browser, timeout_ms=60_000,
+                                                   width=viewport.width,
+                                                   height=viewport.height, **extra)
+        return made[viewport.name]
+    yield get
+    for page in made.values():
+        page.context.close()

@@ -63,22 +63,6 @@ def preset_link(base_url: str, preset_id: str, lang: str, present: bool) -> str:
     return base_url.rstrip("/") + "/?" + "&".join(p for p in (query, urlencode(extra)) if p)
 
 
-@pytest.fixture(scope="module")
-def pages(browser):
-    """One page per viewport for the module (a phone with touch), created when first used."""
-    made = {}
-
-    def get(viewport: Viewport):
-        if viewport.name not in made:
-            extra = dict(is_mobile=True, has_touch=True) if viewport.phone else {}
-            made[viewport.name] = harness.new_page(browser, timeout_ms=60_000,
-                                                   width=viewport.width,
-                                                   height=viewport.height, **extra)
-        return made[viewport.name]
-    yield get
-    for page in made.values():
-        page.context.close()
-
 
 def open_link(page, link: str, lang: str) -> None:
     page.goto(link)

@@ -75,21 +75,6 @@ def open_page(page, link: str, charts: int = CHARTS) -> None:
     page.wait_for_timeout(500)  # Plotly lays a chart out again at its container's final size
 
 
-@pytest.fixture(scope="module")
-def pages(browser):
-    made = {}
-
-    def get(viewport: Viewport):
-        if viewport.name not in made:
-            extra = dict(is_mobile=True, has_touch=True) if viewport.phone else {}
-            made[viewport.name] = harness.new_page(browser, timeout_ms=60_000,
-                                                   width=viewport.width,
-                                                   height=viewport.height, **extra)
-        return made[viewport.name]
-    yield get
-    for page in made.values():
-        page.context.close()
-
 
 def inside(box: dict, width: int, height: int) -> bool:
     return 0 <= box["top"] and box["bottom"] <= height and 0 <= box["left"] \
