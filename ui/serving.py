@@ -461,13 +461,16 @@ def shared_figure(key: Hashable, build: Callable[[], Any]) -> Any:
     only reads the figure it is given (``to_dict`` then JSON), so one object serves every
     session. ``key`` must name everything the figure depends on (the config, the language,
     the page's options). Not ``st.cache_data``: that would pickle and unpickle the figure on
-    every hit, which costs as much as building it."""
+    every hit, which costs as much as building it. A Plotly figure is frozen
+    (ui.charts.FrozenFigure): it is serialized once, not at every session's rerun."""
     with _figures_lock:
         figure = _figures.get(key)
         if figure is not None:
             _figures.move_to_end(key)
             return figure
-    figure = build()
+    from ui.charts import frozen  # Plotly: not in the workers' imports
+
+    figure = frozen(build())
     with _figures_lock:
         _figures[key] = figure
         while len(_figures) > FIGURES:

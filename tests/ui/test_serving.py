@@ -422,3 +422,17 @@ def test_a_session_joining_a_computation_waits_outside_the_cache_until_it_is_don
     assert results == {"first": 42, "joiner": 42}
     assert inside == ["first", "joiner"]  # the joiner read the cache (a hit in Streamlit's)
     assert limiter.peak == 1
+
+
+def test_a_shared_plotly_figure_is_serialized_once():
+    import plotly.graph_objects as go
+    import numpy as np
+
+    from ui.charts import FrozenFigure
+
+    key = ("test_frozen_figure", object())
+    figure = serving.shared_figure(key, lambda: go.Figure(go.Scatter(y=np.arange(5.0))))
+    assert isinstance(figure, FrozenFigure)
+    first = figure.to_dict()
+    assert figure.to_dict() is first  # made once
+    assert first == go.Figure(go.Scatter(y=np.arange(5.0))).to_dict()
