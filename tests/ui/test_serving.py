@@ -436,3 +436,26 @@ def test_a_shared_plotly_figure_is_serialized_once():
     first = figure.to_dict()
     assert figure.to_dict() is first  # made once
     assert first == go.Figure(go.Scatter(y=np.arange(5.0))).to_dict()
+
+
+def test_sessions_asking_for_a_figure_being_built_wait_for_it():
+    started, release, built = threading.Event(), threading.Event(), []
+
+    def slow():
+        built.append(1)
+        started.set()
+        release.wait(BOUND)
+        return {"figure": len(built)}
+
+    key = ("test_shared_figure_once", object())
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(serving.shared_figure(key, slow)))
+               for _ in range(5)]
+    threads[0].start()
+    assert started.wait(BOUND)
+    for thread in threads[1:]:
+        thread.start()
+    release.set()
+    for thread in threads:
+        thread.join(BOUND)
+    assert built == [1] and len(results) == 5 and all(r is results[0] for r in results)
