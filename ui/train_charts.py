@@ -258,6 +258,7 @@ def _panel_layout(runs: Sequence, tr: Translate, fit: Fit, title_key: str,
     titles left of the first column. Returns the layout (its axes set) and the domains."""
     count = max(1, len(runs))
     rows, cols = _grid(count, fit.columns)
+    panel_height = round(panel_height * max(1.0, fit.font / 12))  # room for bigger ticks
     panel_px = (fit.full_px - 80 - right) / cols
     titles = [fit_text(run.name, panel_px - 8, fit.font) for run in runs]
     title_lines = max((_text_lines(t) for t in titles), default=1)
@@ -433,7 +434,8 @@ def activation_chart(runs: Sequence[TrainedRun], step: int, tr: Translate,
                            xaxis="x2", yaxis="y2", line=dict(color=NEUTRAL, dash=dash),
                            hoverinfo="skip"))
     layout = base_layout(tr("train.chart.activations_title", step=step), "", "",
-                         height=700 if stacked else 380, hovermode="closest")
+                         height=round((700 if stacked else 380) * max(1.0, fit.font / 12)),
+                         hovermode="closest")
     layout["margin"]["t"] += math.ceil(fit.line() + 6)
     layout.pop("xaxis"), layout.pop("yaxis")
     titles = (tr("train.chart.act_std"), tr("train.chart.units"))
@@ -446,7 +448,9 @@ def activation_chart(runs: Sequence[TrainedRun], step: int, tr: Translate,
         layout[f"yaxis{suffix}"] = _axis(fit, domain=list(y), anchor=f"x{suffix}")
         layout["annotations"].append(_panel_title(fit_text(title, panel_px, fit.font), x, y[1],
                                                   fit))
-    layout["yaxis"].update(type="log", exponentformat="power")
+    stds = [float(v) for trace in traces if trace.get("yaxis") is None
+            for v in trace["y"] if v is not None and np.isfinite(v)]
+    layout["yaxis"].update(type="log", **log_axis(stds))
     layout["yaxis2"].update(range=[-2, 102], title=dict(text="%", font=dict(size=fit.font)))
     return go.Figure(data=traces, layout=_sized(layout, fit))
 
