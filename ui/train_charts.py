@@ -448,9 +448,7 @@ def activation_chart(runs: Sequence[TrainedRun], step: int, tr: Translate,
         layout[f"yaxis{suffix}"] = _axis(fit, domain=list(y), anchor=f"x{suffix}")
         layout["annotations"].append(_panel_title(fit_text(title, panel_px, fit.font), x, y[1],
                                                   fit))
-    stds = [float(v) for trace in traces if trace.get("yaxis") is None
-            for v in trace["y"] if v is not None and np.isfinite(v)]
-    layout["yaxis"].update(type="log", **log_axis(stds))
+    layout["yaxis"].update(type="log", exponentformat="power")
     layout["yaxis2"].update(range=[-2, 102], title=dict(text="%", font=dict(size=fit.font)))
     return go.Figure(data=traces, layout=_sized(layout, fit))
 
