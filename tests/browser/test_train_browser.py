@@ -219,25 +219,25 @@ def test_play_animates_the_decision_function_in_the_browser(app_server, page):
 
 def test_a_cold_run_is_drawn_while_it_trains_then_animated(app_server, page):
     """A run nobody computed yet (a training seed of its own): the page shows the steps done so
-    far (the live titles) before the finished page replaces them."""
+    far (the live titles, with the maps drawn) before the finished page replaces them."""
     page.set_viewport_size({"width": 1440, "height": 900})
     live = translate("en", "train.live.decision_title", done="", total="").split(",")[0] + ","
-    page.goto(lesson_link(app_server, "en", train_seed="4242", steps="2000"))
-    page.wait_for_function(
-        """([sel, live]) => [...document.querySelectorAll(sel + ' .gtitle')]
-                            .some(t => t.textContent.startsWith(live))""",
-        arg=[harness.PLOTLY_CHART, live], timeout=TRAIN_TIMEOUT_MS)
-    seen = page.evaluate(f"() => document.querySelector(\"{harness.PLOTLY_CHART} .gtitle\")"
-                         ".textContent")
-    # a later picture, its maps drawn (Plotly draws a heatmap as an image)
-    page.wait_for_function(
-        """([sel, live]) => [...document.querySelectorAll(sel)].some(c =>
-               c.querySelector('.gtitle') && c.querySelector('.gtitle').textContent
-               .startsWith(live) && c.querySelector('.hm image'))""",
-        arg=[harness.PLOTLY_CHART, live], timeout=TRAIN_TIMEOUT_MS)
+    page.goto(lesson_link(app_server, "en", train_seed="4242", steps="5000"))
+    # The title of a live picture whose maps are drawn (Plotly draws a heatmap as an image),
+    # read in the same moment: the finished page may replace it right after.
+    seen = page.wait_for_function(
+        """([sel, live]) => {
+               for (const c of document.querySelectorAll(sel)) {
+                   const title = c.querySelector('.gtitle');
+                   if (title && title.textContent.startsWith(live) &&
+                       c.querySelector('.hm image')) return title.textContent;
+               }
+               return false;
+           }""",
+        arg=[harness.PLOTLY_CHART, live], timeout=TRAIN_TIMEOUT_MS, polling=50).json_value()
     harness.screenshot(page, "train_live_en", full_page=False)
     done, total = (int(part) for part in seen.split(",")[1].split("steps")[0].split("/"))
-    assert 0 <= done < total == 4 * 2000
+    assert 0 <= done < total == 4 * 5000
     final = translate("en", "train.chart.decision_title")
     page.wait_for_function(
         """([sel, title]) => [...document.querySelectorAll(sel + ' .gtitle')]
