@@ -12,7 +12,9 @@ lesson's set-ups afresh. Per press, in page time (performance.now()):
                      decision maps and the loss chart) after the keydown: the first picture
                      of the new run, drawn while it trains (or the finished charts);
     complete       = the last chart mutation, once the app is idle and no chart has changed
-                     for --quiet-ms (default 300 ms).
+                     for --quiet-ms (default 300 ms);
+    server         = the server's first websocket frame after the press to its last (CDP
+                     network stamps): the rerun on the server, apart from the browser's work.
 
 With ``--other DIR`` (a checkout of another version, e.g. ``git archive 911eb04 | tar -x -C
 /tmp/prev``) it starts a second server from DIR and alternates the presses between the two
@@ -95,7 +97,14 @@ class Side:
                                      height=900)
         self.first: list[float] = []
         self.complete: list[float] = []
+        self.server: list[float] = []
         self.handle = None
+        # The websocket's frames (CDP): the last one of a press is the server's end of it.
+        self.frames: list[float] = []
+        cdp = self.page.context.new_cdp_session(self.page)
+        cdp.on("Network.webSocketFrameReceived", lambda e: self.frames.append(e["timestamp"]))
+        cdp.send("Network.enable")
+        self.cdp = cdp
 
     def open(self) -> float:
         started = time.perf_counter()
@@ -109,15 +118,20 @@ class Side:
         self.handle = slider.get_by_role("slider")
         return seconds
 
-    def press(self, key: str, quiet_ms: int, timeout_s: float) -> tuple[float, float]:
+    def press(self, key: str, quiet_ms: int, timeout_s: float) -> tuple[float, float, float]:
+        """(first progress, complete, the server's last frame), ms after the keydown."""
         self.handle.focus()
         self.page.evaluate(OBSERVE_JS)
+        self.frames.clear()
         self.page.keyboard.press(key)
         self.page.wait_for_function(DONE_JS, arg=[quiet_ms, harness.APP_CONNECTED,
                                                   harness.APP_NOT_RUNNING, harness.SKELETON],
                                     timeout=timeout_s * 1000, polling=25)
         r = self.page.evaluate(RESULT_JS)
-        return r["first"] - r["key"], r["last"] - r["key"]
+        # The server's part: its first frame after the press (the rerun began) to its last
+        # (the script finished), stamped by the network stack, not delayed by a busy page.
+        span = 1000 * (max(self.frames) - min(self.frames)) if self.frames else float("nan")
+        return r["first"] - r["key"], r["last"] - r["key"], span
 
 
 def summary(values: list[float]) -> dict:
@@ -148,17 +162,20 @@ def run(args: argparse.Namespace) -> dict:
                   f"(load {os.getloadavg()[0]:.2f})", flush=True)
         for index in range(args.warmup + args.n):
             for side in sides:
-                first, complete = side.press(args.key, args.quiet_ms, args.timeout_s)
+                first, complete, server = side.press(args.key, args.quiet_ms, args.timeout_s)
                 tag = "warmup" if index < args.warmup else f"{index - args.warmup + 1}/{args.n}"
                 print(f"  [{tag}] {side.name}: first progress {first:7.0f} ms, complete "
-                      f"{complete:7.0f} ms  (lr {side.handle.get_attribute('aria-valuetext')}, "
+                      f"{complete:7.0f} ms, server {server:7.0f} ms  "
+                      f"(lr {side.handle.get_attribute('aria-valuetext')}, "
                       f"load {os.getloadavg()[0]:.2f})", flush=True)
                 if index >= args.warmup:
                     side.first.append(first)
                     side.complete.append(complete)
+                    side.server.append(server)
         for side in sides:
             result[side.name] = {"first_progress": summary(side.first),
                                  "complete": summary(side.complete),
+                                 "server": summary(side.server),
                                  "first_progress_ms": [round(v) for v in side.first],
                                  "complete_ms": [round(v) for v in side.complete]}
         if len(sides) == 2:
@@ -175,7 +192,8 @@ def run(args: argparse.Namespace) -> dict:
             print(f"  {name}: first progress median {first['median_ms']} ms (p90 "
                   f"{first['p90_ms']}, {first['min_ms']}–{first['max_ms']}); complete median "
                   f"{complete['median_ms']} ms (p90 {complete['p90_ms']}, "
-                  f"{complete['min_ms']}–{complete['max_ms']})")
+                  f"{complete['min_ms']}–{complete['max_ms']}); the server's part median "
+                  f"{result[name]['server']['median_ms']} ms")
     if "paired_median_difference_ms" in result:
         print(f"  paired differences this − other, median: "
               f"{result['paired_median_difference_ms']}")

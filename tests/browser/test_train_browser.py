@@ -5,14 +5,15 @@ decision function in the browser; a cold run is drawn while it trains. Screensho
 artifacts/screenshots/train_*.png."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import pytest
 
 from tests.browser import harness
-from ui.chart_style import PROJECTOR_FONT
-from ui.frame.i18n import translate
-from ui.train.logic import preset_params
+from ui.charts import PROJECTOR_FONT
+from ui.i18n import translate
+from ui.train import preset_params
 
 #: The four-set-up lesson: the fullest layout. The server computes every lesson at start-up.
 LESSON = "init"
@@ -20,7 +21,13 @@ CHARTS = 6  # decision, loss, gradients, updates, activations, weights
 TRAIN_TIMEOUT_MS = 300_000
 
 
-Viewport = harness.Viewport
+@dataclass(frozen=True)
+class Viewport:
+    name: str
+    width: int
+    height: int
+    present: bool = False
+    phone: bool = False
 
 
 VIEWPORTS = {v.name: v for v in (
@@ -30,10 +37,34 @@ VIEWPORTS = {v.name: v for v in (
     Viewport("phone", 390, 844, phone=True),
 )}
 
-#: Which text boxes of one chart intersect: tick labels, colour bars, play/pause and the step too.
-CHART_TEXT_COLLISIONS = harness.chart_text_collisions((
-    *harness.CHART_TEXT, "g.colorbar", "g.updatemenu-button", ".slider-group > text.slider-label",
-    "g.xtick > text", "g.ytick > text"))
+#: The text boxes of every Plotly chart (titles, axis titles, tick labels, legend, annotations
+#: — panel titles among them —, the colour bars, the play/pause buttons and the slider's
+#: current value) and which pairs of one chart intersect.
+CHART_TEXT_COLLISIONS = """() => {
+  const selector = ["text.gtitle", "text[class^='x'][class$='title']",
+                    "text[class^='y'][class$='title']", "g.legend", "g.annotation text",
+                    "g.colorbar", "g.updatemenu-button", ".slider-group > text.slider-label",
+                    "g.xtick > text", "g.ytick > text", "div.modebar"].join(", ");
+  const out = [];
+  document.querySelectorAll("[data-testid='stPlotlyChart']").forEach((chart, index) => {
+    const boxes = [];
+    for (const el of new Set(chart.querySelectorAll(selector))) {
+      const r = el.getBoundingClientRect();
+      if (r.width < 1 || r.height < 1) continue;
+      boxes.push({el, name: (el.getAttribute("class") || "") + " '" +
+                           (el.textContent || "").trim().slice(0, 40) + "'", r});
+    }
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+      // a colour bar's group holds its own title: a box and a part of it do not collide
+      if (boxes[i].el.contains(boxes[j].el) || boxes[j].el.contains(boxes[i].el)) continue;
+      const a = boxes[i].r, b = boxes[j].r;
+      const dx = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+      const dy = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+      if (dx > 1 && dy > 1) out.push(`chart ${index}: ${boxes[i].name} × ${boxes[j].name}`);
+    }
+  });
+  return out;
+}"""
 
 LAYOUT = """() => {
   const box = el => { if (!el) return null; const r = el.getBoundingClientRect();
@@ -74,6 +105,21 @@ def open_page(page, link: str, charts: int = CHARTS) -> None:
     harness.wait_for_app_idle(page, timeout_ms=TRAIN_TIMEOUT_MS)
     page.wait_for_timeout(500)  # Plotly lays a chart out again at its container's final size
 
+
+@pytest.fixture(scope="module")
+def pages(browser):
+    made = {}
+
+    def get(viewport: Viewport):
+        if viewport.name not in made:
+            extra = dict(is_mobile=True, has_touch=True) if viewport.phone else {}
+            made[viewport.name] = harness.new_page(browser, timeout_ms=60_000,
+                                                   width=viewport.width,
+                                                   height=viewport.height, **extra)
+        return made[viewport.name]
+    yield get
+    for page in made.values():
+        page.context.close()
 
 
 def inside(box: dict, width: int, height: int) -> bool:
@@ -167,35 +213,31 @@ def test_play_animates_the_decision_function_in_the_browser(app_server, page):
     assert later.startswith("step ") and int(later.split()[-1]) > 0
     # the frames came with the figure: no rerun was needed to animate
     assert page.locator(harness.APP_NOT_RUNNING).count() == 1
-    # the main page only: the sidebar says a loopback address (these servers') is not for students
-    assert page.get_by_test_id("stMain").get_by_test_id("stAlertContentWarning").count() == 0
+    assert page.get_by_test_id("stAlertContentWarning").count() == 0
     assert f"trn_preset={LESSON}" in page.url
 
 
 def test_a_cold_run_is_drawn_while_it_trains_then_animated(app_server, page):
     """A run nobody computed yet (a training seed of its own): the page shows the steps done so
-    far (the live titles) before the finished page replaces them."""
+    far (the live titles, with the maps drawn) before the finished page replaces them."""
     page.set_viewport_size({"width": 1440, "height": 900})
     live = translate("en", "train.live.decision_title", done="", total="").split(",")[0] + ","
-    page.goto(lesson_link(app_server, "en", train_seed="4242", steps="2000"))
-    page.wait_for_function(
-        """([sel, live]) => [...document.querySelectorAll(sel + ' .gtitle')]
-                            .some(t => t.textContent.startsWith(live))""",
-        arg=[harness.PLOTLY_CHART, live], timeout=TRAIN_TIMEOUT_MS)
-    # the live title just seen (read by what it says: a chart may be between two pictures)
-    seen = page.evaluate(
-        """([sel, live]) => ([...document.querySelectorAll(sel + ' .gtitle')]
-                             .map(t => t.textContent).find(t => t.startsWith(live)) || "")""",
-        [harness.PLOTLY_CHART, live])
-    # a later picture, its maps drawn (Plotly draws a heatmap as an image)
-    page.wait_for_function(
-        """([sel, live]) => [...document.querySelectorAll(sel)].some(c =>
-               c.querySelector('.gtitle') && c.querySelector('.gtitle').textContent
-               .startsWith(live) && c.querySelector('.hm image'))""",
-        arg=[harness.PLOTLY_CHART, live], timeout=TRAIN_TIMEOUT_MS)
+    page.goto(lesson_link(app_server, "en", train_seed="4242", steps="5000"))
+    # The title of a live picture whose maps are drawn (Plotly draws a heatmap as an image),
+    # read in the same moment: the finished page may replace it right after.
+    seen = page.wait_for_function(
+        """([sel, live]) => {
+               for (const c of document.querySelectorAll(sel)) {
+                   const title = c.querySelector('.gtitle');
+                   if (title && title.textContent.startsWith(live) &&
+                       c.querySelector('.hm image')) return title.textContent;
+               }
+               return false;
+           }""",
+        arg=[harness.PLOTLY_CHART, live], timeout=TRAIN_TIMEOUT_MS, polling=50).json_value()
     harness.screenshot(page, "train_live_en", full_page=False)
     done, total = (int(part) for part in seen.split(",")[1].split("steps")[0].split("/"))
-    assert 0 <= done < total == 4 * 2000
+    assert 0 <= done < total == 4 * 5000
     final = translate("en", "train.chart.decision_title")
     page.wait_for_function(
         """([sel, title]) => [...document.querySelectorAll(sel + ' .gtitle')]

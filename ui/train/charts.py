@@ -259,6 +259,7 @@ def _panel_layout(runs: Sequence, tr: Translate, fit: Fit, title_key: str,
     titles left of the first column. Returns the layout (its axes set) and the domains."""
     count = max(1, len(runs))
     rows, cols = _grid(count, fit.columns)
+    panel_height = round(panel_height * max(1.0, fit.font / 12))  # room for bigger ticks
     panel_px = (fit.full_px - 80 - right) / cols
     titles = [fit_text(run.name, panel_px - 8, fit.font) for run in runs]
     title_lines = max((_text_lines(t) for t in titles), default=1)
@@ -434,7 +435,8 @@ def activation_chart(runs: Sequence[TrainedRun], step: int, tr: Translate,
                            xaxis="x2", yaxis="y2", line=dict(color=NEUTRAL, dash=dash),
                            hoverinfo="skip"))
     layout = base_layout(tr("train.chart.activations_title", step=step), "", "",
-                         height=700 if stacked else 380, hovermode="closest")
+                         height=round((700 if stacked else 380) * max(1.0, fit.font / 12)),
+                         hovermode="closest")
     layout["margin"]["t"] += math.ceil(fit.line() + 6)
     layout.pop("xaxis"), layout.pop("yaxis")
     titles = (tr("train.chart.act_std"), tr("train.chart.units"))

@@ -269,8 +269,15 @@ def test_a_replica_that_lost_the_race_after_its_slot_waits_without_it():
     gate = Gate()
     served_b, display_b = served_replica(b, gate, "b")
     served_b.clear()
-    original = b.ready_or_wait
-    b.ready_or_wait = lambda *args, display=None: False  # b looked before a claimed it
+    original, looks = b.ready_or_wait, []
+
+    def looked_before_a_claimed(*args, display=None):
+        # b's first look found the key free (a had not claimed it yet); its next looks are
+        # real: b waits for a's result there, holding no slot.
+        looks.append(args)
+        return False if len(looks) == 1 else original(*args, display=display)
+
+    b.ready_or_wait = looked_before_a_claimed
     holder = threading.Thread(target=a.through, args=(2,), kwargs={"compute": gate.compute(2, "a")})
     holder.start()
     wait_until(lambda: gate.calls == [("a", 2)], "replica a computing")
@@ -278,8 +285,7 @@ def test_a_replica_that_lost_the_race_after_its_slot_waits_without_it():
     second = threading.Thread(target=lambda: result.append(served_b(2)))
     second.start()
     wait_until(lambda: served_b.limiter.peak == 1 and served_b.limiter.running == 0
-               and second.is_alive(), "b gave its slot back and waits")
-    b.ready_or_wait = original
+               and len(looks) == 2 and second.is_alive(), "b gave its slot back and waits")
     gate.open.set()
     holder.join(BOUND)
     second.join(BOUND)
