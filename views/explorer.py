@@ -27,7 +27,7 @@ from ui.lessons import SEQUENCE, neighbours, setup_text
 from ui.presets import PRESETS
 from ui.serving.cache import findings as findings_for
 from ui.serving.cache import prediction as prediction_for
-from ui.serving.cache import simulation, theory_agreement
+from ui.serving.cache import follow_depths, simulation, theory_agreement
 from ui.serving.figures import shared_figure
 
 config = st.session_state["config"]
@@ -122,6 +122,7 @@ if show_theory and prediction.supported:
 # A long run's spinner (or its place in the queue) shows where its chart will be.
 with chart_slot.container(), st.spinner(work_text(config), show_time=True):
     result = simulation(config)
+follow_depths(config)  # the depth slider's other values, computed while the server is idle
 stats = result.layer_stats
 findings = findings_for(config, result)
 

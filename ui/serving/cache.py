@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import streamlit as st
 
+from core.config import MAX_DEPTH
 from core import (ConfigError, Dataset, Finding, NetworkConfig, SimulationResult, TrainConfig,
                   TrainResult, diagnose, encode_query, make_dataset, simulate)
 from core.query import encode_train_query
@@ -28,8 +29,9 @@ from ui.presets import PRESETS, preset_config
 from ui.serving import limiter, train_live, workers
 from ui.serving.shared_results import SharedComputation
 
-#: ≈ 100–400 KB a result: a few tens of MB at most.
-MAX_ENTRIES = 256
+#: 22 KB (depth 10) to 330 KB (depth 200) a result, pickled: ≈ 60 MB at most. Room for a
+#: whole depth slider's neighbourhood (199, see DepthNeighbourhood) and as many others.
+MAX_ENTRIES = 400
 
 
 #: With Redis, replicas share results (ui.serving.shared_results): keyed by the config's link.
@@ -60,6 +62,95 @@ def begin_simulation(config: Callable[[], NetworkConfig]) -> bool:
         return simulation.start(config())
     except ConfigError:
         return False
+
+
+class DepthNeighbourhood:
+    """The depth slider's neighbourhood of the network a user opened last, computed in the
+    background: depth d ± 1, d ± 2, … (nearest first) of the same config, each in a background
+    slot (after every user in line), at most ``limit`` of them per network, stopping as soon as
+    a user opens another network (that one's neighbourhood follows).
+
+    Why: a class starts on the link the teacher projects and then moves the depth slider; 200
+    depths of the default width cost ≈ 90 s of one core here, more than a class waits for. A
+    teacher who opens the lesson a minute before the class leaves every depth of it computed.
+    Off where the warm-up is off (AppTest, tests)."""
+
+    def __init__(self, warm: Callable[[NetworkConfig], None],
+                 ready: Callable[[NetworkConfig], bool], limit: int) -> None:
+        self._warm, self._ready, self.limit = warm, ready, limit
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._target: NetworkConfig | None = None
+        self._thread: threading.Thread | None = None
+
+    def follow(self, config: NetworkConfig) -> None:
+        """``config`` is what a user sees now: its neighbourhood is computed next."""
+        if config.widths:  # the depth follows from the widths: no slider to move
+            return
+        with self._lock:
+            if self._target == config:
+                return
+            self._target = config
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="variance-lab-depths",
+                                                daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def order(self, depth: int) -> list[int]:
+        """The depths around ``depth`` nearest first (the larger one first at equal distance),
+        within the slider's range, at most ``limit``."""
+        found = []
+        for step in range(1, MAX_DEPTH):
+            for candidate in (depth + step, depth - step):
+                if 1 <= candidate <= MAX_DEPTH:
+                    found.append(candidate)
+            if len(found) >= self.limit:
+                break
+        return found[:self.limit]
+
+    def neighbours(self, config: NetworkConfig) -> Iterator[NetworkConfig]:
+        for depth in self.order(config.depth):
+            try:
+                yield config.replace(depth=depth)
+            except ConfigError:  # over the size budget from here on up
+                continue
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            with self._lock:
+                target = self._target
+            started, computed = time.monotonic(), 0
+            for neighbour in self.neighbours(target):
+                with self._lock:
+                    if self._target is not target:
+                        break  # a user opened another network: follow that one
+                if self._ready(neighbour):
+                    continue
+                try:
+                    self._warm(neighbour)
+                    computed += 1
+                except workers.WorkersStopped:
+                    return
+                except Exception:  # a neighbour that fails is the user's to see, if ever
+                    continue
+            else:
+                limiter._logger().info("depth neighbourhood of %s: %d computed in %.1f s",
+                                       encode_query(target) or "the default network",
+                                       computed, time.monotonic() - started)
+
+
+#: The whole depth slider (half the cache: a neighbourhood never pushes out everything else).
+depth_neighbourhood = DepthNeighbourhood(simulation.warm, simulation.ready,
+                                         limit=min(MAX_DEPTH - 1, MAX_ENTRIES // 2))
+
+
+def follow_depths(config: NetworkConfig) -> None:
+    """The Explorer shows ``config``: compute its depth slider's neighbourhood when idle."""
+    if limiter.warmup_wanted():
+        depth_neighbourhood.follow(config)
 
 
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)

@@ -415,6 +415,11 @@ class Served:
             del self._in_flight[key]
         flight.set()
 
+    def ready(self, *args: Hashable) -> bool:
+        """Whether ``args`` was computed here and is still remembered (a cache read)."""
+        with self._lock:
+            return args in self._ready
+
     def warm(self, *args: Hashable) -> None:
         """Fill the cache for ``args`` from a thread with no script run (the warm-up), in a
         background slot: after every user in line."""

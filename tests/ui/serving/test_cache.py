@@ -1,7 +1,15 @@
 """The cached core: one computation per distinct experiment, shared by every session."""
 
+import threading
+import time
+
 import ui.serving.cache
 from core import NetworkConfig
+from core.config import MAX_DEPTH
+from ui.serving.cache import DepthNeighbourhood
+
+#: Generous bound for a thread to reach a point (never a timing assertion).
+BOUND = 60.0
 
 
 def test_equal_configs_compute_once(monkeypatch):
@@ -60,8 +68,24 @@ def test_trainings_run_together_and_are_shown_while_they_train(monkeypatch):
                                    lr=lr)) for steps, lr in ((400, 0.1), (300, 0.03))]
     # A report whenever a row is recorded, so that a short run is seen while it trains.
     monkeypatch.setattr(ui.serving.train_live, "REPORT_SECONDS", 0.0)
+    # A run's first report is held until the page has drawn a run while it trains: a quick
+    # run could otherwise end between two looks (never race the clock).
+    drawn = threading.Event()
+    update = ui.serving.cache.LIVE.update
+
+    def held_update(key, payload):
+        update(key, payload)
+        drawn.wait(BOUND)
+
+    monkeypatch.setattr(ui.serving.cache.LIVE, "update", held_update)
     seen = []
-    results = ui.serving.cache.trainings(pairs, seen.append, poll_s=0.001, show_s=0.0)
+
+    def show(states):
+        seen.append(states)
+        if any(kind == "training" and partial for kind, partial in states):
+            drawn.set()
+
+    results = ui.serving.cache.trainings(pairs, show, poll_s=0.001, show_s=0.0)
     for (network, config), result in zip(pairs, results):
         assert result.history.equals(train(network, config).history)
     partial = [(kind, p) for states in seen for kind, p in states if kind == "training" and p]
@@ -90,3 +114,63 @@ def test_many_pages_watching_share_a_bounded_number_of_redraws():
     for watch in many:
         watch.__exit__(None, None, None)
     assert live.watchers == 0
+
+
+# -- the depth slider's neighbourhood -----------------------------------------------------------
+
+
+
+def wait_until(condition, what: str) -> None:
+    deadline = time.monotonic() + BOUND
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {BOUND} s: {what}"
+        time.sleep(0.01)
+
+
+def test_the_neighbourhood_is_the_slider_nearest_first_and_bounded():
+    around = DepthNeighbourhood(lambda c: None, lambda c: False, limit=MAX_DEPTH - 1)
+    assert around.order(10)[:6] == [11, 9, 12, 8, 13, 7]
+    assert sorted(around.order(10)) == [d for d in range(1, MAX_DEPTH + 1) if d != 10]
+    assert around.order(MAX_DEPTH)[:3] == [MAX_DEPTH - 1, MAX_DEPTH - 2, MAX_DEPTH - 3]
+    assert DepthNeighbourhood(lambda c: None, lambda c: False, limit=4).order(1) == [2, 3, 4, 5]
+
+
+class Warming:
+    """A warm function that records each config and waits for the test's go."""
+
+    def __init__(self, ready=()):
+        self.seen, self.go, self.ready = [], threading.Semaphore(0), set(ready)
+
+    def warm(self, config):
+        self.seen.append(config.depth)
+        assert self.go.acquire(timeout=BOUND)
+        self.ready.add(config.depth)
+
+
+def test_it_computes_what_is_not_ready_and_follows_the_newest_network():
+    warming = Warming(ready={6})
+    around = DepthNeighbourhood(warming.warm, lambda c: c.depth in warming.ready, limit=6)
+    config = NetworkConfig(depth=5, width=8, batch_size=4)
+    around.follow(config)
+    for _ in range(3):
+        warming.go.release()
+    wait_until(lambda: len(warming.seen) == 4, "three computed, the fourth begun")
+    assert warming.seen == [4, 7, 3, 8]  # 6 was ready: skipped
+    around.follow(config.replace(depth=50))  # a user opened another network
+    warming.go.release()  # the fourth (depth 8) ends; the old neighbourhood is left
+    wait_until(lambda: len(warming.seen) == 5, "the new neighbourhood begun")
+    assert warming.seen[4] == 51
+    for _ in range(6):
+        warming.go.release()
+    wait_until(lambda: len(warming.seen) == 10, "the new neighbourhood computed")
+    assert warming.seen[4:] == [51, 49, 52, 48, 53, 47]
+
+
+def test_networks_given_by_their_widths_and_configs_over_budget_are_left_alone():
+    warming = Warming()
+    around = DepthNeighbourhood(warming.warm, lambda c: False, limit=3)
+    around.follow(NetworkConfig(widths=(8, 8, 8)))
+    assert around._thread is None  # no slider to move
+    # Width 4096 at batch 512: depths 1 and 2 are within the budget, 3 and 4 are not.
+    wide = NetworkConfig(depth=2, width=4096, batch_size=512)
+    assert [c.depth for c in around.neighbours(wide)] == [1]
