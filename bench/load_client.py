@@ -36,6 +36,7 @@ Usage (from the repo root):
     python bench/load_client.py                         # 30 sessions, 120 s, /?preset=relu_he
     python bench/load_client.py --page train --query trn_preset=init --control lr --period 10
     python bench/load_client.py -n 30 --duration 60 --json out.json
+    python bench/load_client.py --teacher-first 180     # the link opened first, then the class
     python bench/load_client.py --url http://127.0.0.1:8080/ --query preset=tanh_small
     VARIANCE_LAB_WORKERS=30 python bench/load_client.py  # the server's env: e.g. no limit
 """
@@ -544,6 +545,10 @@ def parse_args(argv):
                                     "control's own); e.g. 10,20,30 measures cached reruns")
     p.add_argument("--depths", help="the same as --values (older name)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--teacher-first", type=float, default=0.0, metavar="S",
+                   help="the teacher opens the link first (one session), then the class comes "
+                        "when the server's log says the link's depth neighbourhood is computed, "
+                        "or after S seconds at most (a server this script starts)")
     p.add_argument("--json", help="also write the figures as JSON here")
     args = p.parse_args(argv)
     if not 1 <= args.sessions <= 200:
@@ -555,6 +560,26 @@ def parse_args(argv):
     text = args.values or args.depths
     args.values = [v.strip() for v in text.split(",") if v.strip()] if text else None
     return args
+
+
+def teacher_first(args: argparse.Namespace, pids: list[int], log: Path) -> None:
+    """One session opens the link, as a teacher does before the class; then wait until the
+    server's log says the depth neighbourhood of a network is computed (ui.serving.cache), at
+    most ``args.teacher_first`` seconds."""
+    started = time.monotonic()
+    teacher = argparse.Namespace(**{**vars(args), "sessions": 1, "duration": 1.0, "ramp": 0.0})
+    print("the teacher opens the link:", flush=True)
+    asyncio.run(run_load(teacher, pids))
+    deadline = started + args.teacher_first
+    while time.monotonic() < deadline:
+        if "depth neighbourhood of" in log.read_text(errors="replace"):
+            break
+        time.sleep(1.0)
+    lines = [line for line in log.read_text(errors="replace").splitlines()
+             if "depth neighbourhood of" in line or "warm-up:" in line]
+    print(f"the class comes {time.monotonic() - started:.0f} s after the teacher "
+          f"(load {os.getloadavg()[0]:.2f}); server log: " + (" | ".join(lines) or "—"),
+          flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -571,6 +596,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"server pid {proc.pid} on {args.base_url} from {args.repo} "
               f"(log {proc.log_path})", flush=True)
     try:
+        if args.teacher_first > 0 and proc is not None:
+            teacher_first(args, pids, Path(proc.log_path))
         result = asyncio.run(run_load(args, pids))
     finally:
         if proc is not None:
