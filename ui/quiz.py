@@ -97,6 +97,9 @@ class Quiz:
     status: tuple[bool, int] = (False, 0)
     #: Where the teacher's live counts go once the run's right answer is known.
     slot: DeltaGenerator | None = field(default=None, repr=False)
+    #: Choices on one line, and the teacher's counts side by side (a page whose charts follow
+    #: the question on a wide screen).
+    horizontal: bool = False
 
     @property
     def covered(self) -> bool:
@@ -116,15 +119,17 @@ def _send_vote(code: str, lesson: str, choice: str) -> None:
 
 
 def ask(lesson: str, options: tuple[str, ...], question: str, label: Callable[[str], str],
-        tr: Translate, container: DeltaGenerator) -> Quiz:
+        tr: Translate, container: DeltaGenerator, horizontal: bool = False) -> Quiz:
     """Draw ``question`` and the choices ``options`` (each shown as ``label(choice)``) in
     ``container`` — from what the page is before its runs, so that it is on the page while they
     compute — and return what this screen's reader has done so far. ``lesson`` keys the
     widgets and the class poll. ``label`` must speak the language of this run by itself:
-    Streamlit may call a format_func later, outside the run (as ui.frame.i18n.labels does)."""
+    Streamlit may call a format_func later, outside the run (as ui.frame.i18n.labels does).
+    ``horizontal``: the choices on one line (and the teacher's counts side by side)."""
     options = tuple(options)
     code = class_code()
-    quiz = Quiz(lesson, options, label, code=code, teacher=bool(code) and is_present())
+    quiz = Quiz(lesson, options, label, code=code, teacher=bool(code) and is_present(),
+                horizontal=horizontal)
     with container.container(key=QUESTION_KEY):
         st.markdown(f"**{tr('lesson.question')}** {question}")
         if code:
@@ -138,7 +143,7 @@ def ask(lesson: str, options: tuple[str, ...], question: str, label: Callable[[s
                                key=choice_key(lesson, quiz.status[1]),
                                index=options.index(stored) if stored in options else None,
                                format_func=quiz.label, label_visibility="collapsed",
-                               disabled=bool(code) and quiz.shown)
+                               disabled=bool(code) and quiz.shown, horizontal=horizontal)
         if code:
             # One answer per voter, changeable until the reveal; a rerun does not rewrite it.
             if quiz.chosen is not None and quiz.chosen != stored and not quiz.shown:
@@ -176,10 +181,12 @@ def _live_counts(quiz: Quiz, right: str | None, tr: Translate) -> None:
         revealed = quiz.shown
         tally = poll.tally(quiz.code, quiz.lesson, quiz.options)
         shares = poll.share(tally)
-        for choice in quiz.options:
+        places = st.columns(len(quiz.options)) if quiz.horizontal else \
+            [st.container() for _ in quiz.options]
+        for place, choice in zip(places, quiz.options):
             text = tr("poll.count", choice=quiz.label(choice), count=tally[choice])
-            st.progress(shares[choice], text=f"✓ **{text}**" if revealed and choice == right
-                        else text)
+            place.progress(shares[choice], text=f"✓ **{text}**" if revealed and choice == right
+                           else text)
         with st.container(horizontal=True, vertical_alignment="center"):
             if not revealed:
                 if st.button(tr("poll.reveal"), type="primary", icon=":material/visibility:",
