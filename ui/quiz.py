@@ -139,22 +139,26 @@ def ask(lesson: str, options: tuple[str, ...], question: str, label: Callable[[s
             quiz.slot = st.container()
             return quiz
         stored = poll.my_vote(code, lesson, voter()) if code else None
-        quiz.chosen = st.radio(tr("lesson.choose"), options,
-                               key=choice_key(lesson, quiz.status[1]),
-                               index=options.index(stored) if stored in options else None,
-                               format_func=quiz.label, label_visibility="collapsed",
-                               disabled=bool(code) and quiz.shown, horizontal=horizontal)
-        if code:
-            # One answer per voter, changeable until the reveal; a rerun does not rewrite it.
-            if quiz.chosen is not None and quiz.chosen != stored and not quiz.shown:
-                _send_vote(code, lesson, quiz.chosen)
-            _watch_poll(quiz, tr)
-        else:
-            quiz.shown = quiz.chosen is not None or \
-                st.session_state.get(SHOWN_KEY) == (lesson, _visit())
-            if not quiz.shown:
-                st.button(tr("lesson.show_answer"), on_click=_show, args=(lesson,),
-                          key=f"lesson.show.{lesson}", icon=":material/visibility:")
+        # On one line, the choices and "Show the answer" (or where the poll stands) side by side.
+        row = st.container(horizontal=True, vertical_alignment="center", gap="medium") \
+            if horizontal else st.container()
+        with row:
+            quiz.chosen = st.radio(tr("lesson.choose"), options,
+                                   key=choice_key(lesson, quiz.status[1]),
+                                   index=options.index(stored) if stored in options else None,
+                                   format_func=quiz.label, label_visibility="collapsed",
+                                   disabled=bool(code) and quiz.shown, horizontal=horizontal)
+            if code:
+                # One answer per voter, changeable until the reveal; a rerun does not rewrite it.
+                if quiz.chosen is not None and quiz.chosen != stored and not quiz.shown:
+                    _send_vote(code, lesson, quiz.chosen)
+                _watch_poll(quiz, tr)
+            else:
+                quiz.shown = quiz.chosen is not None or \
+                    st.session_state.get(SHOWN_KEY) == (lesson, _visit())
+                if not quiz.shown:
+                    st.button(tr("lesson.show_answer"), on_click=_show, args=(lesson,),
+                              key=f"lesson.show.{lesson}", icon=":material/visibility:")
     return quiz
 
 
