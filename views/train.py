@@ -256,7 +256,6 @@ setups = within_page_budget(build_setups(base, _setups() or _sweep().diffs(),
 ready = [setup for setup in setups if setup.config is not None]
 
 
-
 def ask_lesson(preset_id: str) -> quizzes.Quiz:
     """The lesson's question and its choices, right under the title, from the lesson alone
     (drawn while its runs train); its answer opens under them."""
