@@ -1,5 +1,10 @@
-"""Question, then answer, on the page: the Streamlit side of ui.lessons' questions and of the
-class poll (ui.poll).
+"""Question, then answer, on the page: the Streamlit side of every lesson's question (the
+Explorer's in ui.lessons, the Train page's in ui.train.lessons) and of the class poll (ui.poll).
+
+One implementation for every page: a page hands ``ask`` the lesson's key (its poll key too: the
+Explorer's lesson ids, the Train page's ``train.<id>``, so that the two never share a poll), the
+choices' ids, the question's text and a label for each choice; once its runs are known it hands
+``answer`` the right choice measured on them and the answer's text. Nothing here knows a page.
 
 A lesson opens closed: its question and choices, no verdict, no measured numbers. The answer
 opens
@@ -29,11 +34,8 @@ from typing import Callable
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from core import NetworkConfig, SimulationResult
 from ui import poll
 from ui.frame import url_state
-from ui.frame.i18n import current_language, translate
-from ui.lessons import choices, preset_text, right_choice, setup_text
 from ui.frame.present import is_present
 
 #: The question's container (present mode sizes its text for a projector: ui.frame.present).
@@ -95,6 +97,9 @@ class Quiz:
     status: tuple[bool, int] = (False, 0)
     #: Where the teacher's live counts go once the run's right answer is known.
     slot: DeltaGenerator | None = field(default=None, repr=False)
+    #: Choices on one line, and the teacher's counts side by side (a page whose charts follow
+    #: the question on a wide screen).
+    horizontal: bool = False
 
     @property
     def covered(self) -> bool:
@@ -113,22 +118,20 @@ def _send_vote(code: str, lesson: str, choice: str) -> None:
     poll.vote(code, lesson, voter(), choice)
 
 
-def ask(lesson: str, config: NetworkConfig, tr: Translate, container: DeltaGenerator) -> Quiz:
-    """Draw the question and its choices in ``container`` (from the config alone: on the page
-    while the run computes) and return what this screen's reader has done so far."""
-    options = choices(lesson)
+def ask(lesson: str, options: tuple[str, ...], question: str, label: Callable[[str], str],
+        tr: Translate, container: DeltaGenerator, horizontal: bool = False) -> Quiz:
+    """Draw ``question`` and the choices ``options`` (each shown as ``label(choice)``) in
+    ``container`` — from what the page is before its runs, so that it is on the page while they
+    compute — and return what this screen's reader has done so far. ``lesson`` keys the
+    widgets and the class poll. ``label`` must speak the language of this run by itself:
+    Streamlit may call a format_func later, outside the run (as ui.frame.i18n.labels does).
+    ``horizontal``: the choices on one line (and the teacher's counts side by side)."""
+    options = tuple(options)
     code = class_code()
-    # The choices' labels in the language of this run: Streamlit may call a format_func later,
-    # outside the run (as ui.frame.i18n.labels does).
-    lang = current_language()
-
-    def label(choice: str) -> str:
-        return setup_text(f"choice.{choice}", lesson, config,
-                          lambda key, **values: translate(lang, key, **values))
-
-    quiz = Quiz(lesson, options, label, code=code, teacher=bool(code) and is_present())
+    quiz = Quiz(lesson, options, label, code=code, teacher=bool(code) and is_present(),
+                horizontal=horizontal)
     with container.container(key=QUESTION_KEY):
-        st.markdown(f"**{tr('lesson.question')}** {setup_text('question', lesson, config, tr)}")
+        st.markdown(f"**{tr('lesson.question')}** {question}")
         if code:
             quiz.status = poll.status(code, lesson)
             quiz.shown = quiz.status[0]
@@ -136,22 +139,26 @@ def ask(lesson: str, config: NetworkConfig, tr: Translate, container: DeltaGener
             quiz.slot = st.container()
             return quiz
         stored = poll.my_vote(code, lesson, voter()) if code else None
-        quiz.chosen = st.radio(tr("lesson.choose"), options,
-                               key=choice_key(lesson, quiz.status[1]),
-                               index=options.index(stored) if stored in options else None,
-                               format_func=quiz.label, label_visibility="collapsed",
-                               disabled=bool(code) and quiz.shown)
-        if code:
-            # One answer per voter, changeable until the reveal; a rerun does not rewrite it.
-            if quiz.chosen is not None and quiz.chosen != stored and not quiz.shown:
-                _send_vote(code, lesson, quiz.chosen)
-            _watch_poll(quiz, tr)
-        else:
-            quiz.shown = quiz.chosen is not None or \
-                st.session_state.get(SHOWN_KEY) == (lesson, _visit())
-            if not quiz.shown:
-                st.button(tr("lesson.show_answer"), on_click=_show, args=(lesson,),
-                          key=f"lesson.show.{lesson}", icon=":material/visibility:")
+        # On one line, the choices and "Show the answer" (or where the poll stands) side by side.
+        row = st.container(horizontal=True, vertical_alignment="center", gap="medium") \
+            if horizontal else st.container()
+        with row:
+            quiz.chosen = st.radio(tr("lesson.choose"), options,
+                                   key=choice_key(lesson, quiz.status[1]),
+                                   index=options.index(stored) if stored in options else None,
+                                   format_func=quiz.label, label_visibility="collapsed",
+                                   disabled=bool(code) and quiz.shown, horizontal=horizontal)
+            if code:
+                # One answer per voter, changeable until the reveal; a rerun does not rewrite it.
+                if quiz.chosen is not None and quiz.chosen != stored and not quiz.shown:
+                    _send_vote(code, lesson, quiz.chosen)
+                _watch_poll(quiz, tr)
+            else:
+                quiz.shown = quiz.chosen is not None or \
+                    st.session_state.get(SHOWN_KEY) == (lesson, _visit())
+                if not quiz.shown:
+                    st.button(tr("lesson.show_answer"), on_click=_show, args=(lesson,),
+                              key=f"lesson.show.{lesson}", icon=":material/visibility:")
     return quiz
 
 
@@ -178,10 +185,12 @@ def _live_counts(quiz: Quiz, right: str | None, tr: Translate) -> None:
         revealed = quiz.shown
         tally = poll.tally(quiz.code, quiz.lesson, quiz.options)
         shares = poll.share(tally)
-        for choice in quiz.options:
+        places = st.columns(len(quiz.options)) if quiz.horizontal else \
+            [st.container() for _ in quiz.options]
+        for place, choice in zip(places, quiz.options):
             text = tr("poll.count", choice=quiz.label(choice), count=tally[choice])
-            st.progress(shares[choice], text=f"✓ **{text}**" if revealed and choice == right
-                        else text)
+            place.progress(shares[choice], text=f"✓ **{text}**" if revealed and choice == right
+                           else text)
         with st.container(horizontal=True, vertical_alignment="center"):
             if not revealed:
                 if st.button(tr("poll.reveal"), type="primary", icon=":material/visibility:",
@@ -197,11 +206,11 @@ def _live_counts(quiz: Quiz, right: str | None, tr: Translate) -> None:
     counts()
 
 
-def answer(quiz: Quiz, result: SimulationResult, tr: Translate,
+def answer(quiz: Quiz, right: str | None, text: str, tr: Translate,
            container: DeltaGenerator) -> None:
-    """Once the run is known: the teacher's counts, and, if the answer is open, the right choice
-    (measured on this run), the reader's own, and the facts with their numbers."""
-    right = right_choice(quiz.lesson, result)
+    """Once the runs are known: the teacher's counts, and, if the answer is open, the right
+    choice ``right`` (measured on the runs shown; None when they do not settle the question),
+    the reader's own, and ``text``, the facts with their numbers."""
     if quiz.teacher and quiz.slot is not None:
         with quiz.slot:
             _live_counts(quiz, right, tr)
@@ -219,4 +228,4 @@ def answer(quiz: Quiz, result: SimulationResult, tr: Translate,
                     tr("lesson.you_right") if quiz.chosen == right
                     else tr("lesson.you_wrong", choice=quiz.label(quiz.chosen)))
             st.success(verdict, icon=":material/check_circle:")
-        st.markdown(preset_text("answer", quiz.lesson, result, tr))
+        st.markdown(text)

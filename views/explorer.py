@@ -17,13 +17,13 @@ from ui.chart_style import export_config
 from ui.explorer import charts
 from ui.findings import alarms, finding_sentence, finding_values, headline_layer, is_side_note
 from ui.frame import url_state
-from ui.frame.i18n import current_language, labels, t
+from ui.frame.i18n import current_language, labels, t, translate
 from ui.frame.present import PRESENT_CHART_HEIGHT, is_present, on_phone
 from ui.frame.shared_controls import theory_toggle
 from ui.frame.sidebar import choose_preset
 from ui.frame.text import number
 from ui.frame.url_state import EXPLORER_SECTIONS, SERIES_KEY
-from ui.lessons import SEQUENCE, neighbours, setup_text
+from ui.lessons import SEQUENCE, choices, neighbours, preset_text, right_choice, setup_text
 from ui.presets import PRESETS
 from ui.serving.cache import findings as findings_for
 from ui.serving.cache import prediction as prediction_for
@@ -91,7 +91,19 @@ if in_lesson and present:
 else:
     question_area = st.container() if in_lesson else None
     main_chart = st.container()
-quiz = quizzes.ask(lesson_id, config, t, question_area) if in_lesson else None
+
+
+def ask_lesson():
+    """The lesson's question and choices, from the config alone (the run is computing)."""
+    lang = current_language()  # the labels' language fixed now: Streamlit may call them later
+    in_lang = lambda key, **values: translate(lang, key, **values)  # noqa: E731
+    question = setup_text("question", lesson_id, config, t)
+    return quizzes.ask(lesson_id, choices(lesson_id), question,
+                       lambda choice: setup_text(f"choice.{choice}", lesson_id, config, in_lang),
+                       t, question_area)
+
+
+quiz = ask_lesson() if in_lesson else None
 answer_area = question_area.container() if in_lesson else None
 covered = quiz is not None and quiz.covered
 answer_open = quiz is None or quiz.shown
@@ -299,7 +311,8 @@ if not covered:  # predict mode: nothing measured shows before the answer
         {"overview": distributions, "layers": layers_section, "why": why_section,
          "table": table_section}[section or "overview"]()
 if quiz is not None:
-    quizzes.answer(quiz, result, t, answer_area)
+    quizzes.answer(quiz, right_choice(lesson_id, result),
+                   preset_text("answer", lesson_id, result, t), t, answer_area)
 if answer_open:
     numbers_and_findings()
 else:  # the measured numbers and the diagnosis are the answer's facts

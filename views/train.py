@@ -5,10 +5,13 @@ one-setting sweep or edited differences (ui.train.logic). State lives under ui.t
 (the share link's parameters); the training controls are keyed by those session keys directly, the
 set-up controls write back through callbacks like Compare's.
 
-The lesson comes first on every screen: its name, its notice, then the decision maps and the
-loss chart side by side (one under the other on a phone); the lesson picker, the training
-settings and the set-up editor follow, folded; the charts of the networks' insides last. A cold
-run is drawn while it trains (ui.cache.trainings), then replaced by the animation.
+The lesson comes first on every screen: its name, its question and choices (ui.quiz, the
+questions in ui.train.lessons), then the decision maps and the loss chart side by side (one under
+the other on a phone); the lesson picker, the training settings and the set-up editor follow,
+folded; the charts of the networks' insides last. The lesson's notice (its facts) and the runs'
+result sentences come with the answer; in predict mode (``predict=1``) the charts are covered
+until then. A cold run is drawn while it trains (ui.cache.trainings), then replaced by the
+animation.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import streamlit as st
 
 from core import TRAIN_FIELD_SPECS
 from core.query import format_value
+from ui import quiz as quizzes
+from ui.chart_style import export_config
 from ui.frame import url_state
 from ui.frame.i18n import current_language, t, translate
 from ui.frame.present import TRAIN_MAIN_KEY, TRAIN_STACK_PREFIX, is_present, on_phone
@@ -26,6 +31,7 @@ from ui.serving.cache import dataset, trainings
 from ui.serving.figures import shared_figure
 from ui.setups import EmptySweep, Sweep, sweep_from_widget
 from ui.train import charts as train_charts
+from ui.train import lessons as train_lessons
 from ui.train import state as train_state
 from ui.train.logic import (DEFAULT_SWEEP, MAX_SETUPS, SETUP_SPECS, SWEEP_DEFAULTS, SWEEP_FIELDS,
                             TRAIN_FIELDS_BY_KEY, TRAIN_KEYS, TRAIN_PRESETS, TrainPair, TrainRun,
@@ -49,6 +55,9 @@ SETUPS_TEXT_KEY = "train.w.setups"
 NAMES_TEXT_KEY = "train.w.names"
 STEP_WIDGET_KEY = "train.w.step"
 ERROR_KEY = "train.input_error"
+
+#: Predict mode: the covered charts' place, about as tall as the charts on a laptop.
+PREDICT_COVER_HEIGHT = 420
 
 LOG_VALUES = tuple(float(f"{m * 10.0 ** e:.3g}") for e in range(-5, 2) for m in (1, 2, 5))
 CHOICES = {
@@ -79,6 +88,7 @@ def _setups() -> tuple:
 # --- callbacks -----------------------------------------------------------------------------
 
 def _apply_preset() -> None:
+    quizzes.new_visit()  # every lesson change starts with its answer closed
     preset = TRAIN_PRESETS.get(st.session_state.get(PRESET_KEY, ""))
     if preset is None:
         return
@@ -245,13 +255,30 @@ setups = within_page_budget(build_setups(base, _setups() or _sweep().diffs(),
                                          st.session_state.get(NAMES_KEY, ()), t))
 ready = [setup for setup in setups if setup.config is not None]
 
-# The lesson: its name as the page's title, its notice, and why anything is not trained.
+
+def ask_lesson(preset_id: str) -> quizzes.Quiz:
+    """The lesson's question and its choices, right under the title, from the lesson alone
+    (drawn while its runs train); its answer opens under them."""
+    return quizzes.ask(train_lessons.poll_key(preset_id), train_lessons.choices(preset_id),
+                       t(f"train.lesson.{preset_id}.question"),
+                       lambda choice: tr(f"train.lesson.{preset_id}.choice.{choice}"), t,
+                       st.container(), horizontal=not phone)
+
+
+# The lesson: its name as the page's title, its question (the notice comes with the answer),
+# and why anything is not trained.
+quiz = None
 if preset_id:
     st.title(t(f"train.preset.{preset_id}.name"))
-    st.info(t(f"train.preset.{preset_id}.notice"))
+    quiz = ask_lesson(preset_id)
+    answer_area = st.container()
 else:
     st.title(t("train.title"))
     st.caption(t("train.intro", max=MAX_SETUPS))
+covered = quiz is not None and quiz.covered
+answer_open = quiz is None or quiz.shown
+#: The camera button saves a chart for a slide, named after the lesson (or the page).
+export_title = t(f"train.preset.{preset_id}.name") if preset_id else t("train.title")
 if training_error is not None:
     message = markdown_literal(describe_training_error(training_error, t))
     replaced = train_state.replaced_fields(st.session_state, base_training)
@@ -267,8 +294,16 @@ for setup in setups:
                      message=markdown_literal(describe_training_error(setup.error, t))))
 
 # Its two charts, side by side (stacked by Streamlit on a narrow screen); a browser stretches
-# them to the screen's height (ui.present's CSS) except on a phone.
-MAIN = dict(height="content" if phone else "stretch", config={"displayModeBar": False})
+# them to the screen's height (ui.present's CSS) except on a phone. A picture drawn while its run
+# trains has no toolbar (nothing to save yet); the finished charts' camera saves a slide.
+MAIN = dict(height="content" if phone else "stretch")
+LIVE = dict(MAIN, config={"displayModeBar": False})
+
+
+def slide(chart_title: str) -> dict:
+    """The ``config=`` of a finished chart: its camera saves a 1920×1080 PNG named after the
+    lesson and the chart."""
+    return export_config(f"{export_title} {chart_title}")
 
 
 class Place:
@@ -288,20 +323,27 @@ class Place:
     def live(self, figure) -> None:
         self.count += 1
         key = f"train-live-{self.name}-{self.count}"
-        self.slots[self.count % 2].plotly_chart(figure, key=key, **MAIN)
+        self.slots[self.count % 2].plotly_chart(figure, key=key, **LIVE)
         # Rising numbers: the newest is on top even where an older rule is still in force.
         self.raised.html(f"<style>.st-key-{key} {{ z-index: {self.count}; }}</style>")
 
-    def final(self, figure, key: str) -> None:
-        self.slots[0].plotly_chart(figure, key=key, **MAIN)
+    def final(self, figure, key: str, chart_title: str) -> None:
+        self.slots[0].plotly_chart(figure, key=key, config=slide(chart_title), **MAIN)
         self.slots[1].empty()
         self.raised.empty()
 
 
-with st.container(key=TRAIN_MAIN_KEY):
-    decision_column, loss_column = st.columns(2)
-    decision_place, loss_place = Place(decision_column, "decision"), Place(loss_column, "loss")
-    caption_slot = decision_column.empty()
+if covered:  # predict mode: the charts wait for the answer
+    with st.container(height=PREDICT_COVER_HEIGHT, border=True):
+        st.info(t("lesson.covered_teacher" if quiz.teacher else
+                  "lesson.covered_poll" if quiz.code else "lesson.covered"),
+                icon=":material/visibility_off:")
+else:
+    with st.container(key=TRAIN_MAIN_KEY):
+        decision_column, loss_column = st.columns(2)
+        decision_place = Place(decision_column, "decision")
+        loss_place = Place(loss_column, "loss")
+        caption_slot = decision_column.empty()
 sentences = st.container()
 
 # What a teacher changes, folded under the lesson.
@@ -331,7 +373,10 @@ total_steps = max((setup.config.training.steps for setup in ready), default=1)
 
 
 def draw_live(states) -> None:
-    """A cold run as it trains: each set-up's latest decision map and its loss so far."""
+    """A cold run as it trains: each set-up's latest decision map and its loss so far (not
+    while the charts are covered)."""
+    if covered:
+        return
     done = sum(partial.step if partial is not None else 0 for _, partial in states)
     total = sum(setup.config.training.steps for setup in ready)
     decision = live_decision(ready, data, states, t, fit, done, total)
@@ -362,7 +407,8 @@ def activations_at_step(runs: list[TrainRun]) -> None:
     st.plotly_chart(shared_figure(
         ("train.activations", _figure_key(runs), step, LANG, fit),
         lambda: train_charts.activation_chart(runs, step, t, fit)),
-        key="train.chart.activations")
+        key="train.chart.activations",
+        config=slide(t("train.chart.activations_title", step=step)))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -389,34 +435,42 @@ def draw_runs(runs: list[TrainRun]) -> None:
         decision_place.final(shared_figure(
             ("train.decision", *key), lambda: train_charts.decision_animation(frames, t,
                                                                               fit=fit)),
-            "train.chart.decision")
+            "train.chart.decision", t("train.chart.decision_title"))
         caption_slot.caption(t("train.decision_caption"))
     loss_place.final(shared_figure(
         ("train.loss", *key), lambda: train_charts.loss_chart(runs, t, fit, steps=total_steps)),
-        "train.chart.loss")
-    for run in runs:
-        sentences.markdown(f"<span style='color:{run.colour}'>■</span> "
-                           f"{sentence(run.setup.config, run.name, LANG, run)}",
-                           unsafe_allow_html=True)
+        "train.chart.loss", t("train.chart.loss_title"))
+    if answer_open:  # the measured sentences are the answer's facts
+        for run in runs:
+            sentences.markdown(f"<span style='color:{run.colour}'>■</span> "
+                               f"{sentence(run.setup.config, run.name, LANG, run)}",
+                               unsafe_allow_html=True)
+    else:
+        sentences.caption(t("train.results_later"))
     with details:
         st.subheader(t("train.more_charts"), divider="gray")
         st.plotly_chart(shared_figure(
             ("train.gradients", *key), lambda: train_charts.gradient_heatmaps(runs, t, fit)),
-            key="train.chart.gradients")
+            key="train.chart.gradients", config=slide(t("train.chart.grad_title")))
         st.caption(t("train.gradients_caption"))
         st.plotly_chart(shared_figure(
             ("train.updates", *key), lambda: train_charts.update_ratio_chart(runs, t, fit)),
-            key="train.chart.updates")
+            key="train.chart.updates", config=slide(t("train.chart.update_title")))
         st.caption(t("train.updates_caption"))
         activations_at_step(runs)
         st.plotly_chart(shared_figure(
             ("train.weights", *key), lambda: train_charts.weight_histograms(
                 [(run.name, run.colour, final_weights(run.result)) for run in runs], t,
-                fit=fit)), key="train.chart.weights")
+                fit=fit)), key="train.chart.weights", config=slide(t("train.chart.weights_title")))
         st.caption(t("train.share_hint"))
 
 
-if runs:
+if quiz is not None:
+    quizzes.answer(quiz, train_lessons.right_choice(preset_id, runs),
+                   t(f"train.preset.{preset_id}.notice"), t, answer_area)
+if covered:
+    pass  # nothing measured shows before the answer
+elif runs:
     draw_runs(runs)
 else:
     caption_slot.info(t("train.nothing"))

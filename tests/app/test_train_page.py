@@ -1,5 +1,7 @@
-"""The Train page run by Streamlit's AppTest: every lesson preset, share links (good and bad),
-the budget refusal before any work, the controls after arriving, both languages."""
+"""The Train page run by Streamlit's AppTest: every lesson preset (its question first, the
+notice with the answer, predict mode, the class poll), share links (good and bad), the budget
+refusal before any work, the controls after arriving, the charts' PNG export, both
+languages."""
 
 import json
 from pathlib import Path
@@ -9,7 +11,9 @@ from streamlit.testing.v1 import AppTest
 
 import ui.serving.cache
 import ui.serving.train_live
+from ui import poll
 from ui.frame.i18n import translate
+from ui.train.lessons import choices, poll_key
 from ui.train.logic import TRAIN_PRESETS, preset_params
 
 from .conftest import shown
@@ -78,7 +82,12 @@ def test_each_preset_runs_and_draws_its_setups(preset_id):
     for field, value in preset.training.items():
         assert at.session_state[f"train.cfg.{field}"] == value
     assert at.query_params["trn_preset"] == preset_id
-    assert any(en(f"train.preset.{preset_id}.notice") in i.value for i in at.info)
+    # Asked first: the notice (the answer's facts) waits for a choice.
+    notice = en(f"train.preset.{preset_id}.notice")
+    assert not any(notice in m.value for m in at.markdown)
+    button(at, f"lesson.show.{poll_key(preset_id)}").click().run()
+    assert any(m.value == notice for m in at.markdown)
+    assert answer_open(at, "en")  # a verdict: the runs settle the question
     # move a control after arriving: the page reruns and the preset no longer claims the page
     other = "sgd" if preset.training.get("optimizer") == "adam" else "adam"
     at.selectbox(key="train.cfg.optimizer").set_value(other).run()
@@ -195,6 +204,115 @@ def test_explorer_and_compare_link_to_the_train_page_with_the_same_network():
     assert len(setup_names(at)) == 3
 
 
+def button(at, key):
+    return next(b for b in at.button if b.key == key)
+
+
+def choice_radio(at):
+    return next(r for r in at.radio if r.key.startswith("lesson.choice."))
+
+
+def answer_open(at, lang: str) -> bool:
+    """The verdict is on screen: a success box, or on the teacher's projector a bold line."""
+    verdict = translate(lang, "lesson.right", choice="").rstrip(".。")
+    return any(s.value.startswith(verdict) for s in at.success) or any(
+        f"**{verdict}" in m.value for m in at.markdown)
+
+
+def result_sentences(at) -> list[str]:
+    return [m.value for m in at.markdown if "■" in m.value]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_lesson_asks_first_and_answers_with_the_notice_and_the_results(lang):
+    at = open_train(lang=lang, trn_preset="learning_rate")
+    assert not at.exception
+    radio = choice_radio(at)
+    assert radio.key.startswith("lesson.choice.train.learning_rate.") and radio.value is None
+    assert radio.options == [translate(lang, f"train.lesson.learning_rate.choice.{c}")
+                             for c in choices("learning_rate")]
+    question = translate(lang, "train.lesson.learning_rate.question")
+    assert any(question in m.value for m in at.markdown)
+    notice = translate(lang, "train.preset.learning_rate.notice")
+    assert not any(notice in m.value for m in at.markdown) and not answer_open(at, lang)
+    assert not result_sentences(at)  # the measured results come with the answer
+    assert translate(lang, "train.results_later") in [c.value for c in at.caption]
+    assert len(at.get("plotly_chart")) == 6  # not predict mode: the charts are drawn
+    choice_radio(at).set_value("large").run()  # a wrong choice
+    assert not at.exception and answer_open(at, lang)
+    verdict = next(s.value for s in at.success)
+    assert translate(lang, "train.lesson.learning_rate.choice.middle") in verdict
+    assert translate(lang, "lesson.you_wrong", choice="10") in verdict
+    assert any(m.value == notice for m in at.markdown)
+    assert len(result_sentences(at)) == 3
+
+
+def test_every_lesson_change_starts_closed():
+    at = open_train(lang="en", trn_preset="zero_init")
+    choice_radio(at).set_value("identical").run()
+    assert answer_open(at, "en")
+    at.selectbox(key="train.preset").set_value("residual").run()
+    assert choice_radio(at).value is None and not answer_open(at, "en")
+    # back to the first lesson: a new visit, closed again
+    at.selectbox(key="train.preset").set_value("zero_init").run()
+    assert choice_radio(at).value is None and not answer_open(at, "en")
+    assert choice_radio(at).key.startswith("lesson.choice.train.zero_init.")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_predict_mode_covers_the_charts_until_a_choice(lang):
+    at = open_train(lang=lang, trn_preset="residual", predict="1")
+    assert not at.exception
+    assert not at.get("plotly_chart") and not result_sentences(at)
+    assert translate(lang, "lesson.covered") in shown(at.info)
+    choice_radio(at).set_value("second").run()
+    assert len(at.get("plotly_chart")) == 6 and answer_open(at, lang)
+    assert translate(lang, "lesson.covered") not in shown(at.info)
+
+
+def test_the_class_poll_counts_train_votes_under_their_own_key_and_the_teacher_reveals():
+    code = poll.new_code()
+    link = dict(lang="en", trn_preset="batchnorm", **{"class": code})
+    students = [open_train(**link) for _ in range(3)]
+    for student, choice in zip(students, ["second", "second", "both"]):
+        choice_radio(student).set_value(choice).run()
+        assert not answer_open(student, "en")
+        assert en("poll.voted") in [c.value for c in student.caption]
+    key = poll_key("batchnorm")
+    assert poll.tally(code, key, choices("batchnorm")) == {"first": 0, "second": 2, "both": 1,
+                                                          "neither": 0}
+    assert poll.votes(code, "batchnorm") == {}  # not the Explorer's lesson of that name
+    teacher = open_train(**link, present="1")
+    assert not teacher.exception
+    assert not any(r.key.startswith("lesson.choice.") for r in teacher.radio)
+    label = {c: en(f"train.lesson.batchnorm.choice.{c}") for c in choices("batchnorm")}
+    counts = [bar.proto.text for bar in teacher.get("progress")]
+    assert counts == [f"{label['first']} — 0", f"{label['second']} — 2",
+                      f"{label['both']} — 1", f"{label['neither']} — 0"]
+    assert not answer_open(teacher, "en")
+    button(teacher, "poll.reveal").click().run()
+    assert answer_open(teacher, "en")
+    assert [bar.proto.text for bar in teacher.get("progress")][1].startswith("✓ **")
+    for student, right in ((students[0], True), (students[2], False)):
+        student.run()
+        assert answer_open(student, "en")
+        assert (en("lesson.you_right") in next(s.value for s in student.success)) is right
+
+
+@pytest.mark.parametrize("preset_id", ["init", "dropout"])
+def test_every_chart_saves_a_1920_by_1080_png_named_after_the_lesson(preset_id):
+    at = open_train(lang="en", trn_preset=preset_id)
+    charts = at.get("plotly_chart")
+    assert len(charts) == 6
+    name = en(f"train.preset.{preset_id}.name")
+    for chart in charts:
+        options = json.loads(chart.proto.config)["toImageButtonOptions"]
+        assert options["format"] == "png"
+        assert (options["width"] * options["scale"], options["height"] * options["scale"]) == (
+            1920, 1080)
+        assert options["filename"].split("-")[0] == name.split(" ")[0].strip(":")
+
+
 def walk(node):
     """Every element and block of ``node`` in page order."""
     for child in getattr(node, "children", {}).values():
@@ -217,10 +335,19 @@ def test_a_lesson_id_alone_opens_the_lesson_first_and_its_controls_after(lang):
     assert at.session_state["train.setups"] == TRAIN_PRESETS["zero_init"].setups
     assert at.query_params["trn_preset"] == "zero_init"
     order = [getattr(e, "type", "") for e in walk(at.main)]
-    first_widget = min(order.index(kind) for kind in WIDGETS if kind in order)
-    # title, notice, then the decision maps and the loss chart; every control after them
-    assert order.index("title") < order.index("info") < order.index("plotly_chart")
+    # title, the question and its choices (and "Show the answer"), then the decision maps and
+    # the loss chart; every other control after them
+    question = next(i for i, e in enumerate(walk(at.main)) if getattr(e, "type", "") ==
+                    "markdown" and translate(lang, "lesson.question") in e.value)
+    radio = next(i for i, e in enumerate(walk(at.main)) if getattr(e, "type", "") == "radio"
+                 and e.key.startswith("lesson.choice."))
+    show = next(i for i, e in enumerate(walk(at.main)) if getattr(e, "type", "") == "button"
+                and e.key == f"lesson.show.{poll_key('zero_init')}")
     charts = [i for i, kind in enumerate(order) if kind == "plotly_chart"]
+    assert order.index("title") < question < radio < show < charts[0]
+    lesson_widgets = {radio, show}
+    first_widget = min(i for i, kind in enumerate(order) if kind in WIDGETS
+                       and i not in lesson_widgets)
     assert charts[1] < first_widget
     titles = list(figures(at))[:2]
     assert titles == [translate(lang, "train.chart.decision_title"),

@@ -1,19 +1,20 @@
 """The Train page in a real browser: a lesson link on a laptop, a projector (present mode at
-1280×720 and 1920×1080) and a phone, in both languages — the lesson first, no chart text
+1280×720 and 1920×1080) and a phone, in both languages — the lesson first (its title, its
+question and choices, then the decision maps and the loss chart), no chart text
 overlapping other text, projector text ≥ 18 px, no sideways scroll on a phone; play animates the
 decision function in the browser; a cold run is drawn while it trains. Screenshots under
 artifacts/screenshots/train_*.png."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import pytest
 
 from tests.browser import harness
-from ui.charts import PROJECTOR_FONT
-from ui.i18n import translate
-from ui.train import preset_params
+from ui.chart_style import PROJECTOR_FONT
+from ui.frame.i18n import translate
+from ui.train.lessons import choices
+from ui.train.logic import preset_params
 
 #: The four-set-up lesson: the fullest layout. The server computes every lesson at start-up.
 LESSON = "init"
@@ -21,14 +22,7 @@ CHARTS = 6  # decision, loss, gradients, updates, activations, weights
 TRAIN_TIMEOUT_MS = 300_000
 
 
-@dataclass(frozen=True)
-class Viewport:
-    name: str
-    width: int
-    height: int
-    present: bool = False
-    phone: bool = False
-
+Viewport = harness.Viewport
 
 VIEWPORTS = {v.name: v for v in (
     Viewport("laptop", 1440, 900),
@@ -83,7 +77,7 @@ LAYOUT = """() => {
   return {
     innerWidth, innerHeight, scrollWidth: document.documentElement.scrollWidth,
     title: box(h1), titleLine: h1 ? parseFloat(getComputedStyle(h1).lineHeight) : 0,
-    notice: box(main.querySelector("[data-testid='stAlert']")),
+    question: box(main.querySelector(".st-key-lesson_question")),
     decision: box(charts[0]), loss: box(charts[1]),
     firstWidget: widgets.length ? box(widgets[0]) : null,
     smallestText: sizes.length ? Math.min(...sizes) : 0,
@@ -106,22 +100,6 @@ def open_page(page, link: str, charts: int = CHARTS) -> None:
     page.wait_for_timeout(500)  # Plotly lays a chart out again at its container's final size
 
 
-@pytest.fixture(scope="module")
-def pages(browser):
-    made = {}
-
-    def get(viewport: Viewport):
-        if viewport.name not in made:
-            extra = dict(is_mobile=True, has_touch=True) if viewport.phone else {}
-            made[viewport.name] = harness.new_page(browser, timeout_ms=60_000,
-                                                   width=viewport.width,
-                                                   height=viewport.height, **extra)
-        return made[viewport.name]
-    yield get
-    for page in made.values():
-        page.context.close()
-
-
 def inside(box: dict, width: int, height: int) -> bool:
     return 0 <= box["top"] and box["bottom"] <= height and 0 <= box["left"] \
         and box["right"] <= width
@@ -139,13 +117,18 @@ def test_the_lesson_first_on_every_screen(pages, app_server, viewport_name, lang
 
     assert page.evaluate(CHART_TEXT_COLLISIONS) == []
     assert "Traceback" not in page.content()
-    assert layout["title"]["bottom"] <= layout["notice"]["top"] <= layout["decision"]["top"]
+    # the question and its choices right under the title, before the charts
+    assert layout["title"]["bottom"] <= layout["question"]["top"]
+    assert layout["question"]["bottom"] <= layout["decision"]["top"]
     assert layout["decision"]["bottom"] <= layout["firstWidget"]["top"], "charts before controls"
     assert page.get_by_role("heading", name=translate(lang, f"train.preset.{LESSON}.name")) \
         .count() == 1
-    if not viewport.phone:  # title, notice, the maps and the loss chart on the first screen
-        for part in ("title", "notice", "decision", "loss"):
-            assert inside(layout[part], width, height), (part, layout[part], width, height)
+    for choice in choices(LESSON):
+        label = translate(lang, f"train.lesson.{LESSON}.choice.{choice}")
+        assert page.get_by_text(label, exact=True).count() == 1, label
+    # title, question, the maps and the loss chart on the first screen (the question on a phone)
+    for part in ("title", "question") + (() if viewport.phone else ("decision", "loss")):
+        assert inside(layout[part], width, height), (part, layout[part], width, height)
     if viewport.present:
         assert layout["title"]["height"] < 1.5 * layout["titleLine"], "title on one line"
         assert layout["smallestText"] >= PROJECTOR_FONT, layout["smallestText"]
@@ -154,14 +137,52 @@ def test_the_lesson_first_on_every_screen(pages, app_server, viewport_name, lang
             .count() == 1
         assert page.get_by_role("button", name=translate(lang, "classroom.qr_button")) \
             .count() == 1
-        # the charts take the screen's height: most of what is left under the notice
-        room = height - layout["notice"]["bottom"]
+        # the charts take the screen's height: most of what is left under the question
+        room = height - layout["question"]["bottom"]
         assert layout["decision"]["height"] >= 0.75 * room, (layout["decision"], room)
     if viewport.phone:
         assert layout["scrollWidth"] <= width
         assert layout["decision"]["top"] < height, "the first chart starts on the first screen"
         # one column: the loss chart under the maps
         assert layout["loss"]["top"] >= layout["decision"]["bottom"] - 1
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_choice_opens_the_verdict_and_the_notice_under_the_question(app_server, page, lang):
+    page.set_viewport_size({"width": 1440, "height": 900})
+    open_page(page, lesson_link(app_server, lang))
+    notice = translate(lang, f"train.preset.{LESSON}.notice")
+    assert page.get_by_text(notice[:30]).count() == 0  # asked first
+    page.get_by_text(translate(lang, f"train.lesson.{LESSON}.choice.xavier_he"),
+                     exact=True).click()
+    page.get_by_test_id("stAlertContentSuccess").wait_for(timeout=60_000)
+    harness.wait_for_app_idle(page, timeout_ms=TRAIN_TIMEOUT_MS)
+    page.wait_for_timeout(500)
+    harness.screenshot(page, f"train_answered_{lang}", full_page=False)
+    assert translate(lang, "lesson.you_right") in page.get_by_test_id(
+        "stAlertContentSuccess").first.text_content()
+    assert page.get_by_text(notice[:30]).count() == 1
+    layout = page.evaluate(LAYOUT)
+    assert layout["question"]["bottom"] <= layout["decision"]["top"]
+    assert layout["decision"]["top"] < layout["innerHeight"], "the maps start on the screen"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_teachers_projector_shows_the_class_counts_and_reveal(pages, app_server, lang):
+    from ui import poll
+
+    page = pages(VIEWPORTS["present"])
+    open_page(page, lesson_link(app_server, lang, present=True, **{"class": poll.new_code()}))
+    harness.screenshot(page, f"train_teacher_{lang}", full_page=False)
+    reveal = page.get_by_role("button", name=translate(lang, "poll.reveal"))
+    assert reveal.count() == 1
+    box = reveal.bounding_box()
+    assert box["y"] + box["height"] <= 720, "Reveal on the first screen"
+    assert page.get_by_test_id("stProgress").count() == len(choices(LESSON))
+    layout = page.evaluate(LAYOUT)
+    assert layout["question"]["bottom"] <= layout["decision"]["top"]
+    for part in ("decision", "loss"):  # the charts still fit under the counts
+        assert inside(layout[part], 1280, 720), (part, layout[part])
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -213,7 +234,9 @@ def test_play_animates_the_decision_function_in_the_browser(app_server, page):
     assert later.startswith("step ") and int(later.split()[-1]) > 0
     # the frames came with the figure: no rerun was needed to animate
     assert page.locator(harness.APP_NOT_RUNNING).count() == 1
-    assert page.get_by_test_id("stAlertContentWarning").count() == 0
+    # (the sidebar's share box warns that a 127.0.0.1 link is this computer's own: not the page)
+    assert page.locator("[data-testid='stMain'] [data-testid='stAlertContentWarning']") \
+        .count() == 0
     assert f"trn_preset={LESSON}" in page.url
 
 

@@ -72,7 +72,11 @@ _TRAIN_CSS = f"""
 """
 _TRAIN_PRESENT_CSS = f"""
 {_CHARTS} {{ height: max(380px, calc(100vh - 236px)) !important; }}
+[data-testid="stMain"]:has(.st-key-lesson_question [data-testid="stProgress"]) {_CHARTS} {{
+  height: max(380px, calc(100vh - 300px)) !important; }}
 """
+#: (The teacher's screen in a class poll has the counts and Reveal above the charts: ≈ 60 px
+#: more than a reader's choices on one line.)
 
 #: A teacher link that hides the whole sidebar leaves no sidebar and no button to open it.
 _NO_SIDEBAR_CSS = """

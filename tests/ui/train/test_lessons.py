@@ -7,6 +7,9 @@ weights (the network's seed, the sidebar's) and its data (the training seed: poi
 batches, dropout masks) together. A claim that held at one seed only, or that flipped with the
 BLAS kernel's summation order (a chaotic regime), is not a lesson: these tests fail on it.
 
+Each lesson's question (ui.train.lessons) is checked on the same runs: exactly one choice holds,
+and it is the one the notice teaches (``TAUGHT``).
+
 ``python -m tests.ui.train.test_lessons`` prints each claim's smallest and largest margin over
 the seeds (how far from its bound the claim is), for choosing a lesson's setting.
 """
@@ -23,7 +26,9 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from core import make_dataset, train
-from ui.frame.i18n import translate
+from ui.frame.i18n import LANGUAGES, translate
+from ui.train.lessons import (QUESTIONS, choices, holding_choices, learners, poll_key,
+                              right_choice, run_facts)
 from ui.train.logic import (HEALTHY_BAND, STUCK, TRAIN_PRESETS, TrainPair, TrainRun,
                             build_setups, eval_jump, hidden_unit_spread, outcome,
                             result_sentence, symmetry_round_off, zero_weight_share)
@@ -270,21 +275,74 @@ CLAIMS: dict[str, Callable[[Sequence[TrainRun]], list[Claim]]] = {
 }
 
 
-def test_every_lesson_has_its_claims():
-    assert set(CLAIMS) == set(TRAIN_PRESETS)
+#: The choice each lesson's notice teaches: the one that must hold, alone, on its runs.
+TAUGHT = {"init": "xavier_he", "zero_init": "identical", "clipping": "finite_bad",
+          "learning_rate": "middle", "l1_l2": "l1", "dropout": "plain", "batchnorm": "second",
+          "bn_momentum": "fast", "feature_scale": "second", "residual": "second"}
+
+
+def test_every_lesson_has_its_claims_and_its_question():
+    assert set(CLAIMS) == set(TRAIN_PRESETS) == set(QUESTIONS) == set(TAUGHT)
+    for preset_id, taught in TAUGHT.items():
+        assert taught in choices(preset_id) and 2 <= len(choices(preset_id)) <= 4
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_every_question_and_choice_is_written(lang):
+    for preset_id in TRAIN_PRESETS:
+        texts = [translate(lang, f"train.lesson.{preset_id}.question")] + [
+            translate(lang, f"train.lesson.{preset_id}.choice.{c}") for c in choices(preset_id)]
+        assert all(text and not text.startswith("train.lesson.") for text in texts), texts
+        assert len(set(texts)) == len(texts), texts  # every choice reads differently
+
+
+def test_the_poll_key_is_namespaced_apart_from_the_explorers_lessons():
+    from ui.presets import PRESETS
+
+    keys = {poll_key(preset_id) for preset_id in TRAIN_PRESETS}
+    assert not keys & set(PRESETS) and all(k.startswith("train.") for k in keys)
+
+
+def test_an_accuracy_between_the_bands_settles_nothing():
+    facts = {"test_acc_0": 0.95, "test_acc_1": 0.3}
+    assert learners(facts) == frozenset({0})
+    assert learners({**facts, "test_acc_1": 0.87}) is None  # neither learns nor fails
+    assert learners({**facts, "test_acc_1": float("nan")}) is None
+
+
+@pytest.mark.parametrize("preset_id", list(TRAIN_PRESETS))
+def test_the_right_choice_on_the_runs_of_seeds_0_and_1(preset_id):
+    """The quick check (the robustness test below covers seeds 0–9 with 1 and 2 threads)."""
+    for seed in (0, 1):
+        runs = lesson_runs(preset_id, seed)
+        assert holding_choices(preset_id, runs) == (TAUGHT[preset_id],)
+        assert right_choice(preset_id, runs) == TAUGHT[preset_id]
+        # The facts are the runs' own numbers, as the result sentences read them.
+        facts = run_facts(runs)
+        assert facts["test_acc_0"] == outcome(runs[0].result).test_acc
+
+
+def test_runs_that_are_not_the_lessons_setups_have_no_right_choice():
+    runs = lesson_runs("zero_init", 0)
+    assert right_choice("zero_init", runs[:1]) is None
 
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("preset_id", list(CLAIMS))
 def test_the_lesson_holds_for_every_seed(preset_id, threads):
+    """Its notice's claims, and its question: exactly one choice holds, the taught one."""
     failed = []
     with threadpool_limits(limits=threads, user_api="blas"):
         # whatever OPENBLAS_NUM_THREADS said, the BLAS now runs with ``threads`` threads
         assert {pool["num_threads"] for pool in threadpool_info()
                 if pool["user_api"] == "blas"} == {threads}
         for seed in SEEDS:
-            failed += [(seed, c) for c in CLAIMS[preset_id](lesson_runs(preset_id, seed))
-                       if not c.holds]
+            runs = lesson_runs(preset_id, seed)
+            failed += [(seed, c) for c in CLAIMS[preset_id](runs) if not c.holds]
+            holding = holding_choices(preset_id, runs)
+            if holding != (TAUGHT[preset_id],):
+                failed.append((seed, f"question: the choices holding are {holding}, "
+                                     f"not ({TAUGHT[preset_id]!r},)"))
     assert not failed, "\n".join(f"seed {seed}: {c}" for seed, c in failed)
 
 
