@@ -107,6 +107,14 @@ def test_a_phone_answers_and_the_projector_counts_it_then_reveals(browser, app_s
         teacher.wait_for_timeout(300)
         harness.screenshot(teacher, f"poll_present_{lang}_revealed", full_page=False)
         assert progress_texts(teacher)[0].startswith("✓")
+        # The facts under the verdict: the question's column ends on the projector's screen and
+        # scrolls on its own (the chart stays in place) when they are longer than the room.
+        column = teacher.evaluate("""() => { const c = document.querySelector(
+            "[data-testid='stColumn']:has(.st-key-lesson_question)");
+            const r = c.getBoundingClientRect();
+            return {bottom: r.bottom, scroll: c.scrollHeight, client: c.clientHeight,
+                    overflow: getComputedStyle(c).overflowY}; }""")
+        assert column["bottom"] <= 720 and column["overflow"] == "auto", column
 
         revealed = time.monotonic()
         student.get_by_text(verdict, exact=False).wait_for(timeout=(STUDENT_REFRESH_S + 20) * 1000)

@@ -50,7 +50,11 @@ _PRESENT_CSS = f"""
 .st-key-lesson_question [data-testid="stRadio"] label p {{ font-size: 1.2rem; }}
 .st-key-lesson_question [data-testid="stProgress"] p {{ font-size: 1.15rem; }}
 .st-key-lesson_question [data-testid="stProgress"] {{ margin-bottom: -0.5rem; }}
+[data-testid="stColumn"]:has(.st-key-lesson_question) {{
+  max-height: calc(100vh - 240px); overflow-y: auto; }}
 """
+#: (The question column beside the chart scrolls on its own: a revealed answer's facts, longer in
+#: some lessons and languages, stay readable without scrolling the chart off the projector.)
 
 #: The Train page's two main charts (its container ``train-main``, charts drawn with
 #: height="stretch") fill the first screen under the lesson's title and notice: Plotly lays
