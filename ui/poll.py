@@ -20,6 +20,7 @@ Pure Python: no Streamlit.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import time
@@ -58,6 +59,32 @@ def parse_code(text: str) -> str:
 def new_voter() -> str:
     """A voter id for one browser session: random, unrelated to the person."""
     return secrets.token_urlsafe(12)
+
+
+#: Streamlit's XSRF cookie: one random token per browser, kept by the server across page loads.
+XSRF_COOKIE = "_streamlit_xsrf"
+
+
+def browser_voter(xsrf_cookie: str | None) -> str | None:
+    """A voter id for one browser, the same in all its tabs (a student answers once, however
+    many tabs they open), or None when the cookie is absent or unreadable.
+
+    Streamlit's XSRF cookie is "2|mask|masked token|timestamp" (hex): the mask changes at every
+    page load, the token (token = masked XOR mask, the mask repeated) does not. The id is a hash
+    of the token, so the stored id reveals nothing of it and nothing of the person."""
+    if not xsrf_cookie:
+        return None
+    parts = xsrf_cookie.strip("\"'").split("|")
+    if len(parts) != 4 or parts[0] != "2":
+        return None
+    try:
+        mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+    except ValueError:
+        return None
+    if len(mask) != 4 or not 8 <= len(masked) <= 64:
+        return None
+    token = bytes(b ^ mask[i % 4] for i, b in enumerate(masked))
+    return "b" + hashlib.sha256(b"variance-lab voter|" + token).hexdigest()[:23]
 
 
 def _backend(backend: Store | None) -> Store:

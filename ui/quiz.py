@@ -77,8 +77,14 @@ def predict_mode() -> bool:
 
 
 def voter() -> str:
+    """This reader's voter id: one per browser (all its tabs) where Streamlit's XSRF cookie is
+    there, else one per session."""
     if VOTER_KEY not in st.session_state:
-        st.session_state[VOTER_KEY] = poll.new_voter()
+        try:
+            cookie = st.context.cookies.get(poll.XSRF_COOKIE)
+        except Exception:  # no request behind this session (AppTest)
+            cookie = None
+        st.session_state[VOTER_KEY] = poll.browser_voter(cookie) or poll.new_voter()
     return st.session_state[VOTER_KEY]
 
 

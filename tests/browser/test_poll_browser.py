@@ -84,6 +84,25 @@ def test_a_phone_answers_and_the_projector_counts_it_then_reveals(browser, app_s
         print(f"\n[{lang}] phone click → count on the projector: {seen:.2f} s", flush=True)
         assert seen < 2 * TEACHER_REFRESH_S + 3  # the 2 s, plus a loaded machine's slack
         harness.screenshot(student, f"poll_phone_{lang}_answered", full_page=False)
+
+        # The same phone opens the link in a second tab: the same voter (one browser), its
+        # answer there; a new choice in that tab changes the answer, it is not a second vote.
+        tab = student.context.new_page()
+        tab.goto(link)
+        tab_radio = tab.get_by_test_id("stRadio")
+        tab_radio.get_by_text(label["half"], exact=True).wait_for()
+        harness.wait_for_app_idle(tab)
+        assert tab_radio.get_by_role("radio", name=label["half"], exact=True).is_checked()
+        other = next(c for c in choices(LESSON) if c != "half")
+        tab_radio.get_by_text(label[other], exact=True).click()
+        wait_for_count(teacher, translate(lang, "poll.count", choice=label[other], count=1),
+                       timeout_ms=15_000)
+        wait_for_count(teacher, translate(lang, "poll.count", choice=label["half"], count=0),
+                       timeout_ms=15_000)
+        tab_radio.get_by_text(label["half"], exact=True).click()  # back, for the steps below
+        wait_for_count(teacher, translate(lang, "poll.count", choice=label["half"], count=1),
+                       timeout_ms=15_000)
+        tab.close()
         teacher.wait_for_timeout(300)
         harness.screenshot(teacher, f"poll_present_{lang}_counts", full_page=False)
 

@@ -155,3 +155,28 @@ def test_a_flood_of_voters_cannot_grow_one_poll(backend):
 def test_share_of_each_choice():
     assert poll.share({"a": 1, "b": 3}) == {"a": 0.25, "b": 0.75}
     assert poll.share({"a": 0, "b": 0}) == {"a": 0.0, "b": 0.0}
+
+
+# -- one voter per browser ----------------------------------------------------------------------
+
+def test_a_browsers_tabs_are_one_voter_and_two_browsers_two():
+    # Streamlit's own cookie maker (the reference): a fresh mask at every page load.
+    from streamlit.web.server.starlette.starlette_app_utils import generate_xsrf_token_string
+
+    token, other = bytes(range(16)), bytes(range(1, 17))
+    tabs = {generate_xsrf_token_string(token, 1_700_000_000 + i) for i in range(5)}
+    assert len(tabs) == 5  # five different cookies (masks), one browser
+    voters = {poll.browser_voter(cookie) for cookie in tabs}
+    assert len(voters) == 1 and None not in voters
+    voter = voters.pop()
+    assert poll.browser_voter(generate_xsrf_token_string(other)) != voter
+    assert token.hex() not in voter and poll._VOTER.fullmatch(voter)
+    poll.vote("abcd23", "relu_he", voter, "flat", backend := InProcessStore())
+    poll.vote("abcd23", "relu_he", poll.browser_voter(tabs.pop()), "half", backend)
+    assert poll.tally("abcd23", "relu_he", ("flat", "half"), backend) == {"flat": 0, "half": 1}
+
+
+@pytest.mark.parametrize("cookie", [None, "", "1|abc", "2|zz|00|1", "2|0011|2233|1",
+                                    "2|00112233|" + "ab" * 100 + "|1", "2|a|b|c|d"])
+def test_a_missing_or_unreadable_cookie_gives_no_browser_voter(cookie):
+    assert poll.browser_voter(cookie) is None
