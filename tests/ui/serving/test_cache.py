@@ -174,3 +174,31 @@ def test_networks_given_by_their_widths_and_configs_over_budget_are_left_alone()
     # Width 4096 at batch 512: depths 1 and 2 are within the budget, 3 and 4 are not.
     wide = NetworkConfig(depth=2, width=4096, batch_size=512)
     assert [c.depth for c in around.neighbours(wide)] == [1]
+
+
+def test_a_network_whose_every_depth_is_computed_is_not_scanned_again():
+    warming, looked, computed = Warming(), [], set()
+
+    def warm(config):
+        warming.warm(config)
+        computed.add(config)
+
+    def ready(config):
+        looked.append(config.width)
+        return config in computed
+
+    around = DepthNeighbourhood(warm, ready, limit=MAX_DEPTH - 1)
+    config = NetworkConfig(depth=3, width=8, batch_size=4)
+    for _ in range(MAX_DEPTH - 1):
+        warming.go.release()
+    around.follow(config)
+    wait_until(lambda: len(warming.seen) == MAX_DEPTH - 1, "every other depth computed")
+    wait_until(lambda: config.replace(depth=1) in around._done, "the network remembered")
+    looked.clear()
+    around.follow(config.replace(depth=120))  # a student moves the slider: nothing to scan
+    around.follow(config.replace(depth=7))
+    another = config.replace(width=9)
+    warming.go.release()
+    around.follow(another)  # another network is followed as before
+    wait_until(lambda: len(warming.seen) >= MAX_DEPTH, "the other network's first neighbour")
+    assert warming.seen[MAX_DEPTH - 1] == 4 and set(looked) == {9}  # width 8 never looked at
