@@ -81,8 +81,12 @@ class DepthNeighbourhood:
     Off where the warm-up is off (AppTest, tests)."""
 
     def __init__(self, warm: Callable[[NetworkConfig], None],
-                 ready: Callable[[NetworkConfig], bool], limit: int) -> None:
+                 ready: Callable[[NetworkConfig], bool], limit: int,
+                 idle: Callable[[], bool] = lambda: True, idle_poll_s: float = 0.25) -> None:
         self._warm, self._ready, self.limit = warm, ready, limit
+        # Whether no user computes or waits: only then does the thread look at neighbours
+        # (each look is ≈ 0.1 ms of the server's GIL, which a busy class needs for its pages).
+        self._idle, self._idle_poll_s = idle, idle_poll_s
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._target: NetworkConfig | None = None
@@ -140,6 +144,8 @@ class DepthNeighbourhood:
                 continue
             started, computed = time.monotonic(), 0
             for neighbour in self.neighbours(target):
+                while not self._idle() and self._target is target:
+                    time.sleep(self._idle_poll_s)
                 with self._lock:
                     if self._target is not target:
                         break  # a user opened another network: follow that one
@@ -163,8 +169,9 @@ class DepthNeighbourhood:
 
 
 #: The whole depth slider (half the cache: a neighbourhood never pushes out everything else).
-depth_neighbourhood = DepthNeighbourhood(simulation.warm, simulation.ready,
-                                         limit=min(MAX_DEPTH - 1, MAX_ENTRIES // 2))
+depth_neighbourhood = DepthNeighbourhood(
+    simulation.warm, simulation.ready, limit=min(MAX_DEPTH - 1, MAX_ENTRIES // 2),
+    idle=lambda: limiter.LIMITER.running == 0 and not limiter.LIMITER.waiting)
 
 
 def follow_depths(config: NetworkConfig) -> None:

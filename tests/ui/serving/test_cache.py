@@ -202,3 +202,18 @@ def test_a_network_whose_every_depth_is_computed_is_not_scanned_again():
     around.follow(another)  # another network is followed as before
     wait_until(lambda: len(warming.seen) >= MAX_DEPTH, "the other network's first neighbour")
     assert warming.seen[MAX_DEPTH - 1] == 4 and set(looked) == {9}  # width 8 never looked at
+
+
+def test_nothing_is_looked_at_while_users_compute_or_wait():
+    warming, busy, looked = Warming(), threading.Event(), []
+    busy.set()
+    around = DepthNeighbourhood(warming.warm, lambda c: looked.append(c) or False, limit=3,
+                                idle=lambda: not busy.is_set(), idle_poll_s=0.01)
+    around.follow(NetworkConfig(depth=5, width=8, batch_size=4))
+    time.sleep(0.3)  # not a timing assertion: nothing may happen while busy, however long
+    assert looked == [] and warming.seen == []
+    busy.clear()  # the users are served: the neighbourhood goes on
+    for _ in range(3):
+        warming.go.release()
+    wait_until(lambda: len(warming.seen) == 3, "the neighbours computed once idle")
+    assert warming.seen == [6, 4, 7]
