@@ -82,11 +82,15 @@ class DepthNeighbourhood:
 
     def __init__(self, warm: Callable[[NetworkConfig], None],
                  ready: Callable[[NetworkConfig], bool], limit: int,
-                 idle: Callable[[], bool] = lambda: True, idle_poll_s: float = 0.25) -> None:
+                 idle: Callable[[], bool] = lambda: True, idle_poll_s: float = 0.25,
+                 quiet_s: float = 0.0) -> None:
         self._warm, self._ready, self.limit = warm, ready, limit
-        # Whether no user computes or waits: only then does the thread look at neighbours
-        # (each look is ≈ 0.1 ms of the server's GIL, which a busy class needs for its pages).
-        self._idle, self._idle_poll_s = idle, idle_poll_s
+        # Only while no user computes or waits, and no Explorer page asked for anything for
+        # ``quiet_s``: a neighbour being computed holds a worker for up to ≈ 1 s, which a class
+        # moving its sliders would wait for (and each look at a neighbour is ≈ 0.1 ms of the
+        # server's one GIL).
+        self._idle, self._idle_poll_s, self.quiet_s = idle, idle_poll_s, quiet_s
+        self._last_follow = -float("inf")
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._target: NetworkConfig | None = None
@@ -100,6 +104,7 @@ class DepthNeighbourhood:
         """``config`` is what a user sees now: its neighbourhood is computed next."""
         if config.widths:  # the depth follows from the widths: no slider to move
             return
+        self._last_follow = time.monotonic()
         with self._lock:
             if self._target == config:
                 return
@@ -144,7 +149,8 @@ class DepthNeighbourhood:
                 continue
             started, computed = time.monotonic(), 0
             for neighbour in self.neighbours(target):
-                while not self._idle() and self._target is target:
+                while self._target is target and not (
+                        self._idle() and time.monotonic() - self._last_follow >= self.quiet_s):
                     time.sleep(self._idle_poll_s)
                 with self._lock:
                     if self._target is not target:
@@ -171,7 +177,7 @@ class DepthNeighbourhood:
 #: The whole depth slider (half the cache: a neighbourhood never pushes out everything else).
 depth_neighbourhood = DepthNeighbourhood(
     simulation.warm, simulation.ready, limit=min(MAX_DEPTH - 1, MAX_ENTRIES // 2),
-    idle=lambda: limiter.LIMITER.running == 0 and not limiter.LIMITER.waiting)
+    idle=lambda: limiter.LIMITER.running == 0 and not limiter.LIMITER.waiting, quiet_s=2.0)
 
 
 def follow_depths(config: NetworkConfig) -> None:

@@ -217,3 +217,16 @@ def test_nothing_is_looked_at_while_users_compute_or_wait():
         warming.go.release()
     wait_until(lambda: len(warming.seen) == 3, "the neighbours computed once idle")
     assert warming.seen == [6, 4, 7]
+
+
+def test_nothing_is_computed_until_the_explorer_pages_have_been_quiet():
+    warming = Warming()
+    around = DepthNeighbourhood(warming.warm, lambda c: False, limit=2, idle_poll_s=0.01,
+                                quiet_s=3600.0)  # a class that never stops moving sliders
+    around.follow(NetworkConfig(depth=5, width=8, batch_size=4))
+    time.sleep(0.3)  # not a timing assertion: nothing may happen within the hour
+    assert warming.seen == []
+    around.quiet_s = 0.0  # the class went quiet
+    for _ in range(2):
+        warming.go.release()
+    wait_until(lambda: len(warming.seen) == 2, "the neighbours computed once quiet")
