@@ -31,34 +31,10 @@ VIEWPORTS = {v.name: v for v in (
     Viewport("phone", 390, 844, phone=True),
 )}
 
-#: The text boxes of every Plotly chart (titles, axis titles, tick labels, legend, annotations
-#: — panel titles among them —, the colour bars, the play/pause buttons and the slider's
-#: current value) and which pairs of one chart intersect.
-CHART_TEXT_COLLISIONS = """() => {
-  const selector = ["text.gtitle", "text[class^='x'][class$='title']",
-                    "text[class^='y'][class$='title']", "g.legend", "g.annotation text",
-                    "g.colorbar", "g.updatemenu-button", ".slider-group > text.slider-label",
-                    "g.xtick > text", "g.ytick > text", "div.modebar"].join(", ");
-  const out = [];
-  document.querySelectorAll("[data-testid='stPlotlyChart']").forEach((chart, index) => {
-    const boxes = [];
-    for (const el of new Set(chart.querySelectorAll(selector))) {
-      const r = el.getBoundingClientRect();
-      if (r.width < 1 || r.height < 1) continue;
-      boxes.push({el, name: (el.getAttribute("class") || "") + " '" +
-                           (el.textContent || "").trim().slice(0, 40) + "'", r});
-    }
-    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
-      // a colour bar's group holds its own title: a box and a part of it do not collide
-      if (boxes[i].el.contains(boxes[j].el) || boxes[j].el.contains(boxes[i].el)) continue;
-      const a = boxes[i].r, b = boxes[j].r;
-      const dx = Math.min(a.right, b.right) - Math.max(a.left, b.left);
-      const dy = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
-      if (dx > 1 && dy > 1) out.push(`chart ${index}: ${boxes[i].name} × ${boxes[j].name}`);
-    }
-  });
-  return out;
-}"""
+#: Which text boxes of one chart intersect: tick labels, colour bars, play/pause and the step too.
+CHART_TEXT_COLLISIONS = harness.chart_text_collisions((
+    *harness.CHART_TEXT, "g.colorbar", "g.updatemenu-button", ".slider-group > text.slider-label",
+    "g.xtick > text", "g.ytick > text"))
 
 LAYOUT = """() => {
   const box = el => { if (!el) return null; const r = el.getBoundingClientRect();
