@@ -419,6 +419,13 @@ def sentence(pair: TrainPair, name: str, lang: str, _run: TrainRun) -> str:
                            markdown_literal)
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def right_choice(preset_id: str, pairs: tuple[TrainPair, ...], _runs: list[TrainRun]) -> str | None:
+    """The lesson's right choice measured on the runs of these (network, training) pairs, once
+    for every session (≈ 5–11 ms of pandas a lesson otherwise, at every rerun)."""
+    return train_lessons.right_choice(preset_id, _runs)
+
+
 def _figure_key(runs: list[TrainRun]) -> tuple:
     """What the page's figures depend on besides the language and the screen: each run's
     pair, name and colour."""
@@ -466,7 +473,7 @@ def draw_runs(runs: list[TrainRun]) -> None:
 
 
 if quiz is not None:
-    quizzes.answer(quiz, train_lessons.right_choice(preset_id, runs),
+    quizzes.answer(quiz, right_choice(preset_id, tuple(run.setup.config for run in runs), runs),
                    t(f"train.preset.{preset_id}.notice"), t, answer_area)
 if covered:
     pass  # nothing measured shows before the answer
