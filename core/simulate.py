@@ -19,6 +19,7 @@ from . import block, ops, underflow
 from .activations import ACTIVATIONS, Activation
 from .block import Network, _lsuv_rescale, _update_running  # noqa: F401  (re-exported)
 from .config import NetworkConfig
+from .drawn import DrawnLayers
 from .inits import INITS, InitParams, kaiming_gain, orthogonal
 from .stats import (HISTOGRAM_SAMPLE, HistogramSet, Moments, count_where_abs_above,
                     dead_unit_count, histogram_rows, moments, ranges_from_moments,
@@ -50,8 +51,13 @@ def _np_dtype(config: NetworkConfig):
     return np.float64 if config.dtype == "float64" else np.float32
 
 
-def build_network(config: NetworkConfig) -> Network:
-    """Draw weights, biases and residual projections from the config's seeded streams."""
+def build_network(config: NetworkConfig, drawn: DrawnLayers | None = None) -> Network:
+    """Draw weights, biases and residual projections from the config's seeded streams.
+
+    ``drawn``: a memo of weight matrices drawn before (read-only entries; the same arrays a
+    fresh draw gives, bit for bit). Not used for an init that rescales its weights in place
+    (LSUV): build what you will write into without it.
+    """
     dtype = _np_dtype(config)
     init = INITS[config.init]
     params = InitParams(std=config.init_std, bound=config.init_bound, value=config.init_value,
@@ -60,9 +66,16 @@ def build_network(config: NetworkConfig) -> Network:
     if config.init.startswith("kaiming"):
         gain *= kaiming_gain(config.activation, config.leaky_slope)
     widths = config.layer_widths
+    if init.calibrates:
+        drawn = None
+    use = drawn.new_use() if drawn is not None else 0
+    family = (config.seed, config.init, params, gain)
     weights, biases, projections = [], [], []
     for layer, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:]), start=1):
-        weights.append(init.fn(fan_in, fan_out, gain, stream(config.seed, _WEIGHTS, layer), params))
+        def draw(layer=layer, fan_in=fan_in, fan_out=fan_out) -> Array:
+            return init.fn(fan_in, fan_out, gain, stream(config.seed, _WEIGHTS, layer), params)
+        weights.append(draw() if drawn is None
+                       else drawn.get((family, fan_in, fan_out), layer, draw, use))
         biases.append(_bias(config, fan_in, fan_out, stream(config.seed, _BIASES, layer), dtype))
         projections.append(_projection(config, fan_in, fan_out, layer, dtype))
     network = Network(weights, biases, projections)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui.serving import cache
+from ui.serving import cache, worker_tasks
 from ui.compare.logic import COMPARE_PRESETS
 from ui.frame.i18n import translate
 
@@ -170,8 +170,9 @@ def test_bad_comparison_params_warn_and_fall_back(param, value, valid):
 
 def test_over_budget_setups_are_named_and_skipped(monkeypatch):
     calls = []
-    real = cache.simulate
-    monkeypatch.setattr(cache, "simulate", lambda config: calls.append(config) or real(config))
+    real = worker_tasks.simulate_drawn
+    monkeypatch.setattr(worker_tasks, "simulate_drawn",
+                        lambda config: calls.append(config) or real(config))
     at = open_compare(lang="en", depth="20", cmp="width:64,4096")
     assert not at.exception
     assert any("Width (units per layer) = 4096" in w and "too large" in w
@@ -182,8 +183,9 @@ def test_over_budget_setups_are_named_and_skipped(monkeypatch):
 
 def test_identical_setups_are_computed_once(monkeypatch):
     calls = []
-    real = cache.simulate
-    monkeypatch.setattr(cache, "simulate", lambda config: calls.append(config) or real(config))
+    real = worker_tasks.simulate_drawn
+    monkeypatch.setattr(worker_tasks, "simulate_drawn",
+                        lambda config: calls.append(config) or real(config))
     at = open_compare(lang="en", cmp_setups="base;depth=4;base;seed=0;depth=4")
     assert not at.exception
     assert len(legend_names(overlay(at))) == 5

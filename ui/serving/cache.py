@@ -22,12 +22,12 @@ import streamlit as st
 
 from core.config import MAX_DEPTH
 from core import (ConfigError, Dataset, Finding, NetworkConfig, SimulationResult, TrainConfig,
-                  TrainResult, diagnose, encode_query, make_dataset, simulate)
+                  TrainResult, diagnose, encode_query, make_dataset)
 from core.query import encode_train_query
 from core.theory import Prediction, agreement, predict
 from core.train_config import estimated_training_seconds
 from ui.presets import PRESETS, preset_config
-from ui.serving import limiter, train_live, workers
+from ui.serving import limiter, train_live, worker_tasks, workers
 from ui.serving.shared_results import SharedComputation
 
 #: 22 KB (depth 10) to 330 KB (depth 200) a result, pickled: ≈ 60 MB at most. Room for a
@@ -43,7 +43,7 @@ SHARED_SIMULATION = SharedComputation("simulation", encode_query)
 @SHARED_SIMULATION
 def _simulation(config: NetworkConfig) -> SimulationResult:
     with limiter.computing():
-        return workers.run(simulate, config)
+        return workers.run(worker_tasks.simulate_drawn, config)
 
 
 #: Queued by estimated cost (core.budget's model), so that a small network is not stuck behind

@@ -45,7 +45,7 @@ PROCESSES_ENV = "VARIANCE_LAB_PROCESSES"
 #: Added to the workers' nice value: the scheduler gives the server's threads a core first.
 WORKER_NICENESS = 10
 #: What a worker imports before it forks: the pure core, not Streamlit.
-PRELOAD = ("core",)
+PRELOAD = ("core", "ui.serving.worker_tasks")
 
 
 class WorkerLost(RuntimeError):

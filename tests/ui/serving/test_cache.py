@@ -4,7 +4,8 @@ import threading
 import time
 
 import ui.serving.cache
-from core import NetworkConfig
+import ui.serving.worker_tasks
+from core import NetworkConfig, simulate
 from core.config import MAX_DEPTH
 from ui.serving.cache import DepthNeighbourhood
 
@@ -14,13 +15,13 @@ BOUND = 60.0
 
 def test_equal_configs_compute_once(monkeypatch):
     calls = []
-    real = ui.serving.cache.simulate
+    real = ui.serving.worker_tasks.simulate_drawn
 
     def counting(config):
         calls.append(config)
         return real(config)
 
-    monkeypatch.setattr(ui.serving.cache, "simulate", counting)
+    monkeypatch.setattr(ui.serving.worker_tasks, "simulate_drawn", counting)
     ui.serving.cache.simulation.clear()
     first = ui.serving.cache.simulation(NetworkConfig(depth=3, width=16, batch_size=8, seed=1))
     again = ui.serving.cache.simulation(NetworkConfig(depth=3, width=16, batch_size=8, seed=1))
@@ -45,7 +46,7 @@ def test_what_the_explorer_derives_is_computed_once_per_config(monkeypatch):
     ui.serving.cache.findings.clear()
     ui.serving.cache.theory_agreement.clear()
     config = NetworkConfig(depth=4, width=32, batch_size=16, activation="relu", seed=3)
-    result = ui.serving.cache.simulate(config)
+    result = simulate(config)
     prediction = predict(config)
     for _ in range(3):
         assert ui.serving.cache.findings(config, result) == diagnose(result)
@@ -53,7 +54,7 @@ def test_what_the_explorer_derives_is_computed_once_per_config(monkeypatch):
             result.layer_stats, prediction.table)
     assert calls == ["diagnose", "agreement"]
     other = NetworkConfig(depth=4, width=32, batch_size=16, activation="relu", seed=4)
-    ui.serving.cache.findings(other, ui.serving.cache.simulate(other))
+    ui.serving.cache.findings(other, simulate(other))
     assert calls == ["diagnose", "agreement", "diagnose"]
     ui.serving.cache.findings.clear()
     ui.serving.cache.theory_agreement.clear()
