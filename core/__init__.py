@@ -19,7 +19,7 @@ from .inits import INIT_NAMES, INITS, Init
 from .query import (QueryProblem, config_from_params, config_to_params, decode_query,
                     encode_query, params_from_pairs)
 from .simulate import (COLUMNS, HISTOGRAM_QUANTITIES, Histograms, SimulationResult, build_network,
-                       simulate)
+                       simulate, simulate_depths)
 from .datasets import Dataset, make_dataset
 from .train import (HISTORY_COLUMNS, LAYER_HISTORY_COLUMNS, Snapshots, TrainResult, train)
 from .train_config import TRAIN_FIELD_SPECS, TrainConfig, check_budget
@@ -29,7 +29,7 @@ __all__ = [
     "FieldSpec", "Finding", "HISTOGRAM_QUANTITIES", "Histograms", "INITS", "INIT_NAMES", "Init",
     "MAX_MEMORY_BYTES", "MAX_RUN_SECONDS", "NetworkConfig", "QueryProblem", "SimulationResult",
     "backward_ratio", "build_network", "config_from_params", "config_to_params", "decode_query",
-    "diagnose", "encode_query", "forward_ratio", "params_from_pairs", "simulate",
+    "diagnose", "encode_query", "forward_ratio", "params_from_pairs", "simulate", "simulate_depths",
     "Dataset", "HISTORY_COLUMNS", "LAYER_HISTORY_COLUMNS", "Snapshots", "TRAIN_FIELD_SPECS",
     "TrainConfig", "TrainResult", "check_budget", "make_dataset", "train",
     "simulation_cost", "step_cost", "training_cost", "MAX_TRAIN_SECONDS",

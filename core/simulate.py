@@ -10,7 +10,8 @@ network starts with the same first layers as a shallower one.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ import pandas as pd
 from . import block, ops, underflow
 from .activations import ACTIVATIONS, Activation
 from .block import Network, _lsuv_rescale, _update_running  # noqa: F401  (re-exported)
-from .config import NetworkConfig
+from .config import MAX_DEPTH, NetworkConfig
 from .drawn import DrawnLayers
 from .inits import INITS, InitParams, kaiming_gain, orthogonal
 from .stats import (HISTOGRAM_SAMPLE, HistogramSet, Moments, count_where_abs_above,
@@ -162,6 +163,12 @@ class SimulationResult:
     first_subnormal_grad_layer: int | None = None
 
 
+#: What the backward pass records: reset in a shallower network's copy of a forward pass.
+_NAN_BACKWARD = dict.fromkeys(
+    ("grad_preact_var", "grad_out_var", "grad_weight_var", "grad_weight_norm",
+     "grad_to_weight_ratio", "grad_nonfinite_frac", "grad_out_mean_square"), float("nan"))
+_FORWARD_QUANTITIES = ("preact", "act")
+
 #: The layer_stats columns of each prefix's mean, pooled and per-unit variance, E[x²].
 _MOMENT_COLUMNS = {prefix: (f"{prefix}_mean", f"{prefix}_var", f"{prefix}_unit_var",
                             f"{prefix}_mean_square") for prefix in ("preact", "act")}
@@ -183,6 +190,27 @@ class _Recorder:
         self.variances = {q: np.full(depth + 1, np.nan) for q in HISTOGRAM_QUANTITIES}
         self.saturation = act.saturation_threshold() if act is not None else None
         self.filled = 0  # leading sample columns that some layer filled
+        self.outputs: dict[int, Array] = {}  # layer → its output, for the layers in keep_outputs
+        self.keep_outputs: frozenset[int] = frozenset()
+
+    def prefix(self, depth: int) -> "_Recorder":
+        """A recorder of layers 0..depth holding this one's forward statistics only (copies): what
+        a network of that depth records before its backward pass."""
+        other = _Recorder.__new__(_Recorder)
+        other.act, other.saturation = self.act, self.saturation
+        other.rows = [{**row, **_NAN_BACKWARD} for row in self.rows[:depth + 1]]
+        other.samples, other.means, other.variances = {}, {}, {}
+        for q in HISTOGRAM_QUANTITIES:
+            forward = q in _FORWARD_QUANTITIES
+            other.samples[q] = (self.samples[q][:depth + 1].copy() if forward else
+                                np.full_like(self.samples[q][:depth + 1], np.nan))
+            other.means[q] = (self.means[q][:depth + 1].copy() if forward else
+                              np.full(depth + 1, np.nan))
+            other.variances[q] = (self.variances[q][:depth + 1].copy() if forward else
+                                  np.full(depth + 1, np.nan))
+        other.filled = self.filled  # the forward pass fills as many columns at every depth
+        other.outputs, other.keep_outputs = {}, frozenset()
+        return other
 
     def keep_range(self, layer: int, quantity: str, m: Moments) -> None:
         self.means[quantity][layer], self.variances[quantity][layer] = m.mean, m.var
@@ -215,6 +243,8 @@ class _Recorder:
     # block.Recorder hooks ------------------------------------------------------------------
 
     def forward_layer(self, layer: int, z: Array, a: Array, out: Array) -> None:
+        if layer in self.keep_outputs:
+            self.outputs[layer] = out
         act_moments = self.put_moments(layer, "act", a)
         self.put_moments(layer, "preact", z, act_moments if z is a else None)  # φ = identity
         self.put_moments(layer, "out", out, act_moments if out is a else None)
@@ -269,9 +299,39 @@ def simulate(config: NetworkConfig, network: Network | None = None) -> Simulatio
     """
     if network is None:
         network = build_network(config)
+    return _simulate_prefixes(config, network, (config.depth,))[0]
+
+
+def simulate_depths(config: NetworkConfig, depths: Sequence[int],
+                    drawn: DrawnLayers | None = None) -> list[SimulationResult]:
+    """``simulate(replace(config, depth=d))`` for each d of ``depths``, bit for bit, from one
+    forward pass: a network of depth d is the first d layers of a deeper one (the same weights,
+    input, dropout masks, BatchNorm statistics), so the deepest network's forward pass serves
+    them all and only the backward passes (two of a layer's three matrix products) are one per
+    depth. For d_1 < … < d_k this costs the forward of d_k and the backward of each, instead of
+    both for each: a depth slider's moves computed together.
+
+    Needs one width throughout (``widths`` unset). ``drawn``: see ``build_network``.
+    """
+    depths = [int(d) for d in depths]
+    if not depths:
+        return []
+    if config.widths:
+        raise ValueError("simulate_depths needs one width throughout (widths is set)")
+    if any(not 1 <= d <= MAX_DEPTH for d in depths):
+        raise ValueError(f"depths must lie in 1..{MAX_DEPTH}, got {sorted(set(depths))}")
+    deepest = replace(config, depth=max(depths))
+    return _simulate_prefixes(deepest, build_network(deepest, drawn), depths)
+
+
+def _simulate_prefixes(config: NetworkConfig, network: Network,
+                       depths: Sequence[int]) -> list[SimulationResult]:
+    """One forward pass of ``config``'s network (its full depth), then one backward pass per
+    depth of ``depths`` through that many first layers; results in the order of ``depths``."""
     depth = config.depth
     widths = config.layer_widths
     record = _Recorder(depth, ACTIVATIONS[config.activation], _np_dtype(config))
+    record.keep_outputs = frozenset(depths)
     for layer, w in enumerate(network.weights, start=1):
         row = record.rows[layer]
         row["fan_in"], row["fan_out"] = widths[layer - 1], widths[layer]
@@ -281,6 +341,7 @@ def simulate(config: NetworkConfig, network: Network | None = None) -> Simulatio
                     if config.dropout > 0.0 else None)
     input_rng = stream(config.seed, _INPUT)
     calibrate = INITS[config.init].calibrates
+    results: dict[int, SimulationResult] = {}
     with np.errstate(all="ignore"):
         mode = "train"
         if config.norm == "batchnorm" and config.bn_mode == "eval":
@@ -294,17 +355,32 @@ def simulate(config: NetworkConfig, network: Network | None = None) -> Simulatio
         x = make_input(config, network, input_rng)
         record.put_moments(0, "out", x, record.put_moments(0, "act", x))
         record.sample(0, "act", x)
-        out, caches = block.forward(config, network, x, mode=mode, rngs=dropout_rngs,
-                                    record=record, calibrate=calibrate)
+        _, caches = block.forward(config, network, x, mode=mode, rngs=dropout_rngs,
+                                  record=record, calibrate=calibrate)
         if calibrate:  # LSUV changed the weights during the pass.
             for layer, w in enumerate(network.weights, start=1):
                 record.rows[layer]["weight_var"] = moments(w, per_unit=False).var
-        loss, g = ops.loss_gradient(config.loss, out, stream(config.seed, _LOSS))
-        block.backward(config, network, caches, g, record=record, params=False,
-                       input_grad=False, overwrite=True)
-        samples = record.filled_samples()
-        histograms = _histograms(record, samples, config)
-        subnormal = underflow.first_subnormal_layers(samples, config.dtype)  # underflow
+        # Deepest first: a backward pass may overwrite its network's output, which is the
+        # cached input of the next layer, used only by deeper networks.
+        for d in sorted(set(depths), reverse=True):
+            config_d = config if d == depth else replace(config, depth=d)
+            record_d = record if len(depths) == 1 else record.prefix(d)
+            network_d = network if d == depth else Network(
+                network.weights[:d], network.biases[:d], network.projections[:d],
+                network.running[:d], network.feature_scale, network.feature_shift)
+            results[d] = _backward_and_result(config_d, network_d, caches[:d], record_d,
+                                              record.outputs[d])
+    return [results[d] for d in depths]
+
+
+def _backward_and_result(config: NetworkConfig, network: Network, caches: list,
+                         record: _Recorder, out: Array) -> SimulationResult:
+    loss, g = ops.loss_gradient(config.loss, out, stream(config.seed, _LOSS))
+    block.backward(config, network, caches, g, record=record, params=False,
+                   input_grad=False, overwrite=True)
+    samples = record.filled_samples()
+    histograms = _histograms(record, samples, config)
+    subnormal = underflow.first_subnormal_layers(samples, config.dtype)  # underflow
     table = np.array([[row[column] for column in COLUMNS] for row in record.rows])
     stats = pd.DataFrame(table, columns=list(COLUMNS))  # one block: ≈ 2× faster to build
     stats["layer"] = stats["layer"].astype(int)

@@ -1,6 +1,7 @@
 """DrawnLayers: a memo of drawn weights that changes no result, and keeps what is used most."""
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -8,7 +9,7 @@ import pytest
 
 from core import NetworkConfig, simulate
 from core.drawn import DrawnLayers
-from core.simulate import build_network
+from core.simulate import build_network, simulate_depths
 
 #: Every way a network is drawn or run that could differ: each init family, biases an init
 #: draws itself, residual projections between differing widths, norms, dropout, BN eval.
@@ -126,3 +127,62 @@ def test_threads_building_the_same_network_get_the_same_weights():
         thread.join(60)
     assert len(results) == 4 and all(_weights_equal(n, reference) for n in results)
     assert memo.nbytes == sum(w.nbytes for w in reference.weights)
+
+
+# simulate_depths: one forward pass for a slider's depths -----------------------------------
+
+#: One width throughout (simulate_depths' condition), every op, every loss, and the regimes
+#: where a slip would show: overflow (NaN rows), underflow (subnormal rows), LSUV, BN eval.
+DEPTH_CONFIGS = [
+    NetworkConfig(depth=1, width=24, batch_size=16, activation="relu", init="kaiming_normal"),
+    NetworkConfig(depth=1, width=24, batch_size=16, activation="tanh", norm="batchnorm",
+                  bn_mode="eval", bn_passes=2, dropout=0.2),
+    NetworkConfig(depth=1, width=24, batch_size=16, init="lsuv", loss="mse"),
+    NetworkConfig(depth=1, width=24, batch_size=16, residual=True, norm="layernorm",
+                  residual_form="pre", loss="cross_entropy", init="torch_default"),
+    NetworkConfig(depth=1, width=24, batch_size=16, activation="relu", init="normal",
+                  init_std=3.0, bias_init="constant", bias_value=0.1),  # overflows
+    NetworkConfig(depth=1, width=24, batch_size=16, activation="tanh", init="normal",
+                  init_std=0.01),  # underflows
+    NetworkConfig(depth=1, width=24, batch_size=16, activation="gelu", dtype="float64"),
+]
+
+
+def _assert_same_result(got, want):
+    assert got.config == want.config
+    pd.testing.assert_frame_equal(got.layer_stats, want.layer_stats)
+    assert got.loss == want.loss or (np.isnan(got.loss) and np.isnan(want.loss))
+    for field in ("first_nonfinite_layer", "first_nonfinite_grad_layer",
+                  "first_subnormal_layer", "first_subnormal_grad_layer"):
+        assert getattr(got, field) == getattr(want, field), field
+    assert got.histograms.sets.keys() == want.histograms.sets.keys()
+    for key, hist in want.histograms.sets.items():
+        for part in ("low", "high", "counts", "below", "above"):
+            np.testing.assert_array_equal(getattr(got.histograms.sets[key], part),
+                                          getattr(hist, part), err_msg=f"{key} {part}")
+
+
+@pytest.mark.parametrize("config", DEPTH_CONFIGS,
+                         ids=lambda c: f"{c.activation}-{c.init}-{c.norm}-{c.loss}")
+def test_simulate_depths_is_simulate_at_each_depth_bit_for_bit(config):
+    depths = [7, 1, 60, 12, 60]
+    results = simulate_depths(config, depths, DrawnLayers(2**24))
+    assert [r.config.depth for r in results] == depths
+    for depth, result in zip(depths, results):
+        _assert_same_result(result, simulate(replace(config, depth=depth)))
+
+
+def test_the_overflow_and_underflow_configs_reach_their_regime():
+    """So that the bit-for-bit test above covers NaN rows and subnormal rows."""
+    exploded = simulate(replace(DEPTH_CONFIGS[4], depth=60))
+    assert exploded.first_nonfinite_layer is not None
+    vanished = simulate(replace(DEPTH_CONFIGS[5], depth=60))
+    assert vanished.first_subnormal_layer is not None
+
+
+def test_simulate_depths_refuses_what_it_cannot_share():
+    with pytest.raises(ValueError, match="one width"):
+        simulate_depths(NetworkConfig(widths=(8, 16, 8)), [1, 2])
+    with pytest.raises(ValueError, match="depths must lie"):
+        simulate_depths(NetworkConfig(width=8), [0, 3])
+    assert simulate_depths(NetworkConfig(width=8), []) == []
