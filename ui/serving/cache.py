@@ -15,7 +15,6 @@ import collections
 import contextlib
 import threading
 import time
-from dataclasses import replace
 from functools import partial
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -40,61 +39,11 @@ MAX_ENTRIES = 400
 SHARED_SIMULATION = SharedComputation("simulation", encode_query)
 
 
-#: At most this many other depths computed along with one (core.simulate_depths).
-MAX_ALONG = 12
-#: Results computed along with another, until their sessions' calls read them (bounded: a
-#: session that left never reads its own).
-ALONG_KEPT = 64
-_along: collections.OrderedDict[NetworkConfig, SimulationResult] = collections.OrderedDict()
-_along_lock = threading.Lock()
-
-
 @st.cache_data(max_entries=MAX_ENTRIES, show_spinner=False)
 @SHARED_SIMULATION
 def _simulation(config: NetworkConfig) -> SimulationResult:
-    with _along_lock:
-        done = _along.get(config)
-    if done is not None:
-        return done
     with limiter.computing():
-        return _simulate_along(config)
-
-
-def _same_network_but_depth(config: NetworkConfig) -> Callable[[list], list]:
-    """``claim_waiting``'s choice: the waiting configs that differ from ``config`` only in
-    depth, one width throughout, at most MAX_ALONG."""
-    def select(keys: list) -> list:
-        if config.widths:
-            return []
-        return [key for key in keys
-                if len(key) == 1 and isinstance(key[0], NetworkConfig) and key[0] != config
-                and not key[0].widths and replace(key[0], depth=config.depth) == config
-                ][:MAX_ALONG]
-    return select
-
-
-def _simulate_along(config: NetworkConfig) -> SimulationResult:
-    """Simulate ``config``, and with it the depths of the same network that other sessions
-    wait in line for: a class moving its depth sliders shares one forward pass per worker
-    run (core.simulate_depths, bit for bit the same results), and those sessions leave the
-    line to read theirs."""
-    claimed = simulation.claim_waiting(_same_network_but_depth(config))
-    if not claimed:
         return workers.run(worker_tasks.simulate_drawn, config)
-    depths = [config.depth] + [key[0].depth for key, _ in claimed]
-    try:
-        results = workers.run(worker_tasks.simulate_depths_drawn, config, depths)
-    except BaseException:
-        simulation.finish_claimed(claimed, computed=False)
-        raise
-    with _along_lock:
-        for (key, _), result in zip(claimed, results[1:]):
-            _along[key[0]] = result
-            _along.move_to_end(key[0])
-        while len(_along) > ALONG_KEPT:
-            _along.popitem(last=False)
-    simulation.finish_claimed(claimed, computed=True)
-    return results[0]
 
 
 #: Queued by estimated cost (core.budget's model), so that a small network is not stuck behind

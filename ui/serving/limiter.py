@@ -76,10 +76,6 @@ class _Ticket:
     number: int           # arrival order, the tie-break
 
 
-class LeftQueue(Exception):
-    """``acquire``'s ``leave()`` said the run no longer needs a slot (its place was given up)."""
-
-
 class Limiter:
     """At most ``slots`` holders at once; re-entrant per thread.
 
@@ -123,13 +119,11 @@ class Limiter:
 
     def acquire(self, on_wait: Callable[[int], None] | None = None,
                 poll: float = POLL_SECONDS, cost: float = 0.0,
-                background: bool = False, leave: Callable[[], bool] | None = None) -> None:
+                background: bool = False) -> None:
         """Take a slot, waiting in line. ``on_wait(ahead)`` is called right away and then every
         ``poll`` seconds while waiting (``ahead``: tickets served before this one as the line
         stands); if it raises (a stopped run), the place in line is given up and the exception
-        propagates. ``cost``: estimated seconds of the run; ``background``: after every user.
-        ``leave()``, asked at each wake-up: True gives the place up and raises ``LeftQueue``
-        (another computation took the run over)."""
+        propagates. ``cost``: estimated seconds of the run; ``background``: after every user."""
         if self.holding():  # re-entrant: the slot this thread holds already
             self._local.depth += 1
             return
@@ -143,8 +137,6 @@ class Limiter:
         told, told_at = None, 0.0
         try:
             while True:
-                if leave is not None and leave():
-                    raise LeftQueue
                 with self._cond:
                     if self.running < self.slots and self._queue[0] is ticket:
                         self._queue.pop(0)
@@ -180,9 +172,8 @@ class Limiter:
 
     @contextlib.contextmanager
     def slot(self, on_wait: Callable[[int], None] | None = None, cost: float = 0.0,
-             background: bool = False, leave: Callable[[], bool] | None = None
-             ) -> Iterator[None]:
-        self.acquire(on_wait, cost=cost, background=background, leave=leave)
+             background: bool = False) -> Iterator[None]:
+        self.acquire(on_wait, cost=cost, background=background)
         try:
             yield
         finally:
@@ -330,7 +321,6 @@ class Served:
         self._lock = threading.Lock()
         self._ready: collections.OrderedDict[Hashable, None] = collections.OrderedDict()
         self._in_flight: dict[Hashable, threading.Event] = {}  # computing now, by key
-        self._waiting: collections.Counter[Hashable] = collections.Counter()  # in line, by key
         self.__name__ = getattr(cached, "__name__", "served")
         self.__doc__ = getattr(cached, "__doc__", None)
 
@@ -360,26 +350,12 @@ class Served:
                 self._remember(key)
                 return value
             cost = self.cost(*args) if self.cost is not None else 0.0
-            with self._lock:
-                self._waiting[key] += 1
-            waiting = True
-            try:
-                with self.limiter.slot(on_wait=display.queued, cost=cost,
-                                       leave=lambda: self._taken_over(key)):
-                    with self._lock:
-                        self._unwait(key)
-                        waiting = False
-                        flight = self._claim(key)  # None: done or started while this waited
-                    if flight is not None:
-                        with display.computing():
-                            value = self._compute(key, args, flight)
-            except LeftQueue:
-                display.done()
-                continue  # another computation took it over: join it, or read its result
-            finally:
-                if waiting:
-                    with self._lock:
-                        self._unwait(key)
+            with self.limiter.slot(on_wait=display.queued, cost=cost):
+                with self._lock:
+                    flight = self._claim(key)  # None: done or started while this one waited
+                if flight is not None:
+                    with display.computing():
+                        value = self._compute(key, args, flight)
             display.done()
             if flight is not None and value is not shared_results.ELSEWHERE:
                 return value
@@ -412,35 +388,6 @@ class Served:
 
         threading.Thread(target=compute, name="served-start", daemon=True).start()
         return True
-
-    def _unwait(self, key: Hashable) -> None:  # with self._lock held
-        self._waiting[key] -= 1
-        if self._waiting[key] <= 0:
-            del self._waiting[key]
-
-    def _taken_over(self, key: Hashable) -> bool:
-        """Whether a run in line for ``key`` can leave it: computed or computing now."""
-        with self._lock:
-            return key in self._ready or key in self._in_flight
-
-    def claim_waiting(self, select: Callable[[list[Hashable]], list[Hashable]]
-                      ) -> list[tuple[Hashable, threading.Event]]:
-        """Claim keys that runs wait in line for, chosen by ``select`` (from those neither
-        computed nor computing), for the caller to compute along with its own: their runs
-        leave the line and join. Hand every pair to ``finish_claimed`` afterwards."""
-        with self._lock:
-            free = [k for k in self._waiting if k not in self._ready and k not in self._in_flight]
-            chosen = select(free) if free else []
-            return [(key, self._claim(key)) for key in chosen if key in free]
-
-    def finish_claimed(self, claimed: list[tuple[Hashable, threading.Event]],
-                       computed: bool) -> None:
-        """End the claims of ``claim_waiting``: ``computed`` (their results are where
-        ``cached`` finds them without computing) or not (their runs compute them as usual)."""
-        for key, flight in claimed:
-            if computed:
-                self._remember(key)
-            self._release(key, flight)
 
     def _claim(self, key: Hashable) -> threading.Event | None:
         """With ``self._lock`` held: mark ``key`` as computing now and return the event its

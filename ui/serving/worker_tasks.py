@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from core import NetworkConfig, SimulationResult, build_network, simulate, simulate_depths
+from core import NetworkConfig, SimulationResult, build_network, simulate
 from core.drawn import DrawnLayers
 
 DRAWN_MIB_ENV = "VARIANCE_LAB_DRAWN_MIB"
@@ -36,9 +36,3 @@ def simulate_drawn(config: NetworkConfig) -> SimulationResult:
     """``core.simulate(config)``, its weights taken from this process's memo where drawn
     before (the same arrays bit for bit)."""
     return simulate(config, build_network(config, DRAWN))
-
-
-def simulate_depths_drawn(config: NetworkConfig, depths: list[int]) -> list[SimulationResult]:
-    """``core.simulate_depths``: the networks of ``config`` at each depth from one forward
-    pass, with this process's memo."""
-    return simulate_depths(config, depths, DRAWN)

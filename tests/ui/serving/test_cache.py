@@ -1,10 +1,7 @@
 """The cached core: one computation per distinct experiment, shared by every session."""
 
 import threading
-from dataclasses import replace
 import time
-
-import pandas as pd
 
 import ui.serving.cache
 import ui.serving.worker_tasks
@@ -234,57 +231,3 @@ def test_nothing_is_computed_until_the_explorer_pages_have_been_quiet():
     for _ in range(2):
         warming.go.release()
     wait_until(lambda: len(warming.seen) == 2, "the neighbours computed once quiet")
-
-
-def test_depths_of_one_network_waiting_in_line_share_one_forward_pass(monkeypatch):
-    from ui.serving.limiter import LIMITER
-
-    calls = []
-    one, along = ui.serving.worker_tasks.simulate_drawn, ui.serving.worker_tasks.simulate_depths_drawn
-    monkeypatch.setattr(ui.serving.worker_tasks, "simulate_drawn",
-                        lambda config: calls.append(config.depth) or one(config))
-    monkeypatch.setattr(ui.serving.worker_tasks, "simulate_depths_drawn",
-                        lambda config, depths: calls.append(tuple(depths)) or along(config, depths))
-    ui.serving.cache.simulation.clear()
-    base = NetworkConfig(depth=1, width=16, batch_size=8, activation="relu", seed=11)
-    other_network = NetworkConfig(depth=6, width=16, batch_size=8, seed=12)
-
-    # Every worker busy, so that the runs below wait in line; then one slot serves them all.
-    releases, holding = [threading.Event() for _ in range(LIMITER.slots)], []
-
-    def hold(release):
-        with LIMITER.slot():
-            holding.append(1)
-            release.wait(BOUND)
-
-    holders = [threading.Thread(target=hold, args=(r,)) for r in releases]
-    for holder in holders:
-        holder.start()
-    deadline = time.monotonic() + BOUND
-    while len(holding) < LIMITER.slots and time.monotonic() < deadline:
-        time.sleep(0.005)
-    results = {}
-    configs = [replace(base, depth=d) for d in (5, 9, 14)] + [other_network]
-    runs = [threading.Thread(target=lambda c=c: results.update({c: ui.serving.cache.simulation(c)}))
-            for c in configs]
-    for run in runs:
-        run.start()
-    while LIMITER.waiting < len(configs) and time.monotonic() < deadline:
-        time.sleep(0.005)
-    assert LIMITER.waiting == len(configs)
-    releases[0].set()
-    for thread in runs:
-        thread.join(BOUND)
-    for release in releases:
-        release.set()
-    for thread in holders:
-        thread.join(BOUND)
-    # The three depths of one network in one worker run (whichever was first in line leads);
-    # the other network alone.
-    batches = [c for c in calls if isinstance(c, tuple)]
-    assert len(batches) == 1 and sorted(batches[0]) == [5, 9, 14]
-    assert [c for c in calls if not isinstance(c, tuple)] == [6]
-    for config in configs:
-        pd.testing.assert_frame_equal(results[config].layer_stats, simulate(config).layer_stats)
-        assert results[config].config == config
-    ui.serving.cache.simulation.clear()

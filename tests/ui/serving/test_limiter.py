@@ -13,7 +13,7 @@ import time
 import pytest
 import streamlit as st
 
-from ui.serving.limiter import LeftQueue, Limiter, Served, computing, limit_blas_threads
+from ui.serving.limiter import Limiter, Served, computing, limit_blas_threads
 
 BOUND = 30.0  # seconds: generous, only reached when something is broken
 
@@ -390,59 +390,3 @@ def test_a_session_joining_a_computation_waits_outside_the_cache_until_it_is_don
     assert results == {"first": 42, "joiner": 42}
     assert inside == ["first", "joiner"]  # the joiner read the cache (a hit in Streamlit's)
     assert limiter.peak == 1
-
-
-def test_leave_gives_a_place_in_line_up():
-    limiter = Limiter(1)
-    limiter.acquire()
-    taken_over = threading.Event()
-    outcome = []
-
-    def job():
-        try:
-            with limiter.slot(leave=taken_over.is_set):
-                outcome.append("ran")
-        except LeftQueue:
-            outcome.append("left")
-
-    thread = threading.Thread(target=job)
-    thread.start()
-    wait_until(lambda: limiter.waiting == 1, "one waiter")
-    taken_over.set()
-    thread.join(BOUND)  # leaves within a poll (0.5 s), not at the release
-    assert outcome == ["left"] and limiter.waiting == 0 and limiter.running == 1
-    limiter.release()
-
-
-def test_keys_waiting_in_line_are_computed_along_and_their_runs_read_them():
-    limiter, calls, along = Limiter(1), [], {}
-
-    @st.cache_data(show_spinner=False)
-    def core_with_along(key: int) -> int:
-        if key in along:
-            return along[key]
-        with computing(limiter):
-            calls.append(key)
-            return key * 10
-
-    FakeDisplay.log = []
-    served = Served(core_with_along, limiter=limiter, display=FakeDisplay)
-    served.clear()
-    limiter.acquire()  # every slot busy: the runs below wait in line
-    results = {}
-    threads = [threading.Thread(target=lambda k=k: results.update({k: served(k)}))
-               for k in (1, 2, 3)]
-    for thread in threads:
-        thread.start()
-    wait_until(lambda: limiter.waiting == 3, "three in line")
-    claimed = served.claim_waiting(lambda keys: [k for k in keys if k[0] != 1])
-    assert sorted(key for key, _ in claimed) == [(2,), (3,)]
-    assert served.claim_waiting(lambda keys: [k for k in keys if k[0] != 1]) == []  # in flight
-    along.update({2: 20, 3: 30})  # what the computation along with another produced
-    served.finish_claimed(claimed, computed=True)
-    wait_until(lambda: limiter.waiting == 1, "2 and 3 left the line")
-    limiter.release()
-    for thread in threads:
-        thread.join(BOUND)
-    assert results == {1: 10, 2: 20, 3: 30} and calls == [1]
-    served.clear()
