@@ -76,20 +76,24 @@ class DepthNeighbourhood:
     a user opens another network (that one's neighbourhood follows).
 
     Why: a class starts on the link the teacher projects and then moves the depth slider; 200
-    depths of the default width cost ≈ 90 s of one core here, more than a class waits for. A
-    teacher who opens the lesson a minute before the class leaves every depth of it computed.
+    depths of the default width cost ≈ 60 s of one core here, more than a class waits for. A
+    teacher who opens the lesson half a minute before the class leaves every depth of it
+    computed (on every idle worker: 32 s on two).
     Off where the warm-up is off (AppTest, tests)."""
 
     def __init__(self, warm: Callable[[NetworkConfig], None],
                  ready: Callable[[NetworkConfig], bool], limit: int,
-                 idle: Callable[[], bool] = lambda: True, idle_poll_s: float = 0.25,
-                 quiet_s: float = 0.0) -> None:
+                 idle: Callable[[int], bool] = lambda own: True, idle_poll_s: float = 0.25,
+                 quiet_s: float = 0.0, parallel: int = 1) -> None:
         self._warm, self._ready, self.limit = warm, ready, limit
-        # Only while no user computes or waits, and no Explorer page asked for anything for
-        # ``quiet_s``: a neighbour being computed holds a worker for up to ≈ 1 s, which a class
-        # moving its sliders would wait for (and each look at a neighbour is ≈ 0.1 ms of the
-        # server's one GIL).
+        # Only while no user computes or waits (``idle(own)``: ``own`` computations are the
+        # neighbourhood's), and no Explorer page asked for anything for ``quiet_s``: a
+        # neighbour being computed holds a worker for up to ≈ 0.5 s, which a class moving its
+        # sliders would wait for (and each look at a neighbour is ≈ 0.1 ms of the server's
+        # one GIL). Up to ``parallel`` neighbours at once: every idle worker.
         self._idle, self._idle_poll_s, self.quiet_s = idle, idle_poll_s, quiet_s
+        self.parallel = max(1, parallel)
+        self.busy = 0  # neighbours being computed now
         self._last_follow = -float("inf")
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -147,37 +151,67 @@ class DepthNeighbourhood:
             if base in self._done:
                 self._done.move_to_end(base)
                 continue
-            started, computed = time.monotonic(), 0
-            for neighbour in self.neighbours(target):
-                while self._target is target and not (
-                        self._idle() and time.monotonic() - self._last_follow >= self.quiet_s):
-                    time.sleep(self._idle_poll_s)
-                with self._lock:
-                    if self._target is not target:
-                        break  # a user opened another network: follow that one
-                if self._ready(neighbour):
-                    continue
-                try:
-                    self._warm(neighbour)
-                    computed += 1
-                except workers.WorkersStopped:
-                    return
-                except Exception:  # a neighbour that fails is the user's to see, if ever
-                    continue
-            else:
+            started = time.monotonic()
+            pending, tally = self.neighbours(target), {"computed": 0, "stopped": False}
+            helpers = [threading.Thread(target=self._compute_from, args=(target, pending, tally),
+                                        name="variance-lab-depths", daemon=True)
+                       for _ in range(self.parallel - 1)]
+            for helper in helpers:
+                helper.start()
+            finished = self._compute_from(target, pending, tally)
+            for helper in helpers:
+                helper.join()
+            if tally["stopped"]:
+                return
+            if finished and self._target is target:
                 if self.limit >= MAX_DEPTH - 1:  # every depth of this network is computed
                     self._done[base] = None
                 while len(self._done) > DONE_NETWORKS:
                     self._done.popitem(last=False)
                 limiter._logger().info("depth neighbourhood of %s: %d computed in %.1f s",
                                        encode_query(target) or "the default network",
-                                       computed, time.monotonic() - started)
+                                       tally["computed"], time.monotonic() - started)
+
+    def _compute_from(self, target: NetworkConfig, pending: Iterator[NetworkConfig],
+                      tally: dict) -> bool:
+        """Compute the neighbours ``pending`` yields, one at a time, each once the users are
+        served; False when a user opened another network (or the workers stopped) first."""
+        while True:
+            with self._lock:
+                if self._target is not target or tally["stopped"]:
+                    return False
+                neighbour = next(pending, None)
+            if neighbour is None:
+                return True
+            while self._target is target and not (
+                    self._idle(self.busy)
+                    and time.monotonic() - self._last_follow >= self.quiet_s):
+                time.sleep(self._idle_poll_s)
+            with self._lock:
+                if self._target is not target:
+                    return False  # a user opened another network: follow that one
+                self.busy += 1
+            try:
+                if self._ready(neighbour):
+                    continue
+                self._warm(neighbour)
+                with self._lock:
+                    tally["computed"] += 1
+            except workers.WorkersStopped:
+                tally["stopped"] = True
+                return False
+            except Exception:  # a neighbour that fails is the user's to see, if ever
+                continue
+            finally:
+                with self._lock:
+                    self.busy -= 1
 
 
 #: The whole depth slider (half the cache: a neighbourhood never pushes out everything else).
 depth_neighbourhood = DepthNeighbourhood(
     simulation.warm, simulation.ready, limit=min(MAX_DEPTH - 1, MAX_ENTRIES // 2),
-    idle=lambda: limiter.LIMITER.running == 0 and not limiter.LIMITER.waiting, quiet_s=2.0)
+    idle=lambda own: limiter.LIMITER.running <= own and not limiter.LIMITER.waiting,
+    quiet_s=2.0, parallel=limiter.LIMITER.slots)
 
 
 def follow_depths(config: NetworkConfig) -> None:

@@ -209,7 +209,7 @@ def test_nothing_is_looked_at_while_users_compute_or_wait():
     warming, busy, looked = Warming(), threading.Event(), []
     busy.set()
     around = DepthNeighbourhood(warming.warm, lambda c: looked.append(c) or False, limit=3,
-                                idle=lambda: not busy.is_set(), idle_poll_s=0.01)
+                                idle=lambda own: not busy.is_set(), idle_poll_s=0.01)
     around.follow(NetworkConfig(depth=5, width=8, batch_size=4))
     time.sleep(0.3)  # not a timing assertion: nothing may happen while busy, however long
     assert looked == [] and warming.seen == []
@@ -231,3 +231,41 @@ def test_nothing_is_computed_until_the_explorer_pages_have_been_quiet():
     for _ in range(2):
         warming.go.release()
     wait_until(lambda: len(warming.seen) == 2, "the neighbours computed once quiet")
+
+
+def test_every_idle_worker_computes_a_neighbour_and_users_come_first():
+    warming, users = Warming(), []
+    around = DepthNeighbourhood(warming.warm, lambda c: False, limit=4, parallel=2,
+                                idle=lambda own: not users, idle_poll_s=0.01)
+    around.follow(NetworkConfig(depth=5, width=8, batch_size=4))
+    wait_until(lambda: len(warming.seen) == 2, "two neighbours at once")
+    assert sorted(warming.seen) == [4, 6]
+    users.append("a student's computation")
+    warming.go.release()
+    warming.go.release()
+    wait_until(lambda: around.busy == 0, "the two neighbours done")
+    time.sleep(0.3)  # not a timing assertion: nothing may begin while a user computes
+    assert len(warming.seen) == 2
+    users.clear()
+    warming.go.release()
+    warming.go.release()
+    wait_until(lambda: len(warming.seen) == 4, "the rest once idle")
+    assert sorted(warming.seen[2:]) == [3, 7]
+
+
+def test_idle_is_told_how_many_computations_are_the_neighbourhoods_own():
+    warming, told = Warming(), []
+
+    def idle(own):
+        told.append(own)
+        return own == 0  # as if every other slot held a user: one neighbour at a time
+
+    around = DepthNeighbourhood(warming.warm, lambda c: False, limit=3, parallel=2,
+                                idle=idle, idle_poll_s=0.01)
+    around.follow(NetworkConfig(depth=5, width=8, batch_size=4))
+    wait_until(lambda: len(warming.seen) == 1 and 1 in told, "one begun, the other waiting")
+    time.sleep(0.3)  # not a timing assertion: the second may not begin beside the first
+    assert len(warming.seen) == 1
+    for _ in range(3):
+        warming.go.release()
+    wait_until(lambda: len(warming.seen) == 3, "all three, one after the other")
