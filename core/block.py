@@ -349,7 +349,7 @@ class LayerCache:
 def forward(config: NetworkConfig, network: Network, x: Array, *, mode: str = "train",
             rngs: Sequence[np.random.Generator] | None = None, record: Recorder | None = None,
             update_running: bool = False, calibrate: bool = False, keep: bool = True,
-            mask_batch: int | None = None) -> tuple[Array, list[LayerCache]]:
+            mask_batch: int | None = None, start: int = 0) -> tuple[Array, list[LayerCache]]:
     """Push the batch ``x`` (B, n_0) through every layer; return the output and the caches.
 
     - ``mode``: "train", BatchNorm with the batch's statistics (μ, biased σ² over axis 0);
@@ -364,6 +364,8 @@ def forward(config: NetworkConfig, network: Network, x: Array, *, mode: str = "t
       output and the layer's output (layers numbered from 1).
     - ``calibrate``: LSUV; rescale each W in place until Var(linear output) = 1 on this batch.
     - ``keep``: False to drop the caches (a pass that is not back-propagated).
+    - ``start``: ``x`` is the output of layer ``start`` (its first layers were pushed through
+      before): the pass runs layers start + 1 … and returns their caches only.
 
     Arrays are not modified in place except the network's running statistics and (LSUV) its
     weights.
@@ -375,7 +377,8 @@ def forward(config: NetworkConfig, network: Network, x: Array, *, mode: str = "t
     dtype = x.dtype.type
     caches: list[LayerCache] = []
     h = x
-    for index, (w, b) in enumerate(zip(network.weights, network.biases)):
+    for index in range(start, len(network.weights)):
+        w, b = network.weights[index], network.biases[index]
         p = _Pass(index, w, b, network, config, "running" if mode == "eval" else "batch",
                   update_running and mode == "train", None if rngs is None else rngs[index],
                   mask_batch, calibrate)

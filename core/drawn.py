@@ -1,4 +1,5 @@
-"""DrawnLayers: the weight matrices a seed has drawn, kept for the next network that asks.
+"""What a worker keeps between simulations: the weight matrices a seed has drawn
+(``DrawnLayers``), and the forward pass of the last network (``core.simulate.ForwardMemo``).
 
 A layer's weights depend only on (seed, layer, init, its numbers, gain, fan_in, fan_out, dtype)
 (``core.simulate``'s streams), so a network of depth 150 starts with the same 100 matrices as

@@ -10,6 +10,7 @@ network starts with the same first layers as a shallower one.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, replace
 from typing import Sequence
 
@@ -291,15 +292,149 @@ def _weight_stats(row: dict, w: Array, grad_weight: Array) -> None:
                                    if weight_var > 0 and math.isfinite(gm.var) else float("nan"))
 
 
-def simulate(config: NetworkConfig, network: Network | None = None) -> SimulationResult:
+@dataclass(frozen=True)
+class _ForwardState:
+    """The forward pass of ``family``'s first ``depth`` layers: their caches, outputs and
+    forward statistics (rows 0..depth; never written to: a run takes a ``prefix`` copy)."""
+
+    family: NetworkConfig
+    depth: int
+    caches: list
+    outputs: dict[int, Array]
+    record: "_Recorder"
+
+
+def _nbytes(obj, seen: set[int]) -> int:
+    """Bytes of the arrays inside a cache (tuples, lists, dataclasses), each array once."""
+    if isinstance(obj, np.ndarray):
+        base = obj if obj.base is None else obj.base
+        if id(base) in seen or not isinstance(base, np.ndarray):
+            return 0
+        seen.add(id(base))
+        return base.nbytes
+    if isinstance(obj, (tuple, list)):
+        return sum(_nbytes(item, seen) for item in obj)
+    if hasattr(obj, "__dataclass_fields__"):
+        return sum(_nbytes(getattr(obj, name), seen) for name in obj.__dataclass_fields__)
+    return 0
+
+
+class ForwardMemo:
+    """The forward pass of the last network simulated, kept (its first layers, up to
+    ``max_bytes`` of arrays) for the next depth of the same network.
+
+    A network of depth d is the first d layers of a deeper one of the same settings (module
+    docstring), so a depth slider's next move needs no forward pass through the layers kept:
+    a deeper one resumes after the last of them, a shallower one starts its backward pass at
+    once. Results are bit for bit those of a fresh run. One network at a time (a class moves
+    the sliders of one lesson); for one width throughout, BatchNorm in train mode and an init
+    that does not calibrate (``fits``); the owner keeps one per process.
+    """
+
+    def __init__(self, max_bytes: int):
+        if max_bytes < 0:
+            raise ValueError(f"max_bytes must be ≥ 0, got {max_bytes}")
+        self.max_bytes = int(max_bytes)
+        self.hits = 0      # layers whose forward pass was found
+        self.misses = 0    # layers pushed through
+        self._state: _ForwardState | None = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def fits(config: NetworkConfig) -> bool:
+        return not config.widths and not INITS[config.init].calibrates and not (
+            config.norm == "batchnorm" and config.bn_mode == "eval")
+
+    def get(self, family: NetworkConfig) -> _ForwardState | None:
+        with self._lock:
+            state = self._state
+        return state if state is not None and state.family == family else None
+
+    def offer(self, state: _ForwardState) -> None:
+        """Keep ``state``'s layers up to the byte bound, if that is more than is kept."""
+        seen: set[int] = set()
+        total, keep = 0, 0
+        for layer, cache in enumerate(state.caches, start=1):
+            total += _nbytes(cache, seen) + _nbytes(state.outputs[layer], seen)
+            if total > self.max_bytes:
+                break
+            keep = layer
+        with self._lock:
+            kept = self._state
+            if kept is not None and kept.family == state.family and kept.depth >= keep:
+                return
+            if keep == 0:
+                return
+        trimmed = _ForwardState(state.family, keep, state.caches[:keep],
+                                {layer: state.outputs[layer] for layer in range(1, keep + 1)},
+                                state.record.prefix(keep))
+        with self._lock:
+            self._state = trimmed
+
+
+def simulate(config: NetworkConfig, network: Network | None = None,
+             forward: ForwardMemo | None = None) -> SimulationResult:
     """Forward a random batch through the network, back-propagate the loss, measure each layer.
 
     Overflow is a result, not an error: exploded layers get NaN statistics, a positive
     ``nonfinite_frac``, and ``first_nonfinite_layer`` names the first of them.
+
+    ``forward``: the forward pass of an earlier depth of the same network, taken where it
+    applies and extended (``ForwardMemo``); ``network`` must then be ``build_network(config)``'s.
     """
     if network is None:
         network = build_network(config)
+    if forward is not None and ForwardMemo.fits(config):
+        return _simulate_from_memo(config, network, forward)
     return _simulate_prefixes(config, network, (config.depth,))[0]
+
+
+def _simulate_from_memo(config: NetworkConfig, network: Network,
+                        memo: ForwardMemo) -> SimulationResult:
+    """``simulate`` with the forward pass of the memo's layers taken, the rest pushed through
+    from the last of them (the same arrays and statistics as a fresh pass, layer by layer)."""
+    depth = config.depth
+    family = replace(config, depth=1)
+    state = memo.get(family)
+    if state is not None and state.depth >= depth:
+        memo.hits += depth
+        record = state.record.prefix(depth)
+        return _backward_and_result(config, network, state.caches[:depth], record,
+                                    state.outputs[depth])
+    start = state.depth if state is not None else 0
+    memo.hits += start
+    memo.misses += depth - start
+    record = _Recorder(depth, ACTIVATIONS[config.activation], _np_dtype(config))
+    if state is not None:
+        known = state.record.prefix(start)
+        record.rows[:start + 1] = known.rows
+        for q in HISTOGRAM_QUANTITIES:
+            record.samples[q][:start + 1] = known.samples[q]
+            record.means[q][:start + 1] = known.means[q]
+            record.variances[q][:start + 1] = known.variances[q]
+        record.filled = known.filled
+    widths = config.layer_widths
+    for layer in range(start + 1, depth + 1):
+        row = record.rows[layer]
+        row["fan_in"], row["fan_out"] = widths[layer - 1], widths[layer]
+        row["weight_var"] = moments(network.weights[layer - 1], per_unit=False).var
+    rngs = ([None] * start + [stream(config.seed, _DROPOUT, layer)
+                              for layer in range(start + 1, depth + 1)]
+            if config.dropout > 0.0 else None)
+    record.keep_outputs = frozenset(range(start + 1, depth + 1))
+    with np.errstate(all="ignore"):
+        if state is None:
+            h = make_input(config, network, stream(config.seed, _INPUT))
+            record.put_moments(0, "out", h, record.put_moments(0, "act", h))
+            record.sample(0, "act", h)
+        else:
+            h = state.outputs[start]
+        _, new_caches = block.forward(config, network, h, mode="train", rngs=rngs,
+                                      record=record, start=start)
+        caches = (state.caches if state is not None else []) + new_caches
+        outputs = {**(state.outputs if state is not None else {}), **record.outputs}
+        memo.offer(_ForwardState(family, depth, caches, outputs, record))
+        return _backward_and_result(config, network, caches, record, outputs[depth])
 
 
 def simulate_depths(config: NetworkConfig, depths: Sequence[int],
@@ -375,12 +510,13 @@ def _simulate_prefixes(config: NetworkConfig, network: Network,
 
 def _backward_and_result(config: NetworkConfig, network: Network, caches: list,
                          record: _Recorder, out: Array) -> SimulationResult:
-    loss, g = ops.loss_gradient(config.loss, out, stream(config.seed, _LOSS))
-    block.backward(config, network, caches, g, record=record, params=False,
-                   input_grad=False, overwrite=True)
-    samples = record.filled_samples()
-    histograms = _histograms(record, samples, config)
-    subnormal = underflow.first_subnormal_layers(samples, config.dtype)  # underflow
+    with np.errstate(all="ignore"):
+        loss, g = ops.loss_gradient(config.loss, out, stream(config.seed, _LOSS))
+        block.backward(config, network, caches, g, record=record, params=False,
+                       input_grad=False, overwrite=True)
+        samples = record.filled_samples()
+        histograms = _histograms(record, samples, config)
+        subnormal = underflow.first_subnormal_layers(samples, config.dtype)  # underflow
     table = np.array([[row[column] for column in COLUMNS] for row in record.rows])
     stats = pd.DataFrame(table, columns=list(COLUMNS))  # one block: ≈ 2× faster to build
     stats["layer"] = stats["layer"].astype(int)

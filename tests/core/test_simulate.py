@@ -505,3 +505,79 @@ def test_histograms_of_layers_smaller_than_the_sample_count_their_entries_only()
     expected, _ = np.histogram(a.ravel(), bins=hist.counts.shape[1],
                                range=(hist.low[1], hist.high[1]))
     np.testing.assert_array_equal(hist.counts[1], expected)
+
+
+# ForwardMemo: a depth slider's next move resumes the last forward pass -----------------------
+
+from dataclasses import replace as _replace  # noqa: E402
+
+from core.simulate import ForwardMemo  # noqa: E402
+
+MEMO_CONFIGS = [
+    NetworkConfig(depth=1, width=24, batch_size=16, activation="relu", init="kaiming_normal"),
+    NetworkConfig(depth=1, width=24, batch_size=16, activation="tanh", norm="batchnorm",
+                  dropout=0.2, loss="mse"),
+    NetworkConfig(depth=1, width=24, batch_size=16, residual=True, norm="layernorm",
+                  residual_form="pre", loss="cross_entropy", init="torch_default"),
+    NetworkConfig(depth=1, width=24, batch_size=16, activation="relu", init="normal",
+                  init_std=3.0, bias_init="constant", bias_value=0.1),  # overflows by 60
+    NetworkConfig(depth=1, width=24, batch_size=16, activation="tanh", init="normal",
+                  init_std=0.01, input_dist="raw", input_preprocess="zscore"),  # underflows
+    NetworkConfig(depth=1, width=24, batch_size=16, activation="gelu", dtype="float64",
+                  norm="batchnorm", norm_position="after"),
+]
+
+
+def _same_result(got, want):
+    pd.testing.assert_frame_equal(got.layer_stats, want.layer_stats)
+    assert got.loss == want.loss or (math.isnan(got.loss) and math.isnan(want.loss))
+    assert (got.first_nonfinite_layer, got.first_nonfinite_grad_layer, got.first_subnormal_layer,
+            got.first_subnormal_grad_layer) == (
+        want.first_nonfinite_layer, want.first_nonfinite_grad_layer,
+        want.first_subnormal_layer, want.first_subnormal_grad_layer)
+    for key, hist in want.histograms.sets.items():
+        for part in ("low", "high", "counts", "below", "above"):
+            np.testing.assert_array_equal(getattr(got.histograms.sets[key], part),
+                                          getattr(hist, part), err_msg=f"{key} {part}")
+
+
+@pytest.mark.parametrize("max_bytes", [2**30, 10 * 24 * 16 * 8])  # all layers; about 5 of them
+@pytest.mark.parametrize("config", MEMO_CONFIGS,
+                         ids=lambda c: f"{c.activation}-{c.init}-{c.norm}-{c.loss}")
+def test_a_slider_moved_through_a_forward_memo_gives_fresh_results(config, max_bytes):
+    memo = ForwardMemo(max_bytes)
+    for depth in (7, 3, 30, 12, 60, 60, 1, 45):
+        moved = _replace(config, depth=depth)
+        _same_result(simulate(moved, build_network(moved), forward=memo), simulate(moved))
+    assert memo.hits > 0
+
+
+def test_the_memo_resumes_after_its_last_layer_and_is_bounded():
+    config = NetworkConfig(depth=1, width=32, batch_size=16, activation="relu")
+    memo = ForwardMemo(2**30)
+    simulate(_replace(config, depth=10), forward=memo)
+    assert (memo.hits, memo.misses) == (0, 10)
+    simulate(_replace(config, depth=25), forward=memo)
+    assert (memo.hits, memo.misses) == (10, 25)  # layers 11–25 pushed through
+    simulate(_replace(config, depth=4), forward=memo)
+    assert (memo.hits, memo.misses) == (14, 25)  # a shallower one: no forward pass at all
+    per_layer = 32 * 16 * 4  # float32 (B, n): ReLU keeps one array a layer, and the input
+    small = ForwardMemo(7 * per_layer)
+    simulate(_replace(config, depth=20), forward=small)
+    assert small.get(_replace(config, depth=1)).depth == 6
+
+
+def test_what_the_memo_cannot_share_is_computed_without_it():
+    memo = ForwardMemo(2**30)
+    for config in (NetworkConfig(widths=(8, 16, 8), batch_size=8),
+                   NetworkConfig(depth=3, width=8, batch_size=8, init="lsuv"),
+                   NetworkConfig(depth=3, width=8, batch_size=8, norm="batchnorm",
+                                 bn_mode="eval")):
+        _same_result(simulate(config, forward=memo), simulate(config))
+    assert (memo.hits, memo.misses) == (0, 0)
+    first = NetworkConfig(depth=5, width=8, batch_size=8, seed=1)
+    simulate(first, forward=memo)
+    simulate(_replace(first, seed=2), forward=memo)  # another network takes the memo's place
+    assert memo.get(_replace(first, depth=1)) is None
+    with pytest.raises(ValueError, match="max_bytes"):
+        ForwardMemo(-1)
