@@ -194,23 +194,19 @@ class _Recorder:
         self.outputs: dict[int, Array] = {}  # layer → its output, for the layers in keep_outputs
         self.keep_outputs: frozenset[int] = frozenset()
 
-    def prefix(self, depth: int) -> "_Recorder":
-        """A recorder of layers 0..depth holding this one's forward statistics only (copies): what
-        a network of that depth records before its backward pass."""
-        other = _Recorder.__new__(_Recorder)
-        other.act, other.saturation = self.act, self.saturation
-        other.rows = [{**row, **_NAN_BACKWARD} for row in self.rows[:depth + 1]]
-        other.samples, other.means, other.variances = {}, {}, {}
-        for q in HISTOGRAM_QUANTITIES:
-            forward = q in _FORWARD_QUANTITIES
-            other.samples[q] = (self.samples[q][:depth + 1].copy() if forward else
-                                np.full_like(self.samples[q][:depth + 1], np.nan))
-            other.means[q] = (self.means[q][:depth + 1].copy() if forward else
-                              np.full(depth + 1, np.nan))
-            other.variances[q] = (self.variances[q][:depth + 1].copy() if forward else
-                                  np.full(depth + 1, np.nan))
+    def prefix(self, depth: int, size: int | None = None) -> "_Recorder":
+        """A recorder of layers 0..``size`` (default ``depth``) holding copies of this one's
+        forward statistics of layers 0..depth and nothing else: what a network of that size
+        records before its backward pass, or before its layers after ``depth``."""
+        size = depth if size is None else size
+        other = _Recorder(size, self.act, self.samples["act"].dtype)
+        for layer, row in enumerate(self.rows[:depth + 1]):
+            other.rows[layer] = {**row, **_NAN_BACKWARD}
+        for q in _FORWARD_QUANTITIES:
+            other.samples[q][:depth + 1] = self.samples[q][:depth + 1]
+            other.means[q][:depth + 1] = self.means[q][:depth + 1]
+            other.variances[q][:depth + 1] = self.variances[q][:depth + 1]
         other.filled = self.filled  # the forward pass fills as many columns at every depth
-        other.outputs, other.keep_outputs = {}, frozenset()
         return other
 
     def keep_range(self, layer: int, quantity: str, m: Moments) -> None:
@@ -372,6 +368,31 @@ class ForwardMemo:
             self._state = trimmed
 
 
+def _record_weights(record: _Recorder, config: NetworkConfig, network: Network,
+                    first: int = 1) -> None:
+    """Each layer's fan-in, fan-out and weight variance, from layer ``first`` on."""
+    widths = config.layer_widths
+    for layer in range(first, len(network.weights) + 1):
+        row = record.rows[layer]
+        row["fan_in"], row["fan_out"] = widths[layer - 1], widths[layer]
+        row["weight_var"] = moments(network.weights[layer - 1], per_unit=False).var
+
+
+def _record_input(record: _Recorder, x: Array) -> None:
+    record.put_moments(0, "out", x, record.put_moments(0, "act", x))
+    record.sample(0, "act", x)
+
+
+def _dropout_streams(config: NetworkConfig, first: int = 1) -> list | None:
+    """One generator per layer for the dropout masks (None before layer ``first``, whose
+    masks are not drawn again), or None without dropout. A generator costs ≈ 25 µs to seed:
+    drawn only where there are masks to draw."""
+    if config.dropout <= 0.0:
+        return None
+    return [None] * (first - 1) + [stream(config.seed, _DROPOUT, layer)
+                                   for layer in range(first, config.depth + 1)]
+
+
 def simulate(config: NetworkConfig, network: Network | None = None,
              forward: ForwardMemo | None = None) -> SimulationResult:
     """Forward a random batch through the network, back-propagate the loss, measure each layer.
@@ -404,32 +425,18 @@ def _simulate_from_memo(config: NetworkConfig, network: Network,
     start = state.depth if state is not None else 0
     memo.hits += start
     memo.misses += depth - start
-    record = _Recorder(depth, ACTIVATIONS[config.activation], _np_dtype(config))
-    if state is not None:
-        known = state.record.prefix(start)
-        record.rows[:start + 1] = known.rows
-        for q in HISTOGRAM_QUANTITIES:
-            record.samples[q][:start + 1] = known.samples[q]
-            record.means[q][:start + 1] = known.means[q]
-            record.variances[q][:start + 1] = known.variances[q]
-        record.filled = known.filled
-    widths = config.layer_widths
-    for layer in range(start + 1, depth + 1):
-        row = record.rows[layer]
-        row["fan_in"], row["fan_out"] = widths[layer - 1], widths[layer]
-        row["weight_var"] = moments(network.weights[layer - 1], per_unit=False).var
-    rngs = ([None] * start + [stream(config.seed, _DROPOUT, layer)
-                              for layer in range(start + 1, depth + 1)]
-            if config.dropout > 0.0 else None)
+    record = (state.record.prefix(start, depth) if state is not None else
+              _Recorder(depth, ACTIVATIONS[config.activation], _np_dtype(config)))
+    _record_weights(record, config, network, first=start + 1)
     record.keep_outputs = frozenset(range(start + 1, depth + 1))
     with np.errstate(all="ignore"):
         if state is None:
             h = make_input(config, network, stream(config.seed, _INPUT))
-            record.put_moments(0, "out", h, record.put_moments(0, "act", h))
-            record.sample(0, "act", h)
+            _record_input(record, h)
         else:
             h = state.outputs[start]
-        _, new_caches = block.forward(config, network, h, mode="train", rngs=rngs,
+        _, new_caches = block.forward(config, network, h, mode="train",
+                                      rngs=_dropout_streams(config, first=start + 1),
                                       record=record, start=start)
         caches = (state.caches if state is not None else []) + new_caches
         outputs = {**(state.outputs if state is not None else {}), **record.outputs}
@@ -444,7 +451,7 @@ def simulate_depths(config: NetworkConfig, depths: Sequence[int],
     input, dropout masks, BatchNorm statistics), so the deepest network's forward pass serves
     them all and only the backward passes (two of a layer's three matrix products) are one per
     depth. For d_1 < … < d_k this costs the forward of d_k and the backward of each, instead of
-    both for each: a depth slider's moves computed together.
+    both for each: a sweep over depths from a notebook.
 
     Needs one width throughout (``widths`` unset). ``drawn``: see ``build_network``.
     """
@@ -464,16 +471,10 @@ def _simulate_prefixes(config: NetworkConfig, network: Network,
     """One forward pass of ``config``'s network (its full depth), then one backward pass per
     depth of ``depths`` through that many first layers; results in the order of ``depths``."""
     depth = config.depth
-    widths = config.layer_widths
     record = _Recorder(depth, ACTIVATIONS[config.activation], _np_dtype(config))
     record.keep_outputs = frozenset(depths)
-    for layer, w in enumerate(network.weights, start=1):
-        row = record.rows[layer]
-        row["fan_in"], row["fan_out"] = widths[layer - 1], widths[layer]
-        row["weight_var"] = moments(w, per_unit=False).var
-    # A generator costs ≈ 25 µs to seed: drawn only where there are masks to draw.
-    dropout_rngs = ([stream(config.seed, _DROPOUT, layer) for layer in range(1, depth + 1)]
-                    if config.dropout > 0.0 else None)
+    _record_weights(record, config, network)
+    dropout_rngs = _dropout_streams(config)
     input_rng = stream(config.seed, _INPUT)
     calibrate = INITS[config.init].calibrates
     results: dict[int, SimulationResult] = {}
@@ -488,8 +489,7 @@ def _simulate_prefixes(config: NetworkConfig, network: Network,
                 calibrate = False
             mode = "eval"
         x = make_input(config, network, input_rng)
-        record.put_moments(0, "out", x, record.put_moments(0, "act", x))
-        record.sample(0, "act", x)
+        _record_input(record, x)
         _, caches = block.forward(config, network, x, mode=mode, rngs=dropout_rngs,
                                   record=record, calibrate=calibrate)
         if calibrate:  # LSUV changed the weights during the pass.

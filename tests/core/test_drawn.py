@@ -11,6 +11,8 @@ from core import NetworkConfig, simulate
 from core.drawn import DrawnLayers
 from core.simulate import build_network, simulate_depths
 
+from .same_result import assert_same_result
+
 #: Every way a network is drawn or run that could differ: each init family, biases an init
 #: draws itself, residual projections between differing widths, norms, dropout, BN eval.
 CONFIGS = [
@@ -148,20 +150,6 @@ DEPTH_CONFIGS = [
 ]
 
 
-def _assert_same_result(got, want):
-    assert got.config == want.config
-    pd.testing.assert_frame_equal(got.layer_stats, want.layer_stats)
-    assert got.loss == want.loss or (np.isnan(got.loss) and np.isnan(want.loss))
-    for field in ("first_nonfinite_layer", "first_nonfinite_grad_layer",
-                  "first_subnormal_layer", "first_subnormal_grad_layer"):
-        assert getattr(got, field) == getattr(want, field), field
-    assert got.histograms.sets.keys() == want.histograms.sets.keys()
-    for key, hist in want.histograms.sets.items():
-        for part in ("low", "high", "counts", "below", "above"):
-            np.testing.assert_array_equal(getattr(got.histograms.sets[key], part),
-                                          getattr(hist, part), err_msg=f"{key} {part}")
-
-
 @pytest.mark.parametrize("config", DEPTH_CONFIGS,
                          ids=lambda c: f"{c.activation}-{c.init}-{c.norm}-{c.loss}")
 def test_simulate_depths_is_simulate_at_each_depth_bit_for_bit(config):
@@ -169,7 +157,9 @@ def test_simulate_depths_is_simulate_at_each_depth_bit_for_bit(config):
     results = simulate_depths(config, depths, DrawnLayers(2**24))
     assert [r.config.depth for r in results] == depths
     for depth, result in zip(depths, results):
-        _assert_same_result(result, simulate(replace(config, depth=depth)))
+        want = simulate(replace(config, depth=depth))
+        assert result.config == want.config
+        assert_same_result(result, want)
 
 
 def test_the_overflow_and_underflow_configs_reach_their_regime():

@@ -3,6 +3,7 @@
 import itertools
 import math
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,9 @@ import pytest
 
 from core import COLUMNS, ACTIVATION_NAMES, NetworkConfig, diagnose, simulate
 from core import ops
-from core.simulate import build_network, gradients, make_input, stream
+from core.simulate import ForwardMemo, build_network, gradients, make_input, stream
+
+from .same_result import assert_same_result
 
 NORMS = [("none", "before"), ("batchnorm", "before"), ("batchnorm", "after"),
          ("layernorm", "before")]
@@ -509,9 +512,6 @@ def test_histograms_of_layers_smaller_than_the_sample_count_their_entries_only()
 
 # ForwardMemo: a depth slider's next move resumes the last forward pass -----------------------
 
-from dataclasses import replace as _replace  # noqa: E402
-
-from core.simulate import ForwardMemo  # noqa: E402
 
 MEMO_CONFIGS = [
     NetworkConfig(depth=1, width=24, batch_size=16, activation="relu", init="kaiming_normal"),
@@ -528,43 +528,30 @@ MEMO_CONFIGS = [
 ]
 
 
-def _same_result(got, want):
-    pd.testing.assert_frame_equal(got.layer_stats, want.layer_stats)
-    assert got.loss == want.loss or (math.isnan(got.loss) and math.isnan(want.loss))
-    assert (got.first_nonfinite_layer, got.first_nonfinite_grad_layer, got.first_subnormal_layer,
-            got.first_subnormal_grad_layer) == (
-        want.first_nonfinite_layer, want.first_nonfinite_grad_layer,
-        want.first_subnormal_layer, want.first_subnormal_grad_layer)
-    for key, hist in want.histograms.sets.items():
-        for part in ("low", "high", "counts", "below", "above"):
-            np.testing.assert_array_equal(getattr(got.histograms.sets[key], part),
-                                          getattr(hist, part), err_msg=f"{key} {part}")
-
-
 @pytest.mark.parametrize("max_bytes", [2**30, 10 * 24 * 16 * 8])  # all layers; about 5 of them
 @pytest.mark.parametrize("config", MEMO_CONFIGS,
                          ids=lambda c: f"{c.activation}-{c.init}-{c.norm}-{c.loss}")
 def test_a_slider_moved_through_a_forward_memo_gives_fresh_results(config, max_bytes):
     memo = ForwardMemo(max_bytes)
     for depth in (7, 3, 30, 12, 60, 60, 1, 45):
-        moved = _replace(config, depth=depth)
-        _same_result(simulate(moved, build_network(moved), forward=memo), simulate(moved))
+        moved = replace(config, depth=depth)
+        assert_same_result(simulate(moved, build_network(moved), forward=memo), simulate(moved))
     assert memo.hits > 0
 
 
 def test_the_memo_resumes_after_its_last_layer_and_is_bounded():
     config = NetworkConfig(depth=1, width=32, batch_size=16, activation="relu")
     memo = ForwardMemo(2**30)
-    simulate(_replace(config, depth=10), forward=memo)
+    simulate(replace(config, depth=10), forward=memo)
     assert (memo.hits, memo.misses) == (0, 10)
-    simulate(_replace(config, depth=25), forward=memo)
+    simulate(replace(config, depth=25), forward=memo)
     assert (memo.hits, memo.misses) == (10, 25)  # layers 11–25 pushed through
-    simulate(_replace(config, depth=4), forward=memo)
+    simulate(replace(config, depth=4), forward=memo)
     assert (memo.hits, memo.misses) == (14, 25)  # a shallower one: no forward pass at all
     per_layer = 32 * 16 * 4  # float32 (B, n): ReLU keeps one array a layer, and the input
     small = ForwardMemo(7 * per_layer)
-    simulate(_replace(config, depth=20), forward=small)
-    assert small.get(_replace(config, depth=1)).depth == 6
+    simulate(replace(config, depth=20), forward=small)
+    assert small.get(replace(config, depth=1)).depth == 6
 
 
 def test_what_the_memo_cannot_share_is_computed_without_it():
@@ -573,11 +560,11 @@ def test_what_the_memo_cannot_share_is_computed_without_it():
                    NetworkConfig(depth=3, width=8, batch_size=8, init="lsuv"),
                    NetworkConfig(depth=3, width=8, batch_size=8, norm="batchnorm",
                                  bn_mode="eval")):
-        _same_result(simulate(config, forward=memo), simulate(config))
+        assert_same_result(simulate(config, forward=memo), simulate(config))
     assert (memo.hits, memo.misses) == (0, 0)
     first = NetworkConfig(depth=5, width=8, batch_size=8, seed=1)
     simulate(first, forward=memo)
-    simulate(_replace(first, seed=2), forward=memo)  # another network takes the memo's place
-    assert memo.get(_replace(first, depth=1)) is None
+    simulate(replace(first, seed=2), forward=memo)  # another network takes the memo's place
+    assert memo.get(replace(first, depth=1)) is None
     with pytest.raises(ValueError, match="max_bytes"):
         ForwardMemo(-1)

@@ -10,13 +10,20 @@ import os
 WORKERS_ENV = "VARIANCE_LAB_WORKERS"
 
 
+def environ_whole_number(name: str, environ: dict[str, str] | None = None) -> int | None:
+    """The environment variable ``name`` as a whole number ≥ 0 (ASCII digits, spaces around
+    allowed), else None."""
+    text = (os.environ if environ is None else environ).get(name, "").strip()
+    # str.isdigit() also accepts '²' or '٣', which int() refuses or reads: ASCII digits only.
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 def worker_count(environ: dict[str, str] | None = None) -> int:
     """Slots for concurrent computations: ``VARIANCE_LAB_WORKERS`` if it is a positive integer,
     else the number of CPUs this process may use."""
-    environ = os.environ if environ is None else environ
-    text = environ.get(WORKERS_ENV, "").strip()
-    if text.isascii() and text.isdigit() and int(text) > 0:
-        return int(text)
+    workers = environ_whole_number(WORKERS_ENV, environ)
+    if workers:
+        return workers
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - not Linux

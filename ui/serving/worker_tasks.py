@@ -12,11 +12,10 @@ Light on purpose, like ui.serving.workers: a worker imports this module, never S
 
 from __future__ import annotations
 
-import os
-
 from core import NetworkConfig, SimulationResult, build_network, simulate
 from core.drawn import DrawnLayers
 from core.simulate import ForwardMemo
+from ui.serving.host import environ_whole_number
 
 DRAWN_MIB_ENV = "VARIANCE_LAB_DRAWN_MIB"
 FORWARD_MIB_ENV = "VARIANCE_LAB_FORWARD_MIB"
@@ -33,9 +32,8 @@ DEFAULT_FORWARD_MIB = 64
 def memo_bytes(name: str, default_mib: int, environ: dict[str, str] | None = None) -> int:
     """The environment variable ``name`` in MiB if it is a whole number ≥ 0 (0: no memo),
     else ``default_mib``."""
-    text = (os.environ if environ is None else environ).get(name, "").strip()
-    mib = int(text) if text.isascii() and text.isdigit() else default_mib
-    return mib * 2**20
+    mib = environ_whole_number(name, environ)
+    return (default_mib if mib is None else mib) * 2**20
 
 
 DRAWN = DrawnLayers(memo_bytes(DRAWN_MIB_ENV, DEFAULT_DRAWN_MIB))
